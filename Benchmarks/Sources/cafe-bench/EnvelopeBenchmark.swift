@@ -1,0 +1,44 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Glibc
+
+/// Envelope encode+sign+verify+decode against the libsodium floor (sign + verify of the same bytes).
+enum EnvelopeBenchmark {
+    static func run(count: Int) {
+        let key = try! SigningKey(seed: [UInt8](repeating: 3, count: 32))
+        let keys = KeyRing(keys: ["monk1": key.publicKey])
+        let now = Timestamp(milliseconds: 1_795_966_212_345)
+        let header = EnvelopeHeader(
+            kind: .result, id: "20261129-153012-345-00112233aabbccdd", origin: "jlore", sender: "monk1", target: "jlore",
+            created: now, expires: now.adding(seconds: 3600))
+        let output = String(repeating: "uid=1001(cranky) gid=1001(cranky) groups=1001(cranky)\n", count: 8)
+        let body = EnvelopeBody.result(ResultBody(
+            batch: "20261129-153012-301-9f2c1a7be301", index: 0, request: "activate_dialup", answers: "20261129-153012-302-0000000000000001",
+            result: HostResult(host: "monk1", state: .ok, commands: [
+                CommandResult(command: .argv(["/usr/sbin/useradd", "-m", "cranky"]), termination: .exited(0), started: now, duration: 0.004,
+                              stdout: CapturedOutput(bytes: Array(output.utf8))),
+            ])))
+        let sample = Envelope.seal(header: header, body: body, key: key).bytes
+        print("envelope: \(sample.count) bytes, \(count) iterations each way")
+        var floor = 0.0, full = 0.0
+        for _ in 0..<(count / 1000) {
+            var start = Monotonic.seconds()
+            for _ in 0..<1000 {
+                let signature = key.sign(sample)
+                precondition(key.publicKey.isValidSignature(signature, of: sample))
+            }
+            floor += Monotonic.seconds() - start
+            start = Monotonic.seconds()
+            for _ in 0..<1000 {
+                let envelope = Envelope.seal(header: header, body: body, key: key)
+                let opened = try! Envelope.open(envelope.bytes, keys: keys)
+                precondition(opened.header.id == header.id)
+            }
+            full += Monotonic.seconds() - start
+        }
+        let n = Double(count / 1000 * 1000)
+        print("  libsodium sign+verify        \(fixed(floor / n * 1e6, 1, width: 7)) µs/envelope  (floor)")
+        print("  encode+sign+verify+decode    \(fixed(full / n * 1e6, 1, width: 7)) µs/envelope  \(fixed(full / floor, 2))× floor  (target ≤ 2×)")
+    }
+}

@@ -1,0 +1,17 @@
+import Glibc
+
+// cafe-bench: prints figures, each next to a baseline measured in the same run.
+//   cafe-bench runner   [COUNT]   per-command overhead of the runner vs raw posix_spawn of /bin/true
+//   cafe-bench envelope [COUNT]   encode+sign+verify+decode of a 1 KiB envelope vs libsodium sign+verify
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let count = arguments.count > 1 ? Int(arguments[1]) : nil
+switch arguments.first {
+case "runner":
+    await RunnerBenchmark.run(count: count ?? 2000)
+case "envelope":
+    EnvelopeBenchmark.run(count: count ?? 20000)
+default:
+    print("usage: cafe-bench runner [COUNT] | envelope [COUNT]")
+    exit(2)
+}

@@ -1,0 +1,21 @@
+// swift-tools-version:6.1
+// The libFuzzer target for envelope decode+verify. Built apart from the main package because
+// every module in it must be compiled with -sanitize=fuzzer; see docs/fuzzing.md and
+// scripts/fuzz.sh.
+import PackageDescription
+
+let package = Package(
+    name: "CafeFuzz",
+    dependencies: [.package(path: "..")],
+    targets: [
+        .executableTarget(
+            name: "EnvelopeFuzzer",
+            dependencies: [
+                .product(name: "CafeWire", package: "main"),
+                .product(name: "CafeCrypto", package: "main"),
+                .product(name: "CafeCore", package: "main"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-parse-as-library"])]
+        )
+    ]
+)

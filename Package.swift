@@ -1,0 +1,93 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "CafeBatch",
+    products: [
+        .executable(name: "cafe", targets: ["cafe"]),
+        .executable(name: "cafe-node", targets: ["cafe-node"]),
+        .library(name: "CafeCore", targets: ["CafeCore"]),
+        .library(name: "CafeCrypto", targets: ["CafeCrypto"]),
+        .library(name: "CafeWire", targets: ["CafeWire"]),
+        .library(name: "CafeNode", targets: ["CafeNode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "CafeCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CafeCrypto",
+            dependencies: ["CSodium", "CafeCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CafeWire",
+            dependencies: [
+                "CafeCore", "CafeCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CafeNode",
+            dependencies: [
+                "CafeCore", "CafeCrypto", "CafeWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "cafe",
+            dependencies: [
+                "CafeNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "cafe-node",
+            dependencies: [
+                "CafeNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CafeCoreTests", dependencies: ["CafeCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .testTarget(name: "CafeCryptoTests", dependencies: ["CafeCrypto"], swiftSettings: strict),
+        .testTarget(
+            name: "CafeWireTests",
+            dependencies: [
+                "CafeWire", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CafeNodeTests", dependencies: ["CafeNode"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,93 @@
+/// One request's entry in `commands.yaml`: the commands to run, in order, and their limits.
+public struct CommandMapEntry: Sendable, Hashable {
+    public var commands: [CommandSpec]
+    /// Seconds each command may run.
+    public var timeout: Double
+    /// Bytes kept of each command's stdout and stderr.
+    public var outputCap: Int
+
+    public init(commands: [CommandSpec], timeout: Double = Command.defaultTimeout, outputCap: Int = Command.defaultOutputCap) {
+        self.commands = commands
+        self.timeout = timeout
+        self.outputCap = outputCap
+    }
+}
+
+/// A host's own `commands.yaml`: request name → commands this host runs for it.
+///
+/// ```yaml
+/// activate_dialup:                       # a list: the commands, default limits
+///   - /usr/bin/blahh                     # a string runs under /bin/sh -c
+///   - ["/usr/sbin/useradd", "-m", "{{username}}"]   # a list is argv, no shell
+/// rebuild_index:                         # a mapping: commands plus limits
+///   timeout: 3600
+///   output-cap: 4194304
+///   commands:
+///     - /usr/local/bin/reindex
+/// ```
+public struct CommandMap: Sendable, Hashable {
+    public var entries: [String: CommandMapEntry]
+
+    public init(entries: [String: CommandMapEntry] = [:]) {
+        self.entries = entries
+    }
+
+    public func entry(for request: String) -> CommandMapEntry? { entries[request] }
+
+    /// Longest accepted timeout: a week.
+    public static let maxTimeout: Double = 7 * 86_400
+
+    /// Reads `commands.yaml`.
+    public init(yaml bytes: some Collection<UInt8>, source: String) throws {
+        guard let root = try YAMLParser.parse(bytes, limits: .config, source: source) else {
+            self.init()
+            return
+        }
+        var entries: [String: CommandMapEntry] = [:]
+        for (name, mark, value) in try YAMLReader(node: root, source: source).mapping().readers {
+            guard Names.isValidRequest(name) else {
+                throw InputError(
+                    source: source, line: mark.line, column: mark.column, field: name,
+                    message: "'\(name)' is not a valid request name (letters, digits, _ . -)")
+            }
+            entries[name] = try Self.entry(value)
+        }
+        self.init(entries: entries)
+    }
+
+    private static func entry(_ reader: YAMLReader) throws -> CommandMapEntry {
+        if case .sequence = reader.node {
+            return CommandMapEntry(commands: try commands(reader))
+        }
+        let mapping = try reader.mapping(allowed: ["commands", "timeout", "output-cap"])
+        var entry = CommandMapEntry(commands: try commands(try mapping.required("commands")))
+        if let timeout = mapping.optional("timeout") {
+            entry.timeout = try timeout.seconds()
+            guard entry.timeout > 0, entry.timeout <= maxTimeout else {
+                throw timeout.error("must be more than 0 and at most \(Int(maxTimeout)) seconds")
+            }
+        }
+        if let cap = mapping.optional("output-cap") {
+            entry.outputCap = try cap.int()
+            guard entry.outputCap >= 0, entry.outputCap <= 64 << 20 else {
+                throw cap.error("must be between 0 and 67108864 bytes")
+            }
+        }
+        return entry
+    }
+
+    private static func commands(_ reader: YAMLReader) throws -> [CommandSpec] {
+        let items = try reader.sequence()
+        guard !items.isEmpty else { throw reader.error("lists no commands") }
+        return try items.map { item in
+            if case .sequence = item.node {
+                let argv = try item.stringList()
+                guard let program = argv.first, !program.isEmpty else {
+                    throw item.error("an argv list needs a program as its first item")
+                }
+                return .argv(argv)
+            }
+            return .shell(try item.nonEmptyString())
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Glibc
+
+/// The few filesystem operations CafeBatch needs, with the durability rule built in:
+/// a file is written to a temporary name, fsynced, renamed into place, and the directory is
+/// fsynced, so after a crash it is either the old file or the whole new one.
+public enum FileSystem {
+    /// Reads a whole file, refusing files over `maxBytes` before reading them.
+    public static func read(_ path: String, maxBytes: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw failure("cannot read", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure("cannot read", path) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw EnvironmentError("cannot read \(path): not a regular file", exitStatus: 2)
+        }
+        guard Int(info.st_size) <= maxBytes else {
+            throw InputError(
+                source: path, message: "is \(info.st_size) bytes, over the limit of \(maxBytes) bytes",
+                hint: "nothing was read from it")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(info.st_size))
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("cannot read", path)
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+            guard bytes.count <= maxBytes else {
+                throw InputError(source: path, message: "grew over the limit of \(maxBytes) bytes while being read")
+            }
+        }
+        return bytes
+    }
+
+    /// Writes `bytes` to `path` atomically and durably (temporary file, fsync, rename, fsync of
+    /// the directory). The file gets `mode`.
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o600) throws {
+        let directory = parent(of: path)
+        let temporary = directory + "/." + basename(of: path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else { throw failure("cannot create", temporary) }
+        var closed = false
+        defer {
+            if !closed { close(fd) }
+        }
+        do {
+            try writeAll(fd: fd, bytes, path: temporary)
+            guard fsync(fd) == 0 else { throw failure("cannot flush", temporary) }
+            closed = true
+            guard close(fd) == 0 else { throw failure("cannot close", temporary) }
+            guard rename(temporary, path) == 0 else { throw failure("cannot rename into", path) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        try syncDirectory(directory)
+    }
+
+    /// Moves a file within one filesystem and makes the move durable.
+    public static func move(_ from: String, to: String) throws {
+        guard rename(from, to) == 0 else { throw failure("cannot move \(from) to", to) }
+        try syncDirectory(parent(of: to))
+        let fromDirectory = parent(of: from)
+        if fromDirectory != parent(of: to) { try syncDirectory(fromDirectory) }
+    }
+
+    /// Removes a file and makes the removal durable; a missing file is not an error.
+    public static func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw failure("cannot remove", path) }
+        try syncDirectory(parent(of: path))
+    }
+
+    /// Creates `path` and its missing parents with `mode`.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws {
+        if isDirectory(path) { return }
+        let up = parent(of: path)
+        if up != path && !up.isEmpty && !isDirectory(up) { try makeDirectory(up, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw failure("cannot create directory", path) }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Permission bits of `path` (without following a final symlink).
+    public static func mode(of path: String) throws -> mode_t {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw failure("cannot inspect", path) }
+        return info.st_mode & 0o7777
+    }
+
+    /// Names in `directory` (not `.` or `..`), sorted.
+    public static func list(_ directory: String) throws -> [String] {
+        guard let handle = opendir(directory) else { throw failure("cannot list", directory) }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// fsync of a directory, so that renames and creations in it survive a crash.
+    public static func syncDirectory(_ path: String) throws {
+        let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("cannot open directory", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw failure("cannot flush directory", path) }
+    }
+
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func basename(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// The current working directory.
+    public static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `path` made absolute against the current directory.
+    public static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : currentDirectory() + "/" + path
+    }
+
+    static func writeAll(fd: Int32, _ bytes: some Collection<UInt8>, path: String) throws {
+        let array = Array(bytes)
+        var offset = 0
+        while offset < array.count {
+            let written = array.withUnsafeBytes { write(fd, $0.baseAddress! + offset, array.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure("cannot write", path)
+            }
+            offset += written
+        }
+    }
+
+    static func failure(_ what: String, _ path: String) -> EnvironmentError {
+        EnvironmentError("\(what) \(path): \(String(cString: strerror(errno)))")
+    }
+}

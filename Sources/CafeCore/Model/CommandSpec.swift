@@ -1,0 +1,77 @@
+/// What one command runs: a string for `/bin/sh -c`, or an argv list run without a shell.
+public enum CommandSpec: Sendable, Hashable, CustomStringConvertible {
+    /// Runs as `/bin/sh -c TEXT`. `{{key}}` is left alone here; use `$CAFE_DATA_KEY` instead.
+    case shell(String)
+    /// Runs `argv[0]` (looked up in `PATH` when it has no `/`) with the rest as arguments.
+    /// `{{key}}` placeholders are replaced by non-secret request data before it runs.
+    case argv([String])
+
+    /// The program and arguments handed to the operating system.
+    public var arguments: [String] {
+        switch self {
+        case .shell(let text): ["/bin/sh", "-c", text]
+        case .argv(let argv): argv
+        }
+    }
+
+    /// One line a person can read: the shell text, or the argv joined with shell quoting.
+    public var description: String {
+        switch self {
+        case .shell(let text): text
+        case .argv(let argv): argv.map(Self.shellQuoted).joined(separator: " ")
+        }
+    }
+
+    /// `argv` with every `{{key}}` replaced by the value of non-secret data key `key`.
+    /// A placeholder naming a secret or a key the request lacks is an error: the command must
+    /// not run with a hole in its arguments, and secrets never go into argv.
+    public func substituting(_ data: RequestData) throws -> CommandSpec {
+        guard case .argv(let argv) = self else { return self }
+        return .argv(try argv.map { try Self.substitute($0, data) })
+    }
+
+    static func substitute(_ argument: String, _ data: RequestData) throws -> String {
+        guard argument.contains("{{") else { return argument }
+        var result = ""
+        var rest = Substring(argument)
+        while let open = rest.firstRange(of: "{{") {
+            result += rest[..<open.lowerBound]
+            let afterOpen = rest[open.upperBound...]
+            guard let close = afterOpen.firstRange(of: "}}") else {
+                rest = rest[open.lowerBound...]
+                break
+            }
+            let key = String(afterOpen[..<close.lowerBound])
+            if Names.isValidDataKey(key) {
+                if data.isSecret(key) {
+                    throw PlaceholderError(
+                        key: key, reason: "names a secret; secrets reach commands on stdin only, never in argv")
+                }
+                guard let value = data.value(for: key) else {
+                    throw PlaceholderError(key: key, reason: "has no value in the request data")
+                }
+                result += value
+            } else {
+                result += rest[open.lowerBound..<close.upperBound]
+            }
+            rest = afterOpen[close.upperBound...]
+        }
+        return result + rest
+    }
+
+    static func shellQuoted(_ word: String) -> String {
+        let safe = word.unicodeScalars.allSatisfy {
+            ($0.properties.isAlphabetic && $0.isASCII) || ("0"..."9").contains($0) || "-_./=:@%+,".unicodeScalars.contains($0)
+        }
+        if safe && !word.isEmpty { return word }
+        return "'" + word.replacing("'", with: "'\\''") + "'"
+    }
+}
+
+/// A `{{key}}` placeholder that cannot be filled.
+public struct PlaceholderError: Error, Sendable, CustomStringConvertible {
+    public var key: String
+    public var reason: String
+
+    public var description: String { "placeholder {{\(key)}} \(reason)" }
+}

@@ -1,0 +1,75 @@
+/// Where one (request, host) pair stands. Persisted and shown as the lower-case words.
+public enum HostState: String, Sendable, Hashable, CaseIterable {
+    /// Waiting to be sent (its group has not started, or the host is unreachable for now).
+    case queued
+    /// Handed to the host or its route; no acknowledgement yet.
+    case sent
+    /// The host acknowledged it and is running it.
+    case running
+    /// Every command exited 0.
+    case ok
+    /// A command failed, could not start or timed out, or the host could not run the request.
+    case failed
+    /// The host's trust rules refused the request; nothing ran.
+    case denied
+    /// The host did not answer before the batch's timeout.
+    case noAnswer = "no-answer"
+    /// The request expired before it could be delivered; it will never run.
+    case expired
+    /// Never sent because an earlier group or request failed.
+    case skipped
+
+    /// No further change will happen.
+    public var isFinal: Bool {
+        switch self {
+        case .queued, .sent, .running: false
+        default: true
+        }
+    }
+
+    public var isSuccess: Bool { self == .ok }
+}
+
+/// What a host reports for one request: its verdict and every command it ran.
+/// This is the part a host signs (see `CafeWire`).
+public struct HostResult: Sendable, Hashable {
+    public var host: String
+    public var state: HostState
+    /// Why the host could not run the request, or was denied.
+    public var message: String?
+    public var commands: [CommandResult]
+    /// Results of hosts this host forwarded the request to (hierarchical delivery), each
+    /// signed by its own host.
+    public var leaves: [HostRecord]
+
+    public init(
+        host: String, state: HostState, message: String? = nil, commands: [CommandResult] = [],
+        leaves: [HostRecord] = []
+    ) {
+        self.host = host
+        self.state = state
+        self.message = message
+        self.commands = commands
+        self.leaves = leaves
+    }
+}
+
+/// The origin's record of one host for one request: the state it reached, a note from the
+/// origin (`no answer within 30 s`), and the host's result, with the host's signed text when
+/// the result came signed.
+public struct HostRecord: Sendable, Hashable {
+    public var host: String
+    public var state: HostState
+    public var note: String?
+    public var result: HostResult?
+    /// The signed result envelope exactly as received; proves ``result``.
+    public var signedResult: String?
+
+    public init(host: String, state: HostState, note: String? = nil, result: HostResult? = nil, signedResult: String? = nil) {
+        self.host = host
+        self.state = state
+        self.note = note
+        self.result = result
+        self.signedResult = signedResult
+    }
+}

@@ -1,0 +1,66 @@
+/// A named request with its data, as a batch file lists it; after it has run, the record of
+/// every host it ran on.
+///
+/// A request runs against a command map (each host's own `commands.yaml`), or, when commands
+/// were added to it directly, runs exactly those (an ad-hoc request, which hosts accept only
+/// from signers they trust with `adhoc: true`).
+///
+/// ```swift
+/// var request = Request(name: "activate_dialup", data: try RequestData(["username": "cranky"]))
+/// let map = CommandMap(entries: ["activate_dialup": CommandMapEntry(commands: [.argv(["echo", "{{username}}"])])])
+/// await request.run(on: LocalExecutor(node: "jlore", commandMap: map))
+/// // request.state == .ok, request.records[0].result?.commands[0].stdout.text == "cranky\n"
+/// ```
+public struct Request: Sendable {
+    /// The name ad-hoc requests (`cafe run`) carry.
+    public static let adhocName = "adhoc"
+
+    public var name: String
+    public var data: RequestData
+    /// Commands added directly; when not empty, the command map is not consulted.
+    public var commands: [Command]
+    /// One record per host, filled in as the request runs.
+    public var records: [HostRecord]
+    public var state: RequestState
+
+    public init(name: String, data: RequestData = RequestData(), commands: [Command] = []) {
+        self.name = name
+        self.data = data
+        self.commands = commands
+        self.records = []
+        self.state = .pending
+    }
+
+    /// True when the request carries its own commands.
+    public var isAdhoc: Bool { !commands.isEmpty }
+
+    /// Adds a command to run directly, making this an ad-hoc request.
+    public mutating func add(_ command: Command) {
+        commands.append(command)
+    }
+
+    /// Runs the request through `executor` (this host, or the mesh) as part of `batch`, and
+    /// records the outcome. `index` is its position in the batch.
+    public mutating func run(on executor: some RequestExecutor, batch: BatchContext = .standalone, index: Int = 0) async {
+        state = .running
+        records = await executor.execute(self, index: index, batch: batch)
+        state = RequestState(records: records)
+    }
+}
+
+/// Where a request of a batch stands.
+public enum RequestState: String, Sendable, Hashable {
+    case pending
+    case running
+    /// Every host reached `ok`.
+    case ok
+    /// At least one host did not reach `ok`.
+    case failed
+    /// Not started because an earlier request failed.
+    case skipped
+
+    /// `ok` when every record is `ok` (and there is at least one), `failed` otherwise.
+    public init(records: [HostRecord]) {
+        self = !records.isEmpty && records.allSatisfy { $0.state == .ok } ? .ok : .failed
+    }
+}

@@ -1,0 +1,188 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+
+/// An executed batch with every host's result decoded, and whether each one's signature held.
+public struct BatchReport: Sendable {
+    public var batch: Batch
+    /// Per request, per host record: the decoded result and the verification problem, if any.
+    public var rows: [[(record: HostRecord, result: HostResult?, problem: String?)]]
+
+    /// Decodes the results of `batch`, verifying each signed one against `keys`.
+    public init(batch: Batch, keys: KeyRing) {
+        self.batch = batch
+        rows = batch.requests.map { request in
+            request.records.map { record in
+                guard let signed = record.signedResult else { return (record, record.result, nil) }
+                let bytes = Array(signed.utf8)
+                do {
+                    let envelope = try Envelope.open(bytes, keys: keys)
+                    guard case .result(let body) = envelope.body else { return (record, nil, "not a result envelope") }
+                    return (record, body.result, nil)
+                } catch {
+                    let unverified = try? Envelope.decodeUnverified(bytes)
+                    if case .result(let body)? = unverified?.body { return (record, body.result, "unverified: \(error)") }
+                    return (record, nil, "\(error)")
+                }
+            }
+        }
+    }
+
+    /// The readable table: request, hosts (identical results grouped, as `clush -b` does),
+    /// state, command, exit, duration, first lines of output.
+    public func table(outputLines: Int = 3) -> String {
+        var lines: [String] = []
+        let duration = batch.finished.map { " in \(YAMLEmitter.formatSeconds($0.seconds(since: batch.created))) s" } ?? ""
+        lines.append("batch \(batch.id) '\(batch.name)' from \(batch.origin): \(batch.state.rawValue)\(duration)")
+        var table: [[String]] = [["REQUEST", "HOSTS", "STATE", "COMMAND", "EXIT", "TIME", "OUTPUT"]]
+        for (index, request) in batch.requests.enumerated() {
+            var requestCell = request.name
+            if request.records.isEmpty {
+                table.append([requestCell, "-", request.state.rawValue, "", "", "", ""])
+                continue
+            }
+            for group in groups(rows[index]) {
+                let first = group[0]
+                let hosts = group.map(\.record.host).joined(separator: ",")
+                var state = first.record.state.rawValue
+                if group.contains(where: { $0.problem != nil }) { state += " (UNVERIFIED)" }
+                var detail: [String] = []
+                if let note = first.record.note { detail.append(note) }
+                if let message = first.result?.message { detail.append(message) }
+                if let problem = group.compactMap(\.problem).first { detail.append(problem) }
+                let commands = first.result?.commands ?? []
+                if commands.isEmpty {
+                    table.append([requestCell, hosts, state, "", "", "", detail.joined(separator: "; ")])
+                    requestCell = ""
+                }
+                for (commandIndex, command) in commands.enumerated() {
+                    let slowest = group.compactMap { $0.result?.commands[safe: commandIndex]?.duration }.max() ?? command.duration
+                    var output = Self.outputLines(command, max: outputLines)
+                    if commandIndex == 0 { output = detail + output }
+                    table.append([
+                        requestCell, commandIndex == 0 ? hosts : "", commandIndex == 0 ? state : "",
+                        Self.clip(command.command.description, 48), Self.exitCell(command),
+                        YAMLEmitter.formatSeconds(slowest) + " s", output.first ?? "",
+                    ])
+                    for more in output.dropFirst() { table.append(["", "", "", "", "", "", more]) }
+                    requestCell = ""
+                }
+            }
+        }
+        lines.append(contentsOf: Self.render(table))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Records whose results are the same apart from host and timing, in order of first appearance.
+    func groups(_ rows: [(record: HostRecord, result: HostResult?, problem: String?)]) -> [[(record: HostRecord, result: HostResult?, problem: String?)]] {
+        var groups: [[(record: HostRecord, result: HostResult?, problem: String?)]] = []
+        var keys: [GroupKey] = []
+        for row in rows {
+            let key = GroupKey(row)
+            if let index = keys.firstIndex(of: key) {
+                groups[index].append(row)
+            } else {
+                keys.append(key)
+                groups.append([row])
+            }
+        }
+        return groups
+    }
+
+    struct GroupKey: Equatable {
+        var state: HostState
+        var note: String?
+        var message: String?
+        var commands: [[String]]
+        var verified: Bool
+
+        init(_ row: (record: HostRecord, result: HostResult?, problem: String?)) {
+            state = row.record.state
+            note = row.record.note
+            message = row.result?.message
+            verified = row.problem == nil
+            commands = (row.result?.commands ?? []).map {
+                [$0.command.description, $0.outcomeSummary, $0.stdout.displayText, $0.stderr.displayText,
+                 String($0.stdout.droppedBytes), String($0.stderr.droppedBytes)]
+            }
+        }
+    }
+
+    static func exitCell(_ command: CommandResult) -> String {
+        if command.timedOutAfter != nil { return "timeout" }
+        switch command.termination {
+        case .exited(let status): return String(status)
+        case .signaled(let signal): return SignalNames.name(signal)
+        case .failedToStart: return "not run"
+        }
+    }
+
+    static func outputLines(_ command: CommandResult, max: Int) -> [String] {
+        var lines: [String] = []
+        if case .failedToStart(let why) = command.termination { lines.append(why) }
+        for (label, output) in [("", command.stdout), ("stderr: ", command.stderr)] {
+            let text = output.text ?? "(\(output.bytes.count) bytes of binary output)"
+            var outputLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if outputLines.last == "" { outputLines.removeLast() }
+            let shown = outputLines.prefix(max)
+            lines += shown.map { label + clip($0, 100) }
+            if outputLines.count > max { lines.append(label + "… \(outputLines.count - max) more line(s)") }
+            if output.isTruncated { lines.append(label + "[truncated: \(output.droppedBytes) bytes dropped]") }
+        }
+        return lines
+    }
+
+    static func clip(_ text: String, _ width: Int) -> String {
+        let cleaned = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "·" : Character($0) })
+        return cleaned.count <= width ? cleaned : String(cleaned.prefix(width - 1)) + "…"
+    }
+
+    static func render(_ table: [[String]]) -> [String] {
+        guard let columns = table.first?.count else { return [] }
+        let widths = (0..<columns).map { column in table.map { $0[column].count }.max() ?? 0 }
+        return table.map { row in
+            var line = ""
+            for (column, cell) in row.enumerated() {
+                line += cell
+                if column < columns - 1 { line += String(repeating: " ", count: widths[column] - cell.count + 2) }
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            return line
+        }
+    }
+
+    /// The batch and every decoded result as JSON, for scripts.
+    public func json() -> String {
+        var requests: [YAMLValue] = []
+        for (index, request) in batch.requests.enumerated() {
+            let hosts: [YAMLValue] = rows[index].map { row in
+                var pairs = [YAMLPair("host", .string(row.record.host)), YAMLPair("state", .string(row.record.state.rawValue))]
+                if let note = row.record.note { pairs.append(YAMLPair("note", .string(note))) }
+                pairs.append(YAMLPair("verified", .bool(row.problem == nil && row.record.signedResult != nil)))
+                if let problem = row.problem { pairs.append(YAMLPair("problem", .string(problem))) }
+                if let result = row.result {
+                    if let message = result.message { pairs.append(YAMLPair("message", .string(message))) }
+                    pairs.append(YAMLPair("commands", .list(result.commands.map(\.yamlValue))))
+                }
+                return .map(pairs)
+            }
+            requests.append(.map([
+                YAMLPair("name", .string(request.name)), YAMLPair("state", .string(request.state.rawValue)),
+                YAMLPair("data", .map(request.data.fields.map { YAMLPair($0.key, .string($0.value)) })),
+                YAMLPair("secrets", .strings(request.data.secretKeys)), YAMLPair("hosts", .list(hosts)),
+            ]))
+        }
+        var pairs = [
+            YAMLPair("batch", .string(batch.id.rawValue)), YAMLPair("name", .string(batch.name)),
+            YAMLPair("origin", .string(batch.origin)), YAMLPair("state", .string(batch.state.rawValue)),
+            YAMLPair("created", .string(batch.created.description)),
+        ]
+        if let finished = batch.finished { pairs.append(YAMLPair("finished", .string(finished.description))) }
+        pairs.append(YAMLPair("requests", .list(requests)))
+        return JSONText.encode(.map(pairs)) + "\n"
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

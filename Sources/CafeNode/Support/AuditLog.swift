@@ -1,0 +1,62 @@
+import CafeCore
+import Glibc
+
+/// `log/audit.log`: one line per trust decision and per local run, appended and flushed.
+/// Lines hold names, ids and reasons only, never data values, so no secret can reach it.
+///
+/// `2026-11-29T15:30:12.345Z allow signer=jlore request=activate_dialup batch=… reason="…"`
+public final class AuditLog: @unchecked Sendable {
+    public let path: String
+    private let clock: any WallClock
+    private let lock = NSLockLike()
+
+    public init(path: String, clock: any WallClock = SystemClock()) {
+        self.path = path
+        self.clock = clock
+    }
+
+    /// Appends one decision.
+    public func record(allowed: Bool, fields: KeyValuePairs<String, String>, reason: String) {
+        var line = "\(clock.now()) \(allowed ? "allow" : "deny")"
+        for (key, value) in fields { line += " \(key)=\(Self.quoted(value))" }
+        line += " reason=\(Self.quoted(reason))\n"
+        lock.withLock {
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            let bytes = Array(line.utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            fdatasync(fd)
+        }
+    }
+
+    static func quoted(_ value: String) -> String {
+        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_./:@,*".unicodeScalars.contains($0))
+        }
+        if plain { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\x" + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A pthread mutex with `withLock`, for the few places that need one outside actors.
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+
+    init() { pthread_mutex_init(&mutex, nil) }
+
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}

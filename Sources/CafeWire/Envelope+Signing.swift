@@ -1,0 +1,57 @@
+import CafeCore
+import CafeCrypto
+
+extension Envelope {
+    /// Encodes `body` under `header` and signs the exact bytes with `key`.
+    public static func seal(header: EnvelopeHeader, body: EnvelopeBody, key: SigningKey) -> Envelope {
+        precondition(header.kind == body.kind, "envelope header kind \(header.kind) does not match its body")
+        let payload = YAMLEmitter.bytes(.map(header.yamlPairs + [YAMLPair("body", body.yamlValue)]))
+        let bytes = SignedText.sign(payload, context: header.kind.rawValue, signer: header.sender, key: key)
+        return Envelope(header: header, body: body, bytes: bytes)
+    }
+
+    /// Verifies the signature of `bytes` against `keys` and only then parses them.
+    ///
+    /// Checks, in order: size; the signature line; that the signer is known; the signature over
+    /// the exact payload in the signing context of the claimed kind; then the YAML (hardened
+    /// parser: no anchors, aliases or tags, bounded depth and sizes, unknown fields refused);
+    /// finally that the header's kind and sender are the ones the signature line named.
+    /// Freshness (expiry, skew, target, replay) is ``ReplayWindow``'s job.
+    public static func open(_ bytes: [UInt8], keys: KeyRing, source: String = "envelope") throws -> Envelope {
+        guard bytes.count <= EnvelopeLimits.maxBytes else {
+            throw EnvelopeError(reason: .tooLarge, detail: "\(bytes.count) bytes, limit \(EnvelopeLimits.maxBytes)")
+        }
+        let parts = try SignedText.verify(bytes, keys: keys)
+        guard let kind = EnvelopeKind(rawValue: parts.context) else {
+            throw EnvelopeError(reason: .malformed, detail: "'\(parts.context)' is not an envelope kind")
+        }
+        let header: EnvelopeHeader
+        let body: EnvelopeBody
+        do {
+            let root = try YAMLReader.document(bytes[0..<parts.payloadEnd], limits: EnvelopeLimits.yaml, source: source)
+            let mapping = try root.mapping(allowed: EnvelopeHeader.yamlKeys)
+            header = try EnvelopeHeader(mapping)
+            body = try EnvelopeBody(kind: header.kind, try mapping.required("body"))
+        } catch let error as InputError {
+            throw EnvelopeError(reason: .malformed, detail: error.description)
+        }
+        guard header.kind == kind, header.sender == parts.signer else {
+            throw EnvelopeError(
+                reason: .mismatch,
+                detail: "signature line says \(kind.rawValue) by \(parts.signer), header says \(header.kind.rawValue) by \(header.sender)")
+        }
+        return Envelope(header: header, body: body, bytes: bytes)
+    }
+}
+
+extension Envelope {
+    /// Parses a signed text without checking its signature, for display only (`cafe show` on a
+    /// file whose signers this node does not know). Never act on what it returns.
+    public static func decodeUnverified(_ bytes: [UInt8]) throws -> Envelope {
+        let parts = try SignedText.split(bytes)
+        let root = try YAMLReader.document(bytes[0..<parts.payloadEnd], limits: EnvelopeLimits.yaml, source: "envelope")
+        let mapping = try root.mapping(allowed: EnvelopeHeader.yamlKeys)
+        let header = try EnvelopeHeader(mapping)
+        return Envelope(header: header, body: try EnvelopeBody(kind: header.kind, try mapping.required("body")), bytes: bytes)
+    }
+}

@@ -1,0 +1,223 @@
+import CafeCore
+
+/// The typed content of an envelope, one case per ``EnvelopeKind``.
+public enum EnvelopeBody: Sendable, Hashable {
+    case request(RequestBody)
+    case result(ResultBody)
+    case ack(AckBody)
+    case hello(HelloBody)
+
+    public var kind: EnvelopeKind {
+        switch self {
+        case .request: .request
+        case .result: .result
+        case .ack: .ack
+        case .hello: .hello
+        }
+    }
+
+    var yamlValue: YAMLValue {
+        switch self {
+        case .request(let body): body.yamlValue
+        case .result(let body): body.yamlValue
+        case .ack(let body): body.yamlValue
+        case .hello(let body): body.yamlValue
+        }
+    }
+
+    init(kind: EnvelopeKind, _ reader: YAMLReader) throws {
+        switch kind {
+        case .request: self = .request(try RequestBody(reader))
+        case .result: self = .result(try ResultBody(reader))
+        case .ack: self = .ack(try AckBody(reader))
+        case .hello: self = .hello(try HelloBody(reader))
+        }
+    }
+}
+
+/// Origin → host: one request of a batch, for one host. Secret values are sealed to the host.
+public struct RequestBody: Sendable, Hashable {
+    public var batch: String
+    public var batchName: String
+    /// Position of the request in the batch.
+    public var index: Int
+    public var request: String
+    public var data: [RequestData.Field]
+    /// Secret key → `sealed:BASE64`, sealed to the target.
+    public var secrets: [(key: String, sealed: String)]
+    /// Ad-hoc commands; empty for command-map requests.
+    public var commands: [CommandSpec]
+
+    public init(
+        batch: String, batchName: String, index: Int, request: String, data: [RequestData.Field] = [],
+        secrets: [(key: String, sealed: String)] = [], commands: [CommandSpec] = []
+    ) {
+        self.batch = batch
+        self.batchName = batchName
+        self.index = index
+        self.request = request
+        self.data = data
+        self.secrets = secrets
+        self.commands = commands
+    }
+
+    public static func == (lhs: RequestBody, rhs: RequestBody) -> Bool {
+        lhs.batch == rhs.batch && lhs.batchName == rhs.batchName && lhs.index == rhs.index && lhs.request == rhs.request
+            && lhs.data == rhs.data && lhs.secrets.map(\.key) == rhs.secrets.map(\.key)
+            && lhs.secrets.map(\.sealed) == rhs.secrets.map(\.sealed) && lhs.commands == rhs.commands
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(batch)
+        hasher.combine(index)
+        hasher.combine(request)
+    }
+
+    var yamlValue: YAMLValue {
+        var pairs = [
+            YAMLPair("batch", .string(batch)), YAMLPair("batch-name", .string(batchName)),
+            YAMLPair("index", .int(index)), YAMLPair("request", .string(request)),
+        ]
+        if !data.isEmpty { pairs.append(YAMLPair("data", .map(data.map { YAMLPair($0.key, .string($0.value)) }))) }
+        if !secrets.isEmpty { pairs.append(YAMLPair("secrets", .map(secrets.map { YAMLPair($0.key, .string($0.sealed)) }))) }
+        if !commands.isEmpty {
+            pairs.append(YAMLPair("commands", .list(commands.map { spec in
+                switch spec {
+                case .shell(let text): .map([YAMLPair("run", .string(text))])
+                case .argv(let argv): .map([YAMLPair("argv", .strings(argv))])
+                }
+            })))
+        }
+        return .map(pairs)
+    }
+
+    init(_ reader: YAMLReader) throws {
+        let mapping = try reader.mapping(allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands"])
+        let batchReader = try mapping.required("batch")
+        let batch = try batchReader.string()
+        guard BatchID(validating: batch) != nil else { throw batchReader.error("is not a batch id") }
+        let indexReader = try mapping.required("index")
+        let index = try indexReader.int()
+        guard index >= 0 else { throw indexReader.error("must not be negative") }
+        let requestReader = try mapping.required("request")
+        let request = try requestReader.string()
+        guard Names.isValidRequest(request) else { throw requestReader.error("'\(request)' is not a valid request name") }
+        var data = RequestData()
+        if let dataReader = mapping.optional("data") {
+            for (key, _, value) in try dataReader.mapping().readers {
+                do { try data.set(key, try value.string()) } catch let error as DataKeyError { throw value.error(error.description) }
+            }
+        }
+        var secrets: [(key: String, sealed: String)] = []
+        if let secretsReader = mapping.optional("secrets") {
+            for (key, _, value) in try secretsReader.mapping().readers {
+                guard Names.isValidDataKey(key), data.value(for: key) == nil else {
+                    throw value.error("secret key '\(key)' is invalid or also a data key")
+                }
+                secrets.append((key, try value.string()))
+            }
+        }
+        var commands: [CommandSpec] = []
+        if let commandsReader = mapping.optional("commands") {
+            for item in try commandsReader.sequence() {
+                let fields = try item.mapping(allowed: ["run", "argv"])
+                if let run = fields.optional("run") {
+                    commands.append(.shell(try run.nonEmptyString()))
+                } else {
+                    let argv = try fields.required("argv").stringList()
+                    guard let first = argv.first, !first.isEmpty else { throw item.error("argv needs a program") }
+                    commands.append(.argv(argv))
+                }
+            }
+        }
+        self.init(
+            batch: batch, batchName: try mapping.required("batch-name").string(), index: index, request: request,
+            data: data.fields, secrets: secrets, commands: commands)
+    }
+}
+
+/// Host → origin: the host's result for one request, answering one request envelope.
+public struct ResultBody: Sendable, Hashable {
+    public var batch: String
+    public var index: Int
+    public var request: String
+    /// Id of the request envelope this answers.
+    public var answers: String
+    public var result: HostResult
+
+    public init(batch: String, index: Int, request: String, answers: String, result: HostResult) {
+        self.batch = batch
+        self.index = index
+        self.request = request
+        self.answers = answers
+        self.result = result
+    }
+
+    var yamlValue: YAMLValue {
+        .map(
+            [
+                YAMLPair("batch", .string(batch)), YAMLPair("index", .int(index)),
+                YAMLPair("request", .string(request)), YAMLPair("answers", .string(answers)),
+            ] + result.yamlPairs)
+    }
+
+    init(_ reader: YAMLReader) throws {
+        let mapping = try reader.mapping(allowed: ["batch", "index", "request", "answers", "host", "state", "message", "commands", "leaves"])
+        let answers = try mapping.required("answers")
+        guard EnvelopeID.isValid(try answers.string()) else { throw answers.error("is not an envelope id") }
+        self.init(
+            batch: try mapping.required("batch").string(), index: try mapping.required("index").int(),
+            request: try mapping.required("request").string(), answers: try answers.string(),
+            result: try HostResult(mapping))
+    }
+}
+
+/// Receiver → sender: the named envelope is stored durably (`accepted`), was already stored
+/// (`duplicate`), or was refused (`refused`, with the reason).
+public struct AckBody: Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable {
+        case accepted, duplicate, refused
+    }
+
+    public var acks: String
+    public var status: Status
+    public var reason: String?
+
+    public init(acks: String, status: Status, reason: String? = nil) {
+        self.acks = acks
+        self.status = status
+        self.reason = reason
+    }
+
+    var yamlValue: YAMLValue {
+        var pairs = [YAMLPair("acks", .string(acks)), YAMLPair("status", .string(status.rawValue))]
+        if let reason { pairs.append(YAMLPair("reason", .string(reason))) }
+        return .map(pairs)
+    }
+
+    init(_ reader: YAMLReader) throws {
+        let mapping = try reader.mapping(allowed: ["acks", "status", "reason"])
+        let acks = try mapping.required("acks")
+        guard EnvelopeID.isValid(try acks.string()) else { throw acks.error("is not an envelope id") }
+        let statusReader = try mapping.required("status")
+        guard let status = Status(rawValue: try statusReader.string()) else { throw statusReader.error("unknown status") }
+        self.init(acks: try acks.string(), status: status, reason: try mapping.optional("reason")?.string())
+    }
+}
+
+/// The first envelope on a connection. Proves the speaker holds its key; the random nonce
+/// makes each hello unique for the replay check.
+public struct HelloBody: Sendable, Hashable {
+    public var nonce: String
+
+    public init(nonce: String) {
+        self.nonce = nonce
+    }
+
+    var yamlValue: YAMLValue { .map([YAMLPair("nonce", .string(nonce))]) }
+
+    init(_ reader: YAMLReader) throws {
+        let mapping = try reader.mapping(allowed: ["nonce"])
+        nonce = try mapping.required("nonce").string()
+    }
+}

@@ -1,0 +1,57 @@
+import CafeCore
+import Glibc
+
+/// The durable part of the ``ReplayWindow``: an append-only file of admitted envelope ids with
+/// their expiry (`EXPIRY-MILLISECONDS SENDER/ID` per line), flushed before the envelope is acted
+/// on, compacted when it is opened. A line torn by a crash is ignored: its envelope was never
+/// acknowledged, so the sender sends it again.
+public final class SeenLog: @unchecked Sendable {
+    public let path: String
+    private var fd: Int32
+
+    /// Opens (creating if needed) the log at `path`, and returns it with the unexpired entries.
+    public static func open(_ path: String, now: Timestamp) throws -> (SeenLog, [String: Timestamp]) {
+        var entries: [String: Timestamp] = [:]
+        if FileSystem.exists(path) {
+            let bytes = try FileSystem.read(path, maxBytes: 1 << 30)
+            for line in bytes.split(separator: UInt8(ascii: "\n")) {
+                let parts = line.split(separator: UInt8(ascii: " "))
+                guard parts.count == 2, let millis = Int64(String(decoding: parts[0], as: UTF8.self)) else { continue }
+                let expiry = Timestamp(milliseconds: millis)
+                if expiry > now { entries[String(decoding: parts[1], as: UTF8.self)] = expiry }
+            }
+        }
+        var compacted: [UInt8] = []
+        for (key, expiry) in entries.sorted(by: { $0.key < $1.key }) {
+            compacted.append(contentsOf: "\(expiry.milliseconds) \(key)\n".utf8)
+        }
+        try FileSystem.writeAtomically(compacted, to: path)
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        return (SeenLog(path: path, fd: fd), entries)
+    }
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Appends entries and flushes them to disk before returning.
+    public func record(_ entries: [(key: String, expires: Timestamp)]) throws {
+        guard !entries.isEmpty else { return }
+        var bytes: [UInt8] = []
+        for entry in entries { bytes.append(contentsOf: "\(entry.expires.milliseconds) \(entry.key)\n".utf8) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw EnvironmentError("cannot append to \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        guard fdatasync(fd) == 0 else { throw EnvironmentError("cannot flush \(path): \(String(cString: strerror(errno)))") }
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import CafeCore
+import CafeCrypto
+import CafeNode
+import CafeWire
+
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show an executed batch file as a table (or JSON).",
+        discussion: "Hosts whose results are identical are shown on one row. Signatures are checked with the keys the node knows.")
+
+    @OptionGroup var options: HomeOption
+
+    @Argument(help: "An executed batch file, or a batch id of this node.")
+    var target: String
+
+    @Flag(help: "Print JSON instead of the table.")
+    var json = false
+
+    func run() async throws {
+        let home = options.nodeHome
+        let path = try locateBatchFile(target, home: home)
+        let batch = try Batch(executedYAML: FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
+        let report = BatchReport(batch: batch, keys: try knownKeys(home: home))
+        print(json ? report.json() : report.table(), terminator: "")
+    }
+}
+
+/// A path as given, or the file of batch id `target` in done/, error/ or running/.
+func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
+    if let id = BatchID(validating: target) {
+        for folder in [BatchFolder.done, .error, .running] where FileSystem.exists(home.batchFile(id, in: folder)) {
+            return home.batchFile(id, in: folder)
+        }
+        throw InputError(source: target, message: "no executed batch file with this id in \(home.batchesDirectory)")
+    }
+    guard FileSystem.exists(target) else { throw InputError(source: target, message: "not found") }
+    return target
+}
+
+/// The keys of the node at `home` (its own and its peers'), or none when there is no node.
+func knownKeys(home: NodeHome) throws -> KeyRing {
+    guard FileSystem.exists(home.nodeConfig) else { return KeyRing() }
+    let configuration = try NodeConfiguration.load(from: home)
+    let line = String(decoding: try FileSystem.read(home.publicKey, maxBytes: 4096), as: UTF8.self)
+    let own = try KeyFiles.parsePublicLine(String(line.split(separator: "\n").first ?? ""))
+    return try KeyRing(config: configuration.node, ownKey: own.key)
+}

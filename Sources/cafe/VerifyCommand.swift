@@ -1,0 +1,33 @@
+import ArgumentParser
+import CafeCore
+import CafeWire
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check every signature in an executed batch file or an envelope file.",
+        discussion: """
+            Uses the keys this node knows (its own and its peers'). Prints a verdict per signed part; \
+            exit 0 only if all pass, 1 otherwise, 2 for a file that cannot be read.
+            """)
+
+    @OptionGroup var options: HomeOption
+
+    @Argument(help: "An executed batch file (or a batch id of this node), or an envelope file.")
+    var file: String
+
+    @Option(help: "Largest file accepted, in bytes.")
+    var maxBytes = YAMLLimits.executedBatchFile.maxBytes
+
+    func run() async throws {
+        let home = options.nodeHome
+        let path = try locateBatchFile(file, home: home)
+        let bytes = try FileSystem.read(path, maxBytes: maxBytes)
+        let report = try BatchVerifier.verify(bytes, keys: knownKeys(home: home), source: path)
+        for verdict in report.verdicts {
+            print("\(verdict.passed ? "PASS" : "FAIL")  \(verdict.subject): \(verdict.detail)")
+        }
+        let failed = report.verdicts.filter { !$0.passed }.count
+        print(report.passed ? "verified: all \(report.verdicts.count) signature checks passed" : "NOT verified: \(failed) of \(report.verdicts.count) checks failed")
+        if !report.passed { throw ExitCode(1) }
+    }
+}

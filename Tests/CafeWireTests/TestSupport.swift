@@ -1,0 +1,48 @@
+import CafeCore
+import Glibc
+
+/// A fresh directory under /tmp, removed by `cleanup()`.
+struct TemporaryDirectory {
+    let path: String
+
+    init(_ label: String = "cafe-test") {
+        var template = Array("/tmp/\(label)-XXXXXX".utf8CString)
+        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(result != nil, "mkdtemp failed")
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func cleanup() {
+        _ = system("rm -rf '\(path)'")
+    }
+}
+
+/// A deterministic generator (SplitMix64), so property tests are repeatable.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random strings made to stress a YAML writer: quotes, colons, hashes, leading and trailing
+/// spaces, tabs, line breaks, control characters, YAML keywords, numbers and non-ASCII text.
+enum NastyStrings {
+    static let pieces: [String] = [
+        "a", "Z", "0", "42", "-1", "3.14", "1e5", "0x1F", "true", "no", "null", "~", "yes", "On", ".inf",
+        ":", ": ", "#", " #", "'", "\"", "\\", "{", "}", "[", "]", ",", "&a", "*a", "!tag", "|", ">", "%", "@", "`",
+        " ", "  ", "\t", "\n", "\n\n", "\r", "\r\n", "\u{0}", "\u{1}", "\u{7}", "\u{1B}", "\u{7F}", "\u{85}",
+        "\u{A0}", "\u{2028}", "\u{2029}", "\u{FEFF}", "é", "日本", "🙂", "---", "...", "- ", "? ", "key: value",
+        "2026-11-29", "12:30", "=", "<<",
+    ]
+
+    static func make(_ random: inout SeededRandom) -> String {
+        let count = Int.random(in: 0...8, using: &random)
+        return (0..<count).map { _ in pieces.randomElement(using: &random)! }.joined()
+    }
+}
