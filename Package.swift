@@ -30,9 +30,18 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // libyaml's event API, from the system (the same libyaml 0.2.5 that Yams bundles as CYaml).
+        // The daemon links it directly instead of through Yams, whose Swift half would load
+        // Foundation into every node (about 8 MiB of an idle node's resident memory); Yams
+        // itself stays, in the tests, as the independent reader the emitter is checked against.
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         .target(
             name: "CafeCore",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["CLibYAML"],
             swiftSettings: strict
         ),
         .target(
@@ -54,8 +63,9 @@ let package = Package(
                 "CafeCore", "CafeCrypto", "CafeWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
@@ -72,7 +82,7 @@ let package = Package(
             name: "cafe-node",
             dependencies: [
                 "CafeNode",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CafeBatch needs, if any is missing. Needs root (or sudo) and apt.
-#   libsodium-dev, pkg-config   build: the crypto library and its pkg-config file
+#   libsodium-dev, libyaml-dev, pkg-config   build: crypto and YAML libraries, their pkg-config files
 #   openssh-client/-server      drop-box transport and its tests (scp, a throwaway sshd)
 #   pssh                        the parallel-ssh baseline of the fan-out benchmark
 #   iproute2                    network-namespace tests
 #   procps                      ps/pkill used by the demo and tests to find leftover nodes
 set -euo pipefail
-packages=(libsodium-dev pkg-config openssh-client openssh-server pssh iproute2 procps)
+packages=(libsodium-dev libyaml-dev pkg-config openssh-client openssh-server pssh iproute2 procps)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

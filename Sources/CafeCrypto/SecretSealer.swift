@@ -14,9 +14,11 @@ public enum SecretSealer {
     public static let prefix = "sealed:"
     static let version = Array("cafe-secret-v1\n".utf8)
 
-    /// The binding for a secret of a request sent to a host.
-    public static func requestBinding(batch: String, index: Int, request: String, recipient: String, key: String) -> String {
-        "request \(batch) \(index) \(request) to \(recipient) key \(key)"
+    /// The binding for a secret of a request that `origin` sends to `recipient`. Naming the
+    /// origin keeps another signer the recipient trusts from replaying the sealed value (seen on
+    /// the wire) inside a request of its own.
+    public static func requestBinding(origin: String, batch: String, index: Int, request: String, recipient: String, key: String) -> String {
+        "request from \(origin) \(batch) \(index) \(request) to \(recipient) key \(key)"
     }
 
     /// The binding for a secret kept in the origin's saved original batch.

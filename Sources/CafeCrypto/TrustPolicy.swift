@@ -22,6 +22,11 @@ public enum TrustAction: Sendable, Hashable, CustomStringConvertible {
 public struct TrustDecision: Sendable, Hashable {
     public var allowed: Bool
     public var reason: String
+
+    public init(allowed: Bool, reason: String) {
+        self.allowed = allowed
+        self.reason = reason
+    }
 }
 
 /// The decision logic over `trust.yaml`: default deny, request names matched by globs.

@@ -165,10 +165,15 @@ public struct ResultBody: Sendable, Hashable {
         let mapping = try reader.mapping(allowed: ["batch", "index", "request", "answers", "host", "state", "message", "commands", "leaves"])
         let answers = try mapping.required("answers")
         guard EnvelopeID.isValid(try answers.string()) else { throw answers.error("is not an envelope id") }
+        let batchReader = try mapping.required("batch")
+        guard BatchID(validating: try batchReader.string()) != nil else { throw batchReader.error("is not a batch id") }
+        let indexReader = try mapping.required("index")
+        guard try indexReader.int() >= 0 else { throw indexReader.error("must not be negative") }
+        let requestReader = try mapping.required("request")
+        guard Names.isValidRequest(try requestReader.string()) else { throw requestReader.error("is not a valid request name") }
         self.init(
-            batch: try mapping.required("batch").string(), index: try mapping.required("index").int(),
-            request: try mapping.required("request").string(), answers: try answers.string(),
-            result: try HostResult(mapping))
+            batch: try batchReader.string(), index: try indexReader.int(), request: try requestReader.string(),
+            answers: try answers.string(), result: try HostResult(mapping))
     }
 }
 

@@ -26,7 +26,23 @@ public struct ReplayWindow: Sendable {
     /// The verdict on one envelope header.
     public enum Verdict: Sendable, Hashable {
         case admit
-        case refuse(String)
+        case refuse(Refusal)
+    }
+
+    /// Why an envelope was refused.
+    public struct Refusal: Sendable, Hashable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            case wrongTarget, expired, fromTheFuture, lifetimeTooLong, replayed
+        }
+
+        public var kind: Kind
+        public var message: String
+        public var description: String { message }
+
+        public init(kind: Kind, message: String) {
+            self.kind = kind
+            self.message = message
+        }
     }
 
     /// The key an envelope is remembered under.
@@ -35,26 +51,34 @@ public struct ReplayWindow: Sendable {
     /// Checks `header` at `now` and, when it is admitted, remembers it.
     public mutating func admit(_ header: EnvelopeHeader, now: Timestamp) -> Verdict {
         let verdict = check(header, now: now)
-        if verdict == .admit { seen[Self.key(header)] = header.expires }
+        if verdict == .admit { remember(header) }
         return verdict
+    }
+
+    /// Remembers `header` as received (after ``check(_:now:)`` admitted it).
+    public mutating func remember(_ header: EnvelopeHeader) {
+        seen[Self.key(header)] = header.expires
     }
 
     /// Checks `header` at `now` without remembering it.
     public func check(_ header: EnvelopeHeader, now: Timestamp) -> Verdict {
         if header.target != node {
-            return .refuse("addressed to \(header.target), not to \(node)")
+            return .refuse(Refusal(kind: .wrongTarget, message: "addressed to \(header.target), not to \(node)"))
         }
         if header.expires <= now {
-            return .refuse("expired at \(header.expires) (now \(now))")
+            return .refuse(Refusal(kind: .expired, message: "expired at \(header.expires) (now \(now))"))
         }
         if header.created > now.adding(seconds: maxSkew) {
-            return .refuse("dated \(header.created), more than \(Int(maxSkew)) s ahead of this node's clock (\(now))")
+            return .refuse(Refusal(
+                kind: .fromTheFuture, message: "dated \(header.created), more than \(Int(maxSkew)) s ahead of this node's clock (\(now))"))
         }
         if header.expires.seconds(since: header.created) > maxLifetime || header.expires < header.created {
-            return .refuse("claims a lifetime from \(header.created) to \(header.expires), over the \(Int(maxLifetime)) s limit")
+            return .refuse(Refusal(
+                kind: .lifetimeTooLong,
+                message: "claims a lifetime from \(header.created) to \(header.expires), over the \(Int(maxLifetime)) s limit"))
         }
         if seen[Self.key(header)] != nil {
-            return .refuse("replayed: \(header.sender) envelope \(header.id) was already received")
+            return .refuse(Refusal(kind: .replayed, message: "replayed: \(header.sender) envelope \(header.id) was already received"))
         }
         return .admit
     }

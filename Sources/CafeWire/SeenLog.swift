@@ -14,7 +14,9 @@ public final class SeenLog: @unchecked Sendable {
         var entries: [String: Timestamp] = [:]
         if FileSystem.exists(path) {
             let bytes = try FileSystem.read(path, maxBytes: 1 << 30)
-            for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            lines.removeLast()  // empty after the final newline, or a line torn by a crash
+            for line in lines {
                 let parts = line.split(separator: UInt8(ascii: " "))
                 guard parts.count == 2, let millis = Int64(String(decoding: parts[0], as: UTF8.self)) else { continue }
                 let expiry = Timestamp(milliseconds: millis)

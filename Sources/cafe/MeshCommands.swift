@@ -1,36 +1,155 @@
 import ArgumentParser
 import CafeCore
+import CafeNode
 
 // The mesh side of the CLI: talks to the local cafe-node over its control socket.
 
+/// Hands `input` to the local node and follows it to the end: progress on stderr, then the
+/// summary table; the last stdout line is the executed batch file's path.
 func runOnMesh(_ input: BatchInput, home: NodeHome, timeout: Double?, hosts: [String]? = nil) async throws {
-    throw NodeNotRunning(home: home)
+    let client = try ControlClient(home: home)
+    try client.send(.submit(batch: input.yaml, source: "batch '\(input.name)' from cafe", follow: true, timeout: timeout, hosts: hosts))
+    try follow(client, home: home)
+}
+
+/// Follows the events of a submitted batch until it ends.
+func follow(_ client: ControlClient, home: NodeHome) throws {
+    var view = ProgressView(terminal: StandardError.isTerminal)
+    while let event = try client.next() {
+        switch event {
+        case .accepted(let id):
+            note("batch \(id) accepted by the node of \(home.root)")
+        case .progress(let request, let name, let host, let state, let note):
+            view.update(request: request, name: name, host: host, state: state, note: note)
+        case .finished(let state, let path):
+            view.end()
+            let batch = try Batch(executedYAML: FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
+            note("")
+            StandardError.write(BatchReport(batch: batch, keys: try knownKeys(home: home)).table())
+            print(path)
+            if state != .done { throw ExitCode(1) }
+            return
+        case .failure(let message, let status):
+            view.end()
+            throw NodeFailure(message: message, exitStatus: status)
+        case .status:
+            break
+        }
+    }
+    view.end()
+    throw NodeNotRunning(home: nil, reason: "the node closed the connection before the batch ended (it resumes the batch when it starts again)")
 }
 
 func deliverToMesh(_ input: BatchInput, home: NodeHome) async throws {
-    throw NodeNotRunning(home: home)
+    let client = try ControlClient(home: home)
+    try client.send(.submit(batch: input.yaml, source: "batch '\(input.name)' from cafe", follow: false, timeout: nil, hosts: nil))
+    switch try client.next() {
+    case .accepted(let id)?:
+        print(id)
+    case .failure(let message, let status)?:
+        throw NodeFailure(message: message, exitStatus: status)
+    default:
+        throw NodeNotRunning(home: nil, reason: "no answer from the node")
+    }
 }
 
-struct NodeNotRunning: Error, ExitCoded, CustomStringConvertible {
-    var home: NodeHome
-    var exitStatus: Int32 { 3 }
-    var description: String {
-        "no cafe-node is running for \(home.root) (no control socket at \(home.controlSocket)); start it with `cafe-node --home \(home.root)` or use --local"
+/// An error the node reported, with the exit status it stands for.
+struct NodeFailure: Error, ExitCoded, CustomStringConvertible {
+    var message: String
+    var exitStatus: Int32
+    var description: String { message }
+}
+
+/// Progress on stderr: one line per host state change; on a terminal, a compact line of counts
+/// that updates in place, with a line of its own for every host that did not succeed.
+struct ProgressView {
+    let terminal: Bool
+    var states: [String: HostState] = [:]
+    var current = ""
+    var drawn = false
+
+    mutating func update(request: Int, name: String, host: String, state: HostState, note: String?) {
+        let line = "[\(request)] \(name) on \(host): \(state.rawValue)" + (note.map { " — \($0)" } ?? "")
+        guard terminal else {
+            StandardError.write(line + "\n")
+            return
+        }
+        if current != name { end() }
+        current = name
+        states[host] = state
+        if state.isFinal && state != .ok && state != .skipped {
+            StandardError.write("\r\u{1B}[K" + line + "\n")
+        }
+        let counts = HostState.allCases.compactMap { state -> String? in
+            let count = states.values.filter { $0 == state }.count
+            return count == 0 ? nil : "\(count) \(state.rawValue)"
+        }
+        StandardError.write("\r\u{1B}[K[\(request)] \(name): " + counts.joined(separator: ", "))
+        drawn = true
+    }
+
+    mutating func end() {
+        if drawn { StandardError.write("\n") }
+        drawn = false
+        states = [:]
     }
 }
 
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show batches of the local node.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the local node's batches, or one batch host by host.",
+        discussion: "Host states: queued, sent, delivered (running), ok, failed, denied, no-answer, expired, skipped.")
+
     @OptionGroup var options: HomeOption
-    @Argument var id: String?
-    @Flag var json = false
-    func run() async throws { throw NodeNotRunning(home: options.nodeHome) }
+
+    @Argument(help: "A batch id; without it, the node's batches.")
+    var id: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func validate() throws {
+        if let id, BatchID(validating: id) == nil { throw ValidationError("'\(id)' is not a batch id") }
+    }
+
+    func run() async throws {
+        let client = try ControlClient(home: options.nodeHome)
+        try client.send(.status(batch: id))
+        switch try client.next() {
+        case .status(let text, let jsonText)?:
+            print(json ? jsonText : text, terminator: "")
+        case .failure(let message, let status)?:
+            throw NodeFailure(message: message, exitStatus: status)
+        default:
+            throw NodeNotRunning(home: nil, reason: "no answer from the node")
+        }
+    }
 }
 
 struct RerunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rerun", abstract: "Run a batch again.")
+    static let configuration = CommandConfiguration(
+        commandName: "rerun", abstract: "Run a batch again from its saved original, as a new batch.",
+        discussion: "--failed: only the requests that did not succeed, and only on the hosts where they did not.")
+
     @OptionGroup var options: HomeOption
-    @Argument var id: String
-    @Flag var failed = false
-    func run() async throws { throw NodeNotRunning(home: options.nodeHome) }
+
+    @Argument(help: "The id of the batch to run again.")
+    var id: String
+
+    @Flag(help: "Only what failed, was denied, gave no answer, expired or was skipped.")
+    var failed = false
+
+    @Option(help: "Seconds each group of hosts may take before silent hosts count as no-answer.")
+    var timeout: Double?
+
+    func validate() throws {
+        guard BatchID(validating: id) != nil else { throw ValidationError("'\(id)' is not a batch id") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+    }
+
+    func run() async throws {
+        let client = try ControlClient(home: options.nodeHome)
+        try client.send(.rerun(batch: id, failedOnly: failed, follow: true, timeout: timeout))
+        try follow(client, home: options.nodeHome)
+    }
 }

@@ -148,6 +148,14 @@ struct RunnerTests {
         #expect(shell.stdout.text == "{{username}}\n")
     }
 
+    @Test("a command inherits stdin, stdout and stderr only, not the caller's other descriptors")
+    func noInheritedDescriptors() async {
+        let fd = open("/dev/null", O_RDONLY)  // deliberately without O_CLOEXEC
+        defer { close(fd) }
+        let result = await run(.shell("test -e /proc/$$/fd/\(fd) && echo inherited || echo clean"))
+        #expect(result.stdout.text == "clean\n")
+    }
+
     @Test("a background process holding stdout open does not hang the runner")
     func backgroundHoldsPipe() async {
         let result = await run(.shell("sleep 5 & echo started"), timeout: 30)

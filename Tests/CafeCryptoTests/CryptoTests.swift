@@ -82,14 +82,16 @@ struct SealTests {
     func sealAndOpen() throws {
         let recipient = try SigningKey.generate()
         let other = try SigningKey.generate()
-        let binding = SecretSealer.requestBinding(batch: "B", index: 0, request: "activate_dialup", recipient: "monk1", key: "pw")
+        let binding = SecretSealer.requestBinding(origin: "jlore", batch: "B", index: 0, request: "activate_dialup", recipient: "monk1", key: "pw")
         let sealed = try SecretSealer.seal(SecretBytes(Array("plane".utf8)), to: recipient.publicKey, binding: binding)
         #expect(sealed.hasPrefix("sealed:"))
         #expect(!sealed.contains("plane"))
         #expect(try SecretSealer.open(sealed, with: recipient, binding: binding).bytes == Array("plane".utf8))
         #expect(throws: CryptoError.self) { _ = try SecretSealer.open(sealed, with: other, binding: binding) }
-        let elsewhere = SecretSealer.requestBinding(batch: "B", index: 1, request: "activate_dialup", recipient: "monk1", key: "pw")
+        let elsewhere = SecretSealer.requestBinding(origin: "jlore", batch: "B", index: 1, request: "activate_dialup", recipient: "monk1", key: "pw")
         #expect(throws: CryptoError.self) { _ = try SecretSealer.open(sealed, with: recipient, binding: elsewhere) }
+        let otherSigner = SecretSealer.requestBinding(origin: "mallory", batch: "B", index: 0, request: "activate_dialup", recipient: "monk1", key: "pw")
+        #expect(throws: CryptoError.self) { _ = try SecretSealer.open(sealed, with: recipient, binding: otherSigner) }
         var tampered = Array(sealed.utf8)
         tampered[20] = tampered[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         #expect(throws: CryptoError.self) { _ = try SecretSealer.open(String(decoding: tampered, as: UTF8.self), with: recipient, binding: binding) }

@@ -22,7 +22,8 @@ struct ReplayWindowTests {
             Issue.record("replay admitted")
             return
         }
-        #expect(reason.contains("replayed"))
+        #expect(reason.kind == .replayed)
+        #expect(reason.message.contains("replayed"))
         #expect(window.admit(header(id: "e2"), now: now) == .admit)
     }
 
@@ -46,7 +47,7 @@ struct ReplayWindowTests {
     @Test("envelopes for another target or with an absurd lifetime are refused")
     func targetAndLifetime() {
         let window = ReplayWindow(node: "jlore", maxLifetime: 3600)
-        #expect(window.check(header(target: "monk1"), now: now) == .refuse("addressed to monk1, not to jlore"))
+        #expect(window.check(header(target: "monk1"), now: now) == .refuse(.init(kind: .wrongTarget, message: "addressed to monk1, not to jlore")))
         #expect(window.check(header(expires: now.adding(seconds: 3601)), now: now) != .admit)
     }
 

@@ -34,6 +34,9 @@ public struct CommandMap: Sendable, Hashable {
 
     public func entry(for request: String) -> CommandMapEntry? { entries[request] }
 
+    /// Largest `output-cap`: 4 MiB per stream (a whole result must fit in one envelope).
+    public static let maxOutputCap = 4 << 20
+
     /// Longest accepted timeout: a week.
     public static let maxTimeout: Double = 7 * 86_400
 
@@ -69,8 +72,8 @@ public struct CommandMap: Sendable, Hashable {
         }
         if let cap = mapping.optional("output-cap") {
             entry.outputCap = try cap.int()
-            guard entry.outputCap >= 0, entry.outputCap <= 64 << 20 else {
-                throw cap.error("must be between 0 and 67108864 bytes")
+            guard entry.outputCap >= 0, entry.outputCap <= Self.maxOutputCap else {
+                throw cap.error("must be between 0 and \(Self.maxOutputCap) bytes")
             }
         }
         return entry

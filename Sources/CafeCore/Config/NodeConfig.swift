@@ -177,7 +177,7 @@ public struct NodeConfig: Sendable, Hashable {
 
     /// Every `via` chain must end at a directly reachable peer, without loops.
     private func checkRoutes(source: String) throws {
-        for peer in peers.values {
+        for peer in peers.values.sorted(by: { $0.name < $1.name }) {
             var seen: Set<String> = [peer.name]
             var current = peer
             while case .via(let relay) = current.route {

@@ -18,6 +18,7 @@ extension Batch {
         pairs.append(YAMLPair("requests", .list(requests.map { request in
             var fields = Self.requestPairs(request, secrets: .strings(request.data.secretKeys))
             fields.append(YAMLPair("state", .string(request.state.rawValue)))
+            if let note = request.note { fields.append(YAMLPair("note", .string(note))) }
             fields.append(YAMLPair("hosts", .list(request.records.map(\.yamlValue))))
             return .map(fields)
         })))
@@ -55,6 +56,7 @@ extension Batch {
         if request.isAdhoc {
             pairs.append(YAMLPair("commands", .list(request.commands.map { .map([$0.spec.yamlPair]) })))
         }
+        if let groups = request.groups { pairs.append(YAMLPair("groups", .list(groups.map(YAMLValue.strings)))) }
         return pairs
     }
 
@@ -64,7 +66,7 @@ extension Batch {
         let mapping = try root.mapping(allowed: ["batch", "name", "origin", "created", "requests"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands"])
+            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups"])
             var request = try Self.request(fields)
             if let secrets = fields.optional("secrets") {
                 for (key, _, value) in try secrets.mapping().readers {
@@ -85,7 +87,7 @@ extension Batch {
             allowed: ["batch", "name", "origin", "state", "created", "finished", "requests", "signature"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "state", "hosts"])
+            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "state", "note", "hosts"])
             var request = try Self.request(fields)
             for key in try fields.optional("secrets")?.stringList() ?? [] {
                 try request.data.setSecret(key, .sealed(""))
@@ -95,6 +97,7 @@ extension Batch {
                 throw stateReader.error("is not a request state")
             }
             request.state = state
+            request.note = try fields.optional("note")?.string()
             request.records = try fields.required("hosts").sequence().map(HostRecord.init)
             return request
         }
@@ -135,6 +138,13 @@ extension Batch {
         if let commands = fields.optional("commands") {
             for item in try commands.sequence() {
                 request.add(Command(try CommandSpec(from: try item.mapping(allowed: ["run", "argv"]))))
+            }
+        }
+        if let groups = fields.optional("groups") {
+            request.groups = try groups.sequence().map { group in
+                let hosts = try group.stringList()
+                for host in hosts where !Names.isValidNode(host) { throw group.error("'\(host)' is not a valid host name") }
+                return hosts
             }
         }
         return request

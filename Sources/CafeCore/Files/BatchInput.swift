@@ -9,7 +9,9 @@
 /// ```
 ///
 /// Data values are scalars (numbers and booleans are taken as their text). Keys listed under
-/// `secrets:` become ``SecretValue/clear(_:)`` values held in wiped memory.
+/// `secrets:` become ``SecretValue/clear(_:)`` values held in wiped memory. A request may list
+/// its own `commands:` (strings for `/bin/sh -c`, lists for argv): it is then an ad-hoc
+/// request, which hosts run only for signers they trust with `adhoc: true`.
 public struct BatchInput: Sendable {
     public var name: String
     public var requests: [Request]
@@ -33,7 +35,9 @@ public struct BatchInput: Sendable {
         }
         if let expires = mapping.optional("expires-in") {
             expiresIn = try expires.seconds()
-            guard expiresIn! >= 1 else { throw expires.error("must be at least 1 second") }
+            guard expiresIn! >= 1, expiresIn! <= NodeSettings.maxExpiry else {
+                throw expires.error("must be between 1 and \(Int(NodeSettings.maxExpiry)) seconds (30 days)")
+            }
         }
         let requestsReader = try mapping.required("requests")
         let items = try requestsReader.sequence()
@@ -44,7 +48,7 @@ public struct BatchInput: Sendable {
     }
 
     static func request(_ reader: YAMLReader) throws -> Request {
-        let mapping = try reader.mapping(allowed: ["name", "data", "secrets"])
+        let mapping = try reader.mapping(allowed: ["name", "data", "secrets", "commands"])
         let nameReader = try mapping.required("name")
         let name = try nameReader.string()
         guard Names.isValidRequest(name) else {
@@ -74,6 +78,50 @@ public struct BatchInput: Sendable {
         for key in secretKeys where !seen.contains(key) {
             throw (mapping.optional("secrets") ?? reader).error("secret '\(key)' is not a key under data:")
         }
-        return Request(name: name, data: data)
+        var request = Request(name: name, data: data)
+        if let commands = mapping.optional("commands") {
+            let items = try commands.sequence()
+            guard !items.isEmpty else { throw commands.error("lists no commands") }
+            for item in items {
+                if case .sequence = item.node {
+                    let argv = try item.stringList()
+                    guard let program = argv.first, !program.isEmpty else { throw item.error("an argv list needs a program first") }
+                    request.add(Command(.argv(argv)))
+                } else {
+                    request.add(Command(.shell(try item.nonEmptyString())))
+                }
+            }
+        }
+        return request
+    }
+}
+
+extension BatchInput {
+    /// The batch in the input format, clear secrets included: what `cafe` hands the local node
+    /// over its private control socket.
+    public var yaml: [UInt8] {
+        var pairs = [YAMLPair("name", .string(name))]
+        if let expiresIn { pairs.append(YAMLPair("expires-in", .seconds(expiresIn))) }
+        pairs.append(YAMLPair("requests", .list(requests.map { request in
+            var fields = [YAMLPair("name", .string(request.name))]
+            var data = request.data.fields.map { YAMLPair($0.key, .string($0.value)) }
+            for secret in request.data.secrets {
+                if case .clear(let value) = secret.value {
+                    data.append(YAMLPair(secret.key, .string(String(decoding: value.bytes, as: UTF8.self))))
+                }
+            }
+            if !data.isEmpty { fields.append(YAMLPair("data", .map(data))) }
+            if !request.data.secrets.isEmpty { fields.append(YAMLPair("secrets", .strings(request.data.secretKeys))) }
+            if request.isAdhoc {
+                fields.append(YAMLPair("commands", .list(request.commands.map { command in
+                    switch command.spec {
+                    case .shell(let text): .string(text)
+                    case .argv(let argv): .strings(argv)
+                    }
+                })))
+            }
+            return .map(fields)
+        })))
+        return YAMLEmitter.bytes(.map(pairs))
     }
 }

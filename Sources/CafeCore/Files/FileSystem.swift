@@ -4,9 +4,10 @@ import Glibc
 /// a file is written to a temporary name, fsynced, renamed into place, and the directory is
 /// fsynced, so after a crash it is either the old file or the whole new one.
 public enum FileSystem {
-    /// Reads a whole file, refusing files over `maxBytes` before reading them.
-    public static func read(_ path: String, maxBytes: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    /// Reads a whole file, refusing files over `maxBytes` before reading them. A symbolic link
+    /// is followed unless `followLinks` is false (drop-box files, which come from outside).
+    public static func read(_ path: String, maxBytes: Int, followLinks: Bool = true) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { throw failure("cannot read", path) }
         defer { close(fd) }
         var info = stat()
@@ -93,10 +94,10 @@ public enum FileSystem {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Permission bits of `path` (without following a final symlink).
+    /// Permission bits of `path` (of the file a symbolic link points to).
     public static func mode(of path: String) throws -> mode_t {
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw failure("cannot inspect", path) }
+        guard stat(path, &info) == 0 else { throw failure("cannot inspect", path) }
         return info.st_mode & 0o7777
     }
 

@@ -26,8 +26,16 @@ public enum CommandSpec: Sendable, Hashable, CustomStringConvertible {
     /// A placeholder naming a secret or a key the request lacks is an error: the command must
     /// not run with a hole in its arguments, and secrets never go into argv.
     public func substituting(_ data: RequestData) throws -> CommandSpec {
-        guard case .argv(let argv) = self else { return self }
-        return .argv(try argv.map { try Self.substitute($0, data) })
+        let result: CommandSpec
+        if case .argv(let argv) = self {
+            result = .argv(try argv.map { try Self.substitute($0, data) })
+        } else {
+            result = self
+        }
+        if result.arguments.contains(where: { $0.utf8.contains(0) }) {
+            throw PlaceholderError(key: "", reason: "cannot be passed: an argument holds a NUL byte")
+        }
+        return result
     }
 
     static func substitute(_ argument: String, _ data: RequestData) throws -> String {
@@ -73,5 +81,5 @@ public struct PlaceholderError: Error, Sendable, CustomStringConvertible {
     public var key: String
     public var reason: String
 
-    public var description: String { "placeholder {{\(key)}} \(reason)" }
+    public var description: String { key.isEmpty ? "the command \(reason)" : "placeholder {{\(key)}} \(reason)" }
 }

@@ -73,3 +73,35 @@ public struct HostRecord: Sendable, Hashable {
         self.signedResult = signedResult
     }
 }
+
+extension HostResult {
+    /// Output bytes one result may carry in all: 8 MiB, so that its signed envelope (with
+    /// binary output in base64) stays under the 16 MiB envelope limit.
+    public static let maxOutputBytes = 8 << 20
+
+    /// This result with its captured output trimmed, if need be, so that all streams together
+    /// hold at most `budget` bytes: every stream is cut to the same length (the largest that
+    /// fits), the cut bytes are counted as dropped, and a note says so.
+    public func fitted(toOutputBytes budget: Int = HostResult.maxOutputBytes) -> HostResult {
+        let sizes = commands.flatMap { [$0.stdout.bytes.count, $0.stderr.bytes.count] }
+        guard sizes.reduce(0, +) > budget else { return self }
+        var low = 0, high = sizes.max() ?? 0
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if sizes.reduce(0, { $0 + min($1, middle) }) <= budget { low = middle } else { high = middle - 1 }
+        }
+        let cap = low
+        var copy = self
+        for index in copy.commands.indices {
+            for path in [\CommandResult.stdout, \CommandResult.stderr] {
+                let output = copy.commands[index][keyPath: path]
+                guard output.bytes.count > cap else { continue }
+                copy.commands[index][keyPath: path] = CapturedOutput(
+                    bytes: Array(output.bytes.prefix(cap)), droppedBytes: output.droppedBytes + output.bytes.count - cap)
+            }
+            let note = "output trimmed to \(cap) bytes per stream so the whole result fits in one envelope"
+            copy.commands[index].note = copy.commands[index].note.map { $0 + "; " + note } ?? note
+        }
+        return copy
+    }
+}

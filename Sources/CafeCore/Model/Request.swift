@@ -22,6 +22,11 @@ public struct Request: Sendable {
     /// One record per host, filled in as the request runs.
     public var records: [HostRecord]
     public var state: RequestState
+    /// Groups of hosts chosen for this request alone (`cafe run --on`, `cafe rerun --failed`);
+    /// nil: the origin's delivery.yaml decides.
+    public var groups: [[String]]?
+    /// The origin's remark when the request could not be sent at all (no delivery.yaml entry).
+    public var note: String?
 
     public init(name: String, data: RequestData = RequestData(), commands: [Command] = []) {
         self.name = name

@@ -45,6 +45,9 @@ public struct RequestData: Sendable, Equatable {
     /// Adds or replaces a non-secret field.
     public mutating func set(_ key: String, _ value: String) throws {
         try check(key)
+        guard !value.utf8.contains(0) else {
+            throw DataKeyError(key: key, reason: "has a value with a NUL byte, which no program can receive")
+        }
         secrets.removeAll { $0.key == key }
         if let index = fields.firstIndex(where: { $0.key == key }) {
             fields[index].value = value

@@ -33,10 +33,11 @@ public struct POSIXSpawner: ProcessSpawner {
     public func runBlocking(_ invocation: ProcessInvocation) -> ProcessOutcome {
         let started = clock.now()
         let startTime = Monotonic.seconds()
-        // Pipes are created and marked close-on-exec under the spawn lock, so no program started
-        // by another thread can inherit them (which would keep our readers from seeing EOF).
-        Self.spawnLock.lock()
-        var locked = true
+        // Without closefrom in the child, pipes are created and marked close-on-exec under the
+        // spawn lock, so no program started by another thread can inherit them.
+        let needsLock = GNUExtensions.addCloseFrom == nil
+        if needsLock { Self.spawnLock.lock() }
+        var locked = needsLock
         defer { if locked { Self.spawnLock.unlock() } }
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
@@ -52,6 +53,9 @@ public struct POSIXSpawner: ProcessSpawner {
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        // The program gets stdin, stdout and stderr, nothing else: not the node's sockets, not
+        // another command's pipes (a listening socket held by an orphan would block a restart).
+        _ = GNUExtensions.addCloseFrom?(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -78,7 +82,7 @@ public struct POSIXSpawner: ProcessSpawner {
         close(stdinPipe[0])
         close(stdoutPipe[1])
         close(stderrPipe[1])
-        Self.spawnLock.unlock()
+        if locked { Self.spawnLock.unlock() }
         locked = false
         guard spawnStatus == 0 else {
             closeAll([stdinPipe[1], stdoutPipe[0], stderrPipe[0]])
@@ -102,9 +106,29 @@ public struct POSIXSpawner: ProcessSpawner {
 }
 
 private func makePipe(_ fds: inout [Int32]) -> Bool {
+    if let pipe2 = GNUExtensions.pipe2 {
+        return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } == 0
+    }
     guard pipe(&fds) == 0 else { return false }
     for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     return true
+}
+
+/// glibc functions that Swift's Glibc module does not import (they need `_GNU_SOURCE`),
+/// looked up at run time with their C calling convention. nil where the C library lacks them.
+enum GNUExtensions {
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34 and later).
+    static let addCloseFrom: AddCloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+    /// `pipe2` (creates both ends close-on-exec in one step).
+    static let pipe2: Pipe2? = symbol("pipe2")
+
+    private static func symbol<T>(_ name: String) -> T? {
+        guard let handle = dlopen(nil, RTLD_NOW), let address = dlsym(handle, name) else { return nil }
+        return unsafeBitCast(address, to: T.self)
+    }
 }
 
 private func closeAll(_ fds: [Int32]) {

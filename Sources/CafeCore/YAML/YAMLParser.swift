@@ -1,6 +1,6 @@
-import CYaml
+import CLibYAML
 
-/// A hardened YAML reader on libyaml's event API (the `CYaml` module shipped inside Yams).
+/// A hardened YAML reader on libyaml's event API (the system libyaml, module `CLibYAML`).
 ///
 /// It builds a ``YAMLNode`` tree while it reads events, and refuses, before any tree grows large:
 /// texts over ``YAMLLimits/maxBytes``, anchors, aliases, explicit tags, more than one document,

@@ -38,7 +38,7 @@ public struct LocalRun: Sendable {
             id: BatchID(time: now, random: random), name: input.name, origin: identity.name, created: now,
             requests: input.requests)
         try saveOriginal(batch)
-        AuditLog(path: home.auditLog, clock: clock).record(
+        try AuditLog(path: home.auditLog, clock: clock).record(
             allowed: true,
             fields: ["signer": identity.name, "batch": batch.id.rawValue, "requests": batch.requests.map(\.name).joined(separator: ",")],
             reason: "local run by uid \(getuid()); trust.yaml is not consulted for local runs")
@@ -63,7 +63,7 @@ public struct LocalRun: Sendable {
         }
         let folder: BatchFolder = batch.state == .done ? .done : .error
         let path = home.batchFile(batch.id, in: folder)
-        try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key), to: path)
+        try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key), to: path, mode: 0o644)
         return (batch, path)
     }
 

@@ -15,18 +15,21 @@ public final class AuditLog: @unchecked Sendable {
         self.clock = clock
     }
 
-    /// Appends one decision.
-    public func record(allowed: Bool, fields: KeyValuePairs<String, String>, reason: String) {
+    /// Appends one decision and flushes it; throws when it cannot be written (callers then
+    /// refuse to act: nothing runs without its audit line).
+    public func record(allowed: Bool, fields: KeyValuePairs<String, String>, reason: String) throws {
         var line = "\(clock.now()) \(allowed ? "allow" : "deny")"
         for (key, value) in fields { line += " \(key)=\(Self.quoted(value))" }
         line += " reason=\(Self.quoted(reason))\n"
-        lock.withLock {
+        try lock.withLock {
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return }
+            guard fd >= 0 else { throw EnvironmentError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             let bytes = Array(line.utf8)
-            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            fdatasync(fd)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == bytes.count, fdatasync(fd) == 0 else {
+                throw EnvironmentError("cannot write the audit log \(path): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -40,7 +43,9 @@ public final class AuditLog: @unchecked Sendable {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\x" + String(scalar.value, radix: 16)
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count == 1 ? "0" : "") + hex
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -39,7 +39,7 @@ public struct NodeIdentity: Sendable {
         let header = EnvelopeHeader(
             kind: .result, id: EnvelopeID.make(time: now, random: random), origin: batch.origin, sender: name,
             target: batch.origin, created: now, expires: now.adding(seconds: configuration.node.settings.requestExpiry))
-        let body = ResultBody(batch: batch.id, index: index, request: request, answers: answers, result: result)
+        let body = ResultBody(batch: batch.id, index: index, request: request, answers: answers, result: result.fitted())
         return Envelope.seal(header: header, body: .result(body), key: key)
     }
 }

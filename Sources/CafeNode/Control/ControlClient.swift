@@ -1,0 +1,87 @@
+import CafeCore
+import Glibc
+
+/// The CLI's end of the control socket: plain blocking socket calls, one request, then events.
+public final class ControlClient {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    /// Connects to the node of `home`; throws ``NodeNotRunning`` (exit 3) when there is none.
+    public init(home: NodeHome) throws {
+        let path = home.controlSocket
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw EnvironmentError("cannot create a socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw EnvironmentError("the control socket path \(path) is too long for a Unix socket; use a shorter --home")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw NodeNotRunning(home: home, reason: reason)
+        }
+    }
+
+    deinit { close(fd) }
+
+    public func send(_ request: ControlRequest) throws {
+        let body = request.yaml
+        var frame = withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init)
+        frame.append(contentsOf: body)
+        var offset = 0
+        while offset < frame.count {
+            let written = frame.withUnsafeBytes { write(fd, $0.baseAddress! + offset, frame.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw NodeNotRunning(home: nil, reason: String(cString: strerror(errno)))
+            }
+            offset += written
+        }
+    }
+
+    /// The next event, or nil when the node closed the connection.
+    public func next() throws -> ControlEvent? {
+        while true {
+            if buffer.count >= 4 {
+                let length = buffer[0..<4].reduce(0) { $0 << 8 | Int($1) }
+                if buffer.count >= 4 + length {
+                    let body = Array(buffer[4..<(4 + length)])
+                    buffer.removeFirst(4 + length)
+                    return try ControlEvent(yaml: body)
+                }
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return nil }
+            buffer.append(contentsOf: chunk[0..<count])
+        }
+    }
+}
+
+/// No node answers on the control socket of a home: exit status 3.
+public struct NodeNotRunning: Error, ExitCoded, CustomStringConvertible {
+    public var home: NodeHome?
+    public var reason: String
+    public var exitStatus: Int32 { 3 }
+
+    public init(home: NodeHome?, reason: String) {
+        self.home = home
+        self.reason = reason
+    }
+
+    public var description: String {
+        guard let home else { return "lost the connection to cafe-node: \(reason)" }
+        return "no cafe-node is running for \(home.root) (\(home.controlSocket): \(reason)); start it with `cafe-node --home \(home.root)`, or use --local"
+    }
+}

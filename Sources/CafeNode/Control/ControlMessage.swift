@@ -1,0 +1,115 @@
+import CafeCore
+
+/// What `cafe` asks of the local node over the control socket (`run/control.sock`). Each
+/// message is one frame (4-byte length, then YAML).
+public enum ControlRequest: Sendable, Equatable {
+    /// Originate a batch (given in the input format, clear secrets included). `follow`: stream
+    /// progress until it ends (`cafe batch run`); otherwise return once it is queued (`deliver`).
+    case submit(batch: [UInt8], source: String, follow: Bool, timeout: Double?, hosts: [String]?)
+    /// Batches of this node, or one batch.
+    case status(batch: String?)
+    /// Run a batch again from its saved original; `failedOnly`: only what did not succeed.
+    case rerun(batch: String, failedOnly: Bool, follow: Bool, timeout: Double?)
+
+    public var yaml: [UInt8] {
+        switch self {
+        case .submit(let batch, let source, let follow, let timeout, let hosts):
+            var pairs = [
+                YAMLPair("op", .string("submit")), YAMLPair("source", .string(source)), YAMLPair("follow", .bool(follow)),
+            ]
+            if let timeout { pairs.append(YAMLPair("timeout", .seconds(timeout))) }
+            if let hosts { pairs.append(YAMLPair("hosts", .strings(hosts))) }
+            pairs.append(YAMLPair("batch", .string(String(decoding: batch, as: UTF8.self))))
+            return YAMLEmitter.bytes(.map(pairs))
+        case .status(let batch):
+            return YAMLEmitter.bytes(.map([YAMLPair("op", .string("status"))] + (batch.map { [YAMLPair("batch", .string($0))] } ?? [])))
+        case .rerun(let batch, let failedOnly, let follow, let timeout):
+            var pairs = [
+                YAMLPair("op", .string("rerun")), YAMLPair("batch", .string(batch)), YAMLPair("failed-only", .bool(failedOnly)),
+                YAMLPair("follow", .bool(follow)),
+            ]
+            if let timeout { pairs.append(YAMLPair("timeout", .seconds(timeout))) }
+            return YAMLEmitter.bytes(.map(pairs))
+        }
+    }
+
+    public init(yaml bytes: [UInt8]) throws {
+        let mapping = try YAMLReader.document(bytes, limits: .batchFile, source: "control request")
+            .mapping(allowed: ["op", "source", "follow", "timeout", "hosts", "batch", "failed-only"])
+        let op = try mapping.required("op")
+        switch try op.string() {
+        case "submit":
+            self = .submit(
+                batch: Array(try mapping.required("batch").string().utf8), source: try mapping.required("source").string(),
+                follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds(),
+                hosts: try mapping.optional("hosts")?.stringList())
+        case "status":
+            self = .status(batch: try mapping.optional("batch")?.string())
+        case "rerun":
+            self = .rerun(
+                batch: try mapping.required("batch").string(), failedOnly: try mapping.required("failed-only").bool(),
+                follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds())
+        default:
+            throw op.error("unknown operation")
+        }
+    }
+}
+
+/// What the node answers on the control socket, one frame each.
+public enum ControlEvent: Sendable, Equatable {
+    case accepted(batch: String)
+    case progress(request: Int, name: String, host: String, state: HostState, note: String?)
+    case finished(state: BatchState, path: String)
+    case status(text: String, json: String)
+    case failure(message: String, exitStatus: Int32)
+
+    public var yaml: [UInt8] {
+        switch self {
+        case .accepted(let batch):
+            return YAMLEmitter.bytes(.map([YAMLPair("event", .string("accepted")), YAMLPair("batch", .string(batch))]))
+        case .progress(let request, let name, let host, let state, let note):
+            var pairs = [
+                YAMLPair("event", .string("progress")), YAMLPair("request", .int(request)), YAMLPair("name", .string(name)),
+                YAMLPair("host", .string(host)), YAMLPair("state", .string(state.rawValue)),
+            ]
+            if let note { pairs.append(YAMLPair("note", .string(note))) }
+            return YAMLEmitter.bytes(.map(pairs))
+        case .finished(let state, let path):
+            return YAMLEmitter.bytes(.map([
+                YAMLPair("event", .string("finished")), YAMLPair("state", .string(state.rawValue)), YAMLPair("path", .string(path)),
+            ]))
+        case .status(let text, let json):
+            return YAMLEmitter.bytes(.map([YAMLPair("event", .string("status")), YAMLPair("text", .string(text)), YAMLPair("json", .string(json))]))
+        case .failure(let message, let exitStatus):
+            return YAMLEmitter.bytes(.map([
+                YAMLPair("event", .string("error")), YAMLPair("message", .string(message)), YAMLPair("exit", .int(Int(exitStatus))),
+            ]))
+        }
+    }
+
+    public init(yaml bytes: [UInt8]) throws {
+        let mapping = try YAMLReader.document(bytes, limits: .executedBatchFile, source: "control event")
+            .mapping(allowed: ["event", "batch", "request", "name", "host", "state", "note", "path", "text", "json", "message", "exit"])
+        let event = try mapping.required("event")
+        switch try event.string() {
+        case "accepted":
+            self = .accepted(batch: try mapping.required("batch").string())
+        case "progress":
+            let stateReader = try mapping.required("state")
+            guard let state = HostState(rawValue: try stateReader.string()) else { throw stateReader.error("unknown state") }
+            self = .progress(
+                request: try mapping.required("request").int(), name: try mapping.required("name").string(),
+                host: try mapping.required("host").string(), state: state, note: try mapping.optional("note")?.string())
+        case "finished":
+            let stateReader = try mapping.required("state")
+            guard let state = BatchState(rawValue: try stateReader.string()) else { throw stateReader.error("unknown state") }
+            self = .finished(state: state, path: try mapping.required("path").string())
+        case "status":
+            self = .status(text: try mapping.required("text").string(), json: try mapping.required("json").string())
+        case "error":
+            self = .failure(message: try mapping.required("message").string(), exitStatus: Int32(try mapping.required("exit").int()))
+        default:
+            throw event.error("unknown event")
+        }
+    }
+}

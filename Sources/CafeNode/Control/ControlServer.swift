@@ -1,0 +1,104 @@
+import CafeCore
+import CafeWire
+import Glibc
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The node's end of the control socket: a Unix socket in `run/` (a directory only the node's
+/// user may enter), one request per connection, answered with one or more events.
+public struct ControlServer: Sendable {
+    let node: Node
+    let path: String
+    let group: any EventLoopGroup
+    let logger: Logger
+
+    public init(node: Node, path: String, group: any EventLoopGroup, logger: Logger) {
+        self.node = node
+        self.path = path
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Serves until cancelled.
+    public func run() async throws {
+        let server = try await ServerBootstrap(group: group)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: 64 << 20)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        chmod(path, 0o600)
+        logger.info("control socket at \(path)")
+        try await withTaskCancellationHandler {
+            try await server.executeThenClose { connections in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in connections {
+                        group.addTask { await serve(connection) }
+                    }
+                }
+            }
+        } onCancel: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var frames = inbound.makeAsyncIterator()
+                guard let first = try await frames.next() else { return }
+                func send(_ event: ControlEvent) async throws {
+                    try await outbound.write(ByteBuffer(bytes: event.yaml))
+                }
+                do {
+                    let request = try ControlRequest(yaml: Array(buffer: first))
+                    try await handle(request, send: send)
+                } catch let error as any ExitCoded {
+                    try await send(.failure(message: "\(error)", exitStatus: error.exitStatus))
+                } catch {
+                    try await send(.failure(message: "\(error)", exitStatus: 1))
+                }
+            }
+        } catch {
+            logger.debug("control connection ended: \(error)")
+        }
+    }
+
+    func handle(_ request: ControlRequest, send: (ControlEvent) async throws -> Void) async throws {
+        switch request {
+        case .submit(let bytes, let source, let follow, let timeout, let hosts):
+            let input = try BatchInput(yaml: bytes, source: source)
+            let (id, events) = try await node.submit(input, options: SubmitOptions(timeout: timeout, hosts: hosts), follow: follow)
+            try await send(.accepted(batch: id.rawValue))
+            if let events { try await forward(events, send: send) }
+        case .rerun(let batch, let failedOnly, let follow, let timeout):
+            guard let id = BatchID(validating: batch) else { throw InputError(source: batch, message: "is not a batch id") }
+            let (newID, events) = try await node.rerun(id, failedOnly: failedOnly, timeout: timeout, follow: follow)
+            try await send(.accepted(batch: newID.rawValue))
+            if let events { try await forward(events, send: send) }
+        case .status(let batch):
+            let id = try batch.map { text in
+                guard let id = BatchID(validating: text) else { throw InputError(source: text, message: "is not a batch id") }
+                return id
+            }
+            let report = try await node.status(id)
+            try await send(.status(text: report.text, json: report.json))
+        }
+    }
+
+    func forward(_ events: AsyncStream<FollowEvent>, send: (ControlEvent) async throws -> Void) async throws {
+        for await event in events {
+            switch event {
+            case .progress(let request, let name, let host, let state, let note):
+                try await send(.progress(request: request, name: name, host: host, state: state, note: note))
+            case .finished(let state, let path):
+                try await send(.finished(state: state, path: path))
+                return
+            }
+        }
+        throw EnvironmentError("cafe-node stopped before the batch ended; it resumes when the node starts again", exitStatus: 3)
+    }
+}

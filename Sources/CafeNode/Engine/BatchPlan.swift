@@ -1,0 +1,39 @@
+import CafeCore
+
+/// What the engine needs to run one batch: for every request, the groups of hosts it goes to,
+/// and the batch's time limits. Fixed when the batch starts (and saved with it), so a change to
+/// delivery.yaml never changes a batch that is already running.
+public struct BatchPlan: Sendable, Hashable {
+    public var id: BatchID
+    public var origin: String
+    /// Per request, in batch order: its name and its groups of hosts.
+    public var requests: [PlannedRequest]
+    /// Seconds a group may take before hosts that have not answered count as no-answer;
+    /// nil: until the requests expire.
+    public var groupTimeout: Double?
+    /// After this instant no request of the batch may be delivered or run.
+    public var expires: Timestamp
+
+    public init(id: BatchID, origin: String, requests: [PlannedRequest], groupTimeout: Double?, expires: Timestamp) {
+        self.id = id
+        self.origin = origin
+        self.requests = requests
+        self.groupTimeout = groupTimeout
+        self.expires = expires
+    }
+}
+
+/// One request of a plan.
+public struct PlannedRequest: Sendable, Hashable {
+    public var name: String
+    public var groups: [[String]]
+    /// Set when the request cannot be delivered at all (no delivery.yaml entry): the request
+    /// fails with this note without anything being sent.
+    public var undeliverable: String?
+
+    public init(name: String, groups: [[String]], undeliverable: String? = nil) {
+        self.name = name
+        self.groups = groups
+        self.undeliverable = undeliverable
+    }
+}

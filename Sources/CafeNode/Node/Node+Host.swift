@@ -1,0 +1,170 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Logging
+
+extension Node {
+    /// A request for this node: stored durably, acknowledged, then run once (or denied).
+    /// A duplicate (same origin, batch and index) is acknowledged again and answered with the
+    /// stored result; it never runs a second time.
+    func receiveRequest(_ envelope: Envelope, _ body: RequestBody, _ verdict: ReplayWindow.Verdict) {
+        let header = envelope.header
+        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
+        guard let key = RequestSpool.key(envelope), header.origin == header.sender else {
+            logger.warning("refused request: it must come signed by its origin", metadata: meta)
+            acknowledge(header, .refused, reason: "requests must be signed by their origin")
+            return
+        }
+        if let entry = spool.entries[key] {
+            acknowledge(header, .duplicate)
+            if case .finished(let result) = entry.stage, outbox.entries[result.header.id] == nil {
+                // The origin may have lost the result: offer it again.
+                do { try outbox.add(result) } catch { logger.error("cannot queue the stored result again: \(error)", metadata: meta) }
+                flush(to: result.header.target)
+            }
+            logger.info("duplicate request answered from the spool", metadata: meta)
+            return
+        }
+        // The spool, not the seen-set, decides what is a duplicate: an id seen but never stored
+        // (the node died between the two) is taken now, so nothing acknowledged is ever lost.
+        if case .refuse(let refusal) = verdict, refusal.kind != .replayed {
+            logger.warning("refused request: \(refusal)", metadata: meta)
+            if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
+            return
+        }
+        guard !stopping else {
+            logger.info("not taking a request while stopping; the origin will send it again", metadata: meta)
+            return
+        }
+        do {
+            try spool.store(envelope, key: key)
+            try remember(header)
+        } catch {
+            logger.error("cannot store request, not acknowledging it: \(error)", metadata: meta)
+            return
+        }
+        acknowledge(header, .accepted)
+        logger.info("request stored", metadata: meta)
+        waiting.append(key)
+        startWaiting()
+    }
+
+    /// Starts waiting requests while execution slots are free.
+    func startWaiting() {
+        while executing < maxParallel, !stopping, !waiting.isEmpty {
+            let key = waiting.removeFirst()
+            executing += 1
+            Task { await self.execute(key) }
+        }
+    }
+
+    /// Runs one stored request: trust first, then secrets, then the commands; signs the result,
+    /// stores it, and sends it home.
+    func execute(_ key: RequestKey) async {
+        defer {
+            executing -= 1
+            startWaiting()
+        }
+        guard let entry = spool.entries[key], case .request(let body) = entry.request.body, entry.stage == .stored else { return }
+        let header = entry.request.header
+        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
+        let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
+        var decision = trust.decide(signer: header.sender, action: action)
+        do {
+            try audit.record(
+                allowed: decision.allowed,
+                fields: ["signer": header.sender, "origin": header.origin, "action": "\(action)", "batch": body.batch, "index": String(body.index)],
+                reason: decision.reason)
+        } catch {
+            logger.critical("\(error)", metadata: meta)
+            decision = TrustDecision(allowed: false, reason: "the audit log cannot be written, so nothing runs (\(error))")
+        }
+        let batch = BatchContext(id: body.batch, name: body.batchName, origin: header.origin)
+        var result: HostResult
+        if !decision.allowed {
+            logger.warning("denied: \(decision.reason)", metadata: meta)
+            result = HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)")
+        } else {
+            switch openRequest(body, from: header.origin) {
+            case .failure(let problem):
+                result = HostResult(host: name, state: .failed, message: problem.description)
+            case .success(let request):
+                do {
+                    try spool.markRunning(key)
+                } catch {
+                    logger.error("cannot mark the request running, not running it: \(error)", metadata: meta)
+                    return
+                }
+                logger.info("running", metadata: meta)
+                let executor = LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
+                result = await executor.run(request, batch: batch)
+            }
+        }
+        finish(key, result: result, answering: entry.request)
+        NodeMetrics.requestFinished(result.state.rawValue)
+        logger.info("result \(result.state.rawValue)", metadata: meta)
+    }
+
+    /// The request as this host runs it: data, secrets opened with this node's key, commands.
+    func openRequest(_ body: RequestBody, from originName: String) -> Result<Request, OpenFailure> {
+        var data = RequestData()
+        do {
+            for field in body.data { try data.set(field.key, field.value) }
+            for secret in body.secrets {
+                let binding = SecretSealer.requestBinding(
+                    origin: originName, batch: body.batch, index: body.index, request: body.request, recipient: name, key: secret.key)
+                try data.setSecret(secret.key, .clear(try SecretSealer.open(secret.sealed, with: identity.key, binding: binding)))
+            }
+        } catch {
+            return .failure(OpenFailure(description: "cannot use the request's data on \(name): \(error)"))
+        }
+        return .success(Request(name: body.request, data: data, commands: body.commands.map { Command($0) }))
+    }
+
+    struct OpenFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Signs `result`, stores it in the spool and the outbox, and sends it to the origin.
+    func finish(_ key: RequestKey, result: HostResult, answering request: Envelope) {
+        guard case .request(let body) = request.body else { return }
+        let envelope = identity.signResult(
+            result, batch: BatchContext(id: body.batch, name: body.batchName, origin: request.header.origin),
+            index: body.index, request: body.request, answers: request.header.id, now: clock.now(), random: random)
+        do {
+            try outbox.add(envelope)
+            try spool.storeResult(envelope, key: key)
+        } catch {
+            logger.error("cannot store the result of \(key): \(error)")
+        }
+        flush(to: envelope.header.target)
+    }
+
+    /// After a restart: run what was stored but not started; report what was interrupted.
+    func recoverRequests() throws {
+        for (key, entry) in spool.entries.sorted(by: { $0.key.stem < $1.key.stem }) {
+            switch entry.stage {
+            case .stored:
+                waiting.append(key)
+            case .running:
+                if let pending = outbox.entries.values.first(where: { Self.answers($0.envelope, entry.request) }) {
+                    try spool.storeResult(pending.envelope, key: key)
+                    continue
+                }
+                logger.warning("request \(key) was running when the node stopped; reporting it interrupted, not running it again")
+                finish(key, result: HostResult(
+                    host: name, state: .failed,
+                    message: "interrupted: cafe-node on \(name) stopped while this request ran; it is not run again, to avoid running it twice"),
+                    answering: entry.request)
+            case .finished:
+                break
+            }
+        }
+        startWaiting()
+    }
+
+    static func answers(_ candidate: Envelope, _ request: Envelope) -> Bool {
+        guard case .result(let body) = candidate.body else { return false }
+        return body.answers == request.header.id
+    }
+}

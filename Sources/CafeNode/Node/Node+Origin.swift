@@ -1,0 +1,335 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Logging
+
+/// How a submitted batch should run.
+public struct SubmitOptions: Sendable {
+    /// Seconds each group may take (`--timeout`); nil: until the requests expire.
+    public var timeout: Double?
+    /// Hosts for every request (`cafe run --on`), as one group; nil: the delivery map decides.
+    public var hosts: [String]?
+
+    public init(timeout: Double? = nil, hosts: [String]? = nil) {
+        self.timeout = timeout
+        self.hosts = hosts
+    }
+}
+
+extension Node {
+    // MARK: - Submitting
+
+    /// Accepts a batch: gives it an id, saves the original (secrets sealed to this node) and
+    /// the plan, then starts it. Returns once everything is on disk; `follow` gets its events.
+    public func submit(_ input: BatchInput, options: SubmitOptions = SubmitOptions(), follow: Bool = false) throws
+        -> (id: BatchID, events: AsyncStream<FollowEvent>?)
+    {
+        guard !stopping else { throw EnvironmentError("cafe-node is stopping; try again when it is back", exitStatus: 3) }
+        let now = clock.now()
+        var batch = Batch(id: BatchID(time: now, random: random), name: input.name, origin: name, created: now, requests: input.requests)
+        if let hosts = options.hosts {
+            for index in batch.requests.indices { batch.requests[index].groups = [hosts] }
+        }
+        let plan = try makePlan(batch, timeout: options.timeout, expiresIn: input.expiresIn, now: now)
+        let sealed = try sealToSelf(batch)
+        let home = identity.home
+        try FileSystem.writeAtomically(try sealed.originalYAML(), to: home.batchFile(batch.id, in: .original))
+        try FileSystem.writeAtomically(plan.yaml, to: home.batchFile(batch.id, in: .queue))
+        logger.info("accepted batch '\(batch.name)' with \(batch.requests.count) request(s)", metadata: ["batch": "\(batch.id)"])
+        let events = follow ? self.follow(batch.id) : nil
+        try begin(sealed, plan: plan)
+        return (batch.id, events)
+    }
+
+    /// The hosts of every request: its own groups, or the delivery map's entry.
+    func makePlan(_ batch: Batch, timeout: Double?, expiresIn: Double?, now: Timestamp) throws -> BatchPlan {
+        let configuration = identity.configuration
+        let known = Set(configuration.node.peers.keys).union([name])
+        let requests = try batch.requests.map { request -> PlannedRequest in
+            if let groups = request.groups {
+                for host in groups.joined() where !known.contains(host) {
+                    throw InputError(source: "command line", message: "host '\(host)' is not this node or a peer in node.yaml")
+                }
+                return PlannedRequest(name: request.name, groups: groups.filter { !$0.isEmpty })
+            }
+            guard let groups = configuration.delivery.groups(for: request.name) else {
+                return PlannedRequest(
+                    name: request.name, groups: [],
+                    undeliverable: "no delivery.yaml entry for '\(request.name)' on \(name)")
+            }
+            return PlannedRequest(name: request.name, groups: groups)
+        }
+        return BatchPlan(
+            id: batch.id, origin: name, requests: requests, groupTimeout: timeout,
+            expires: now.adding(seconds: expiresIn ?? configuration.node.settings.requestExpiry))
+    }
+
+    /// The batch with every clear secret sealed to this node's own key.
+    func sealToSelf(_ batch: Batch) throws -> Batch {
+        var sealed = batch
+        for index in sealed.requests.indices {
+            sealed.requests[index].data = try sealed.requests[index].data.mapSecrets { key, value in
+                guard case .clear(let clear) = value else { return value }
+                return .sealed(try SecretSealer.seal(
+                    clear, to: identity.key.publicKey,
+                    binding: SecretSealer.originalBinding(batch: batch.id.rawValue, index: index, origin: name, key: key)))
+            }
+        }
+        return sealed
+    }
+
+    /// Moves a queued batch to running/ and starts its engine.
+    func begin(_ batch: Batch, plan: BatchPlan) throws {
+        let home = identity.home
+        try FileSystem.move(home.batchFile(batch.id, in: .queue), to: home.batchFile(batch.id, in: .running))
+        let journal = try BatchJournal(path: journalPath(batch.id))
+        var engine = BatchEngine(plan: plan)
+        let actions = engine.start(now: clock.now())
+        batches[batch.id] = RunningBatch(batch: batch, engine: engine, journal: journal)
+        perform(actions, batch: batch.id)
+    }
+
+    func journalPath(_ id: BatchID) -> String {
+        identity.home.batches(.running) + "/" + id.rawValue + ".journal"
+    }
+
+    // MARK: - Carrying out the engine's actions
+
+    /// Journals first, then acts: sends, withdrawals, progress, the end.
+    func perform(_ actions: [BatchAction], batch id: BatchID) {
+        guard let running = batches[id] else { return }
+        let records = actions.compactMap { action -> JournalRecord? in
+            if case .record(let record) = action { return record }
+            return nil
+        }
+        do {
+            try running.journal.append(records)
+        } catch {
+            logger.critical("cannot write the journal of batch \(id): \(error)")
+        }
+        for action in actions {
+            switch action {
+            case .record:
+                break
+            case .send(let request, let host):
+                sendRequest(id, request: request, host: host)
+            case .withdraw(let request, let host):
+                if let entry = outbox.request(batch: id.rawValue, index: request, host: host) {
+                    do { try outbox.remove(entry.envelope.header.id) } catch { logger.error("cannot withdraw a request: \(error)") }
+                }
+            case .progress(let request, let host, let state, let note):
+                let requestName = running.engine.plan.requests[request].name
+                logger.info("\(host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")", metadata: ["batch": "\(id)", "request": "\(requestName)", "peer": "\(host)"])
+                notify(id, .progress(request: request, name: requestName, host: host, state: state, note: note))
+            case .finished:
+                finishBatch(id)
+            }
+        }
+    }
+
+    /// Builds the request envelope for one host (secrets sealed to it), stores it in the
+    /// outbox, and sends it.
+    func sendRequest(_ id: BatchID, request index: Int, host: String) {
+        guard var running = batches[id] else { return }
+        if outbox.request(batch: id.rawValue, index: index, host: host) == nil {
+            let request = running.batch.requests[index]
+            do {
+                let secrets = try request.data.secrets.map { secret -> (key: String, sealed: String) in
+                    guard case .sealed(let own) = secret.value, let recipient = identity.keys[host] else {
+                        throw EnvironmentError("no key for \(host)")
+                    }
+                    let clear = try SecretSealer.open(
+                        own, with: identity.key,
+                        binding: SecretSealer.originalBinding(batch: id.rawValue, index: index, origin: name, key: secret.key))
+                    let sealed = try SecretSealer.seal(
+                        clear, to: recipient,
+                        binding: SecretSealer.requestBinding(
+                            origin: name, batch: id.rawValue, index: index, request: request.name, recipient: host, key: secret.key))
+                    return (secret.key, sealed)
+                }
+                let body = RequestBody(
+                    batch: id.rawValue, batchName: running.batch.name, index: index, request: request.name,
+                    data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec))
+                let envelope = Envelope.seal(
+                    header: makeHeader(.request, origin: name, target: host, expires: running.engine.plan.expires),
+                    body: .request(body), key: identity.key)
+                try outbox.add(envelope)
+            } catch {
+                logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(id)"])
+                return
+            }
+        }
+        let actions = running.engine.dispatched(request: index, host: host)
+        batches[id] = running
+        perform(actions, batch: id)
+        flush(to: host)
+    }
+
+    // MARK: - Results and acknowledgements
+
+    /// A result from a host: verified by signature already; checked here to answer this
+    /// node's batch, this request and the host that signed it; journaled, then acknowledged.
+    func receiveResult(_ envelope: Envelope, _ body: ResultBody, _ verdict: ReplayWindow.Verdict) {
+        let header = envelope.header
+        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
+        guard header.origin == name, body.result.host == header.sender, [.ok, .failed, .denied].contains(body.result.state),
+            let id = BatchID(validating: body.batch)
+        else {
+            logger.warning("refused result: not a result for a batch of this node, or not signed by the host it speaks for", metadata: meta)
+            acknowledge(header, .refused, reason: "not a result this node can accept")
+            return
+        }
+        // A result seen before is harmless: the engine ignores it for a host that is already
+        // final, and it is acknowledged again so the host stops sending it.
+        if case .refuse(let refusal) = verdict, refusal.kind != .replayed {
+            logger.warning("refused result: \(refusal)", metadata: meta)
+            if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
+            return
+        }
+        guard var running = batches[id] else {
+            logger.info("late or repeated result for a batch that has ended; acknowledged and ignored", metadata: meta)
+            acknowledge(header, .duplicate)
+            return
+        }
+        guard running.engine.plan.requests.indices.contains(body.index), running.engine.plan.requests[body.index].name == body.request else {
+            acknowledge(header, .refused, reason: "batch \(id) has no request \(body.request)[\(body.index)]")
+            return
+        }
+        let actions = running.engine.received(
+            request: body.index, host: header.sender, result: body.result, signed: envelope.text, now: clock.now())
+        batches[id] = running
+        perform(actions, batch: id)
+        do {
+            try remember(header)
+        } catch {
+            logger.error("cannot record the result as seen: \(error)", metadata: meta)
+        }
+        acknowledge(header, actions.isEmpty ? .duplicate : .accepted)
+    }
+
+    /// An acknowledgement: the envelope it names leaves the outbox; a request becomes running.
+    func receiveAck(_ envelope: Envelope, _ body: AckBody, _ verdict: ReplayWindow.Verdict) {
+        if case .refuse(let refusal) = verdict, refusal.kind != .replayed {
+            logger.warning("refused acknowledgement: \(refusal)", metadata: ["peer": "\(envelope.header.sender)"])
+            return
+        }
+        guard let entry = outbox.entries[body.acks], entry.target == envelope.header.sender else { return }
+        do { try outbox.remove(body.acks) } catch { logger.error("cannot remove an acknowledged envelope: \(error)") }
+        guard case .request(let request) = entry.envelope.body, let id = BatchID(validating: request.batch),
+            var running = batches[id]
+        else { return }
+        let actions: [BatchAction]
+        if body.status == .refused {
+            logger.warning("\(entry.target) refused the request: \(body.reason ?? "no reason given")", metadata: ["batch": "\(id)"])
+            actions = running.engine.refused(request: request.index, host: entry.target, reason: body.reason ?? "refused", now: clock.now())
+        } else {
+            actions = running.engine.acknowledged(request: request.index, host: entry.target)
+        }
+        batches[id] = running
+        perform(actions, batch: id)
+    }
+
+    // MARK: - The end of a batch
+
+    /// Writes the executed batch file (signed) to done/ or error/, clears running/, tells followers.
+    func finishBatch(_ id: BatchID) {
+        guard let running = batches.removeValue(forKey: id) else { return }
+        let engine = running.engine
+        var batch = running.batch
+        batch.state = engine.state
+        batch.finished = clock.now()
+        for index in batch.requests.indices {
+            batch.requests[index].state = engine.requestStates[index]
+            batch.requests[index].note = engine.undeliverableNote(index)
+            batch.requests[index].records = engine.plan.requests[index].groups.joined().compactMap { host in
+                guard let slot = engine.slots[index][host] else { return nil }
+                return HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
+            }
+        }
+        let home = identity.home
+        let folder: BatchFolder = batch.state == .done ? .done : .error
+        let path = home.batchFile(id, in: folder)
+        do {
+            try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key), to: path, mode: 0o644)
+            try FileSystem.remove(home.batchFile(id, in: .running))
+            try FileSystem.remove(journalPath(id))
+        } catch {
+            logger.critical("cannot write the executed batch file \(path): \(error)", metadata: ["batch": "\(id)"])
+        }
+        for entry in outbox.entries.values {
+            if case .request(let body) = entry.envelope.body, body.batch == id.rawValue, entry.lastSent == nil {
+                _ = try? outbox.remove(entry.envelope.header.id)
+            }
+        }
+        logger.info("batch \(batch.state.rawValue): \(path)", metadata: ["batch": "\(id)"])
+        NodeMetrics.batchFinished(batch.state.rawValue)
+        notify(id, .finished(state: batch.state, path: path))
+        for (_, stream) in followers.removeValue(forKey: id) ?? [:] { stream.finish() }
+    }
+
+    // MARK: - Followers
+
+    /// Events of batch `id` from now on, until it ends.
+    public func follow(_ id: BatchID) -> AsyncStream<FollowEvent> {
+        let (stream, continuation) = AsyncStream<FollowEvent>.makeStream(bufferingPolicy: .unbounded)
+        nextFollower += 1
+        let token = nextFollower
+        followers[id, default: [:]][token] = continuation
+        continuation.onTermination = { _ in Task { await self.unfollow(id, token) } }
+        return stream
+    }
+
+    func unfollow(_ id: BatchID, _ token: Int) {
+        followers[id]?[token] = nil
+    }
+
+    func notify(_ id: BatchID, _ event: FollowEvent) {
+        for (_, continuation) in followers[id] ?? [:] { continuation.yield(event) }
+    }
+
+    /// Whether batch `id` is running now.
+    public func isRunning(_ id: BatchID) -> Bool { batches[id] != nil }
+
+    // MARK: - Recovery
+
+    /// After a restart: batches in queue/ start, batches in running/ resume from their journal.
+    func recoverBatches() throws {
+        let home = identity.home
+        for folder in [BatchFolder.running, .queue] {
+            for name in try FileSystem.list(home.batches(folder)) where name.hasSuffix(".yaml") {
+                let path = home.batches(folder) + "/" + name
+                guard let id = BatchID(validating: String(name.dropLast(5))) else {
+                    let problem = try quarantine.take(path, reason: "not a batch file name")
+                    logger.error("\(problem)")
+                    continue
+                }
+                do {
+                    let plan = try BatchPlan(yaml: try FileSystem.read(path, maxBytes: YAMLLimits.batchFile.maxBytes), source: path)
+                    let originalPath = home.batchFile(id, in: .original)
+                    let batch = try Batch(originalYAML: try FileSystem.read(originalPath, maxBytes: YAMLLimits.batchFile.maxBytes), source: originalPath)
+                    if folder == .queue {
+                        logger.info("starting queued batch", metadata: ["batch": "\(id)"])
+                        try begin(batch, plan: plan)
+                        continue
+                    }
+                    let records = try BatchJournal.read(journalPath(id), keys: identity.keys)
+                    var engine = BatchEngine(plan: plan, replaying: records)
+                    let journal = try BatchJournal(path: journalPath(id))
+                    batches[id] = RunningBatch(batch: batch, engine: engine, journal: journal)
+                    logger.info("resuming batch after a restart (\(records.count) journal records)", metadata: ["batch": "\(id)"])
+                    if engine.state == .done || engine.state == .error {
+                        finishBatch(id)
+                        continue
+                    }
+                    let actions = engine.resume(now: clock.now())
+                    batches[id]?.engine = engine
+                    perform(actions, batch: id)
+                } catch {
+                    let problem = try quarantine.take(path, reason: "cannot resume: \(error)")
+                    logger.error("\(problem)", metadata: ["batch": "\(id)"])
+                    if FileSystem.exists(journalPath(id)) { _ = try quarantine.take(journalPath(id), reason: "journal of a quarantined batch") }
+                }
+            }
+        }
+    }
+}

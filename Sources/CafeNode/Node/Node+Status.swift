@@ -1,0 +1,158 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+
+extension Node {
+    /// A status report as a table and as JSON.
+    public struct StatusReport: Sendable {
+        public var text: String
+        public var json: String
+    }
+
+    /// Batches of this node (running, queued, the 20 latest finished), or one batch per host.
+    public func status(_ id: BatchID?) throws -> StatusReport {
+        if let id { return try status(of: id) }
+        var rows: [[String]] = [["BATCH", "STATE", "NAME", "HOSTS"]]
+        var items: [YAMLValue] = []
+        for (id, running) in batches.sorted(by: { $0.key < $1.key }) {
+            let counts = Self.counts(running.engine.slots.flatMap(\.values).map(\.state))
+            rows.append([id.rawValue, running.engine.state.rawValue, running.batch.name, counts])
+            items.append(.map([
+                YAMLPair("batch", .string(id.rawValue)), YAMLPair("state", .string(running.engine.state.rawValue)),
+                YAMLPair("name", .string(running.batch.name)), YAMLPair("hosts", .string(counts)),
+            ]))
+        }
+        let home = identity.home
+        var finished: [(BatchID, BatchFolder)] = []
+        for folder in [BatchFolder.done, .error] {
+            for file in try FileSystem.list(home.batches(folder)) where file.hasSuffix(".yaml") {
+                if let id = BatchID(validating: String(file.dropLast(5))) { finished.append((id, folder)) }
+            }
+        }
+        for (id, folder) in finished.sorted(by: { $0.0 > $1.0 }).prefix(20) {
+            rows.append([id.rawValue, folder.rawValue, "", home.batchFile(id, in: folder)])
+            items.append(.map([
+                YAMLPair("batch", .string(id.rawValue)), YAMLPair("state", .string(folder.rawValue)),
+                YAMLPair("path", .string(home.batchFile(id, in: folder))),
+            ]))
+        }
+        let text = rows.count == 1 ? "no batches\n" : BatchReport.render(rows).joined(separator: "\n") + "\n"
+        return StatusReport(text: text, json: JSONText.encode(.map([YAMLPair("node", .string(name)), YAMLPair("batches", .list(items))])) + "\n")
+    }
+
+    func status(of id: BatchID) throws -> StatusReport {
+        var rows: [[String]] = [["REQUEST", "HOST", "STATE", "NOTE"]]
+        var requests: [YAMLValue] = []
+        let state: String
+        if let running = batches[id] {
+            state = running.engine.state.rawValue
+            for (index, planned) in running.engine.plan.requests.enumerated() {
+                var hosts: [YAMLValue] = []
+                for host in planned.groups.joined() {
+                    guard let slot = running.engine.slots[index][host] else { continue }
+                    rows.append([planned.name, host, Self.describe(slot.state), slot.note ?? slot.result?.message ?? ""])
+                    hosts.append(Self.hostJSON(host, slot.state, slot.note))
+                }
+                if let note = planned.undeliverable { rows.append([planned.name, "-", "failed", note]) }
+                requests.append(.map([
+                    YAMLPair("name", .string(planned.name)), YAMLPair("state", .string(running.engine.requestStates[index].rawValue)),
+                    YAMLPair("hosts", .list(hosts)),
+                ]))
+            }
+        } else {
+            let home = identity.home
+            guard let folder = [BatchFolder.done, .error].first(where: { FileSystem.exists(home.batchFile(id, in: $0)) }) else {
+                throw InputError(source: id.rawValue, message: "no batch with this id on \(name)")
+            }
+            let path = home.batchFile(id, in: folder)
+            let batch = try Batch(executedYAML: try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
+            state = batch.state.rawValue
+            for request in batch.requests {
+                for record in request.records {
+                    rows.append([request.name, record.host, Self.describe(record.state), record.note ?? ""])
+                }
+                if let note = request.note { rows.append([request.name, "-", request.state.rawValue, note]) }
+                requests.append(.map([
+                    YAMLPair("name", .string(request.name)), YAMLPair("state", .string(request.state.rawValue)),
+                    YAMLPair("hosts", .list(request.records.map { Self.hostJSON($0.host, $0.state, $0.note) })),
+                ]))
+            }
+        }
+        let text = "batch \(id): \(state)\n" + BatchReport.render(rows).joined(separator: "\n") + "\n"
+        let json = JSONText.encode(.map([
+            YAMLPair("batch", .string(id.rawValue)), YAMLPair("state", .string(state)), YAMLPair("requests", .list(requests)),
+        ]))
+        return StatusReport(text: text, json: json + "\n")
+    }
+
+    /// States as an operator reads them: `running` means delivered and acknowledged.
+    static func describe(_ state: HostState) -> String {
+        switch state {
+        case .sent: "sent (not yet acknowledged)"
+        case .running: "delivered, running"
+        default: state.rawValue
+        }
+    }
+
+    static func hostJSON(_ host: String, _ state: HostState, _ note: String?) -> YAMLValue {
+        var pairs = [YAMLPair("host", .string(host)), YAMLPair("state", .string(state.rawValue))]
+        if let note { pairs.append(YAMLPair("note", .string(note))) }
+        return .map(pairs)
+    }
+
+    static func counts(_ states: [HostState]) -> String {
+        HostState.allCases.compactMap { state in
+            let count = states.filter { $0 == state }.count
+            return count == 0 ? nil : "\(count) \(state.rawValue)"
+        }.joined(separator: ", ")
+    }
+
+    // MARK: - Rerun
+
+    /// Runs batch `id` again from its saved original (secrets opened with this node's key).
+    /// `failedOnly`: only requests that did not succeed, on the hosts that did not succeed.
+    public func rerun(_ id: BatchID, failedOnly: Bool, timeout: Double?, follow: Bool) throws
+        -> (id: BatchID, events: AsyncStream<FollowEvent>?)
+    {
+        let home = identity.home
+        let originalPath = home.batchFile(id, in: .original)
+        guard FileSystem.exists(originalPath) else { throw InputError(source: id.rawValue, message: "no saved original for this batch on \(name)") }
+        let original = try Batch(originalYAML: try FileSystem.read(originalPath, maxBytes: YAMLLimits.batchFile.maxBytes), source: originalPath)
+        var requests: [Request] = []
+        for (index, saved) in original.requests.enumerated() {
+            var request = saved
+            request.data = try saved.data.mapSecrets { key, value in
+                guard case .sealed(let text) = value else { return value }
+                return .clear(try SecretSealer.open(
+                    text, with: identity.key, binding: SecretSealer.originalBinding(batch: id.rawValue, index: index, origin: name, key: key)))
+            }
+            requests.append(request)
+        }
+        if failedOnly {
+            guard let folder = [BatchFolder.done, .error].first(where: { FileSystem.exists(home.batchFile(id, in: $0)) }) else {
+                throw InputError(source: id.rawValue, message: "has not finished yet; --failed needs its executed batch file")
+            }
+            let path = home.batchFile(id, in: folder)
+            let executed = try Batch(executedYAML: try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
+            var kept: [Request] = []
+            for (index, request) in requests.enumerated() where executed.requests[safe: index]?.state != .ok {
+                var request = request
+                let record = executed.requests[index]
+                if record.state != .skipped && !record.records.isEmpty {
+                    let failed = Set(record.records.filter { $0.state != .ok }.map(\.host))
+                    let groups = request.groups ?? identity.configuration.delivery.groups(for: request.name) ?? []
+                    var filtered = groups.map { $0.filter(failed.contains) }.filter { !$0.isEmpty }
+                    let covered = Set(filtered.joined())
+                    let missing = failed.subtracting(covered).sorted()
+                    if !missing.isEmpty { filtered.append(missing) }
+                    request.groups = filtered
+                }
+                kept.append(request)
+            }
+            guard !kept.isEmpty else { throw InputError(source: id.rawValue, message: "every request succeeded; nothing to run again") }
+            requests = kept
+        }
+        let input = BatchInput(name: "\(original.name) (rerun of \(id))", requests: requests)
+        return try submit(input, options: SubmitOptions(timeout: timeout), follow: follow)
+    }
+}

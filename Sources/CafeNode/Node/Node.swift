@@ -1,0 +1,203 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Logging
+
+/// The daemon's core: one actor that owns the spools, the running batches and the replay
+/// window, applies the pure state machines (``BatchEngine``, ``ReplayWindow``, ``TrustPolicy``)
+/// and carries out what they decide. Transports and the control socket call into it; it calls
+/// out only through ``PeerTransport``.
+public actor Node {
+    public let identity: NodeIdentity
+    let clock: any WallClock
+    let random: any RandomSource
+    let runner: CommandRunner
+    let logger: Logger
+    let audit: AuditLog
+    let trust: TrustPolicy
+    let quarantine: Quarantine
+    var transport: (any PeerTransport)?
+
+    var replay: ReplayWindow
+    let seenLog: SeenLog
+    var outbox: Outbox
+    var spool: RequestSpool
+    var batches: [BatchID: RunningBatch] = [:]
+    var followers: [BatchID: [Int: AsyncStream<FollowEvent>.Continuation]] = [:]
+    var nextFollower = 0
+
+    /// Requests waiting for an execution slot, and how many run now.
+    var waiting: [RequestKey] = []
+    var executing = 0
+    let maxParallel: Int
+    var stopping = false
+    var lastPrune: Timestamp
+
+    /// Seconds after which an unacknowledged envelope is sent again on a live link.
+    let retransmitAfter: Double = 15
+
+    public var name: String { identity.name }
+
+    /// Opens the node's spools under its home (quarantining what does not verify). Call
+    /// ``start()`` next to resume unfinished work.
+    public init(
+        identity: NodeIdentity, clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(),
+        runner: CommandRunner = CommandRunner(), logger: Logger, maxParallel: Int = 32
+    ) throws {
+        let home = identity.home
+        try home.createLayout()
+        self.identity = identity
+        self.clock = clock
+        self.random = random
+        self.runner = runner
+        self.logger = logger
+        self.maxParallel = maxParallel
+        audit = AuditLog(path: home.auditLog, clock: clock)
+        trust = TrustPolicy(identity.configuration.trust)
+        quarantine = Quarantine(directory: home.spool + "/quarantine")
+        let now = clock.now()
+        lastPrune = now
+        let (log, seen) = try SeenLog.open(home.spool + "/seen.log", now: now)
+        seenLog = log
+        replay = ReplayWindow(node: identity.name, maxSkew: identity.configuration.node.settings.maxClockSkew, seen: seen)
+        outbox = Outbox(directory: home.spool + "/outbox")
+        spool = RequestSpool(directory: home.spool + "/requests")
+        for problem in try outbox.load(keys: identity.keys, quarantine: quarantine) { logger.error("\(problem)") }
+        for problem in try spool.load(keys: identity.keys, quarantine: quarantine) { logger.error("\(problem)") }
+    }
+
+    public func attach(_ transport: any PeerTransport) {
+        self.transport = transport
+    }
+
+    /// Resumes everything a previous run left unfinished: queued and running batches, requests
+    /// stored but not run, requests interrupted while running, results not yet delivered.
+    public func start() async throws {
+        try recoverBatches()
+        try recoverRequests()
+        for peer in Set(outbox.entries.values.map(\.target)) { flush(to: peer) }
+    }
+
+    /// A peer became reachable: send it everything waiting for it.
+    public func peerReachable(_ peer: String) {
+        flush(to: peer)
+    }
+
+    /// Periodic work: batch deadlines, retransmissions, pruning of expired ids.
+    public func tick() {
+        let now = clock.now()
+        for id in Array(batches.keys) {
+            guard var running = batches[id] else { continue }
+            let actions = running.engine.tick(now: now)
+            batches[id] = running
+            perform(actions, batch: id)
+        }
+        for peer in Set(outbox.entries.values.map(\.target)) { flush(to: peer) }
+        if now.seconds(since: lastPrune) > 60 {
+            lastPrune = now
+            replay.prune(now: now)
+            do { try spool.prune(now: now) } catch { logger.error("pruning the request spool failed: \(error)") }
+        }
+    }
+
+    /// Stops taking new work and waits (up to `grace` seconds) for running commands to end.
+    public func shutdown(grace: Double = 10) async {
+        stopping = true
+        let deadline = Monotonic.seconds() + grace
+        while executing > 0 && Monotonic.seconds() < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if executing > 0 {
+            logger.warning("stopping with \(executing) request(s) still running; they will be reported as interrupted after a restart")
+        }
+        for (_, streams) in followers { for (_, stream) in streams { stream.finish() } }
+        followers = [:]
+    }
+
+    // MARK: - Incoming
+
+    /// An envelope arrived from `peer` (the neighbour it came from, or this node itself).
+    /// It is verified before anything is read from it; refusals are logged with the reason.
+    public func receive(_ bytes: [UInt8], from peer: String) {
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.open(bytes, keys: identity.keys, source: "envelope from \(peer)")
+        } catch {
+            logger.warning("refused envelope", metadata: ["peer": "\(peer)", "reason": "\(error)"])
+            NodeMetrics.refused((error as? EnvelopeError)?.reason.rawValue ?? "malformed")
+            return
+        }
+        NodeMetrics.envelopesReceived.increment()
+        let verdict = replay.check(envelope.header, now: clock.now())
+        switch envelope.body {
+        case .request(let body): receiveRequest(envelope, body, verdict)
+        case .result(let body): receiveResult(envelope, body, verdict)
+        case .ack(let body): receiveAck(envelope, body, verdict)
+        case .hello:
+            logger.warning("refused hello outside a handshake", metadata: ["peer": "\(peer)"])
+        }
+    }
+
+    /// Remembers an admitted envelope durably before it is acted on.
+    func remember(_ header: EnvelopeHeader) throws {
+        replay.remember(header)
+        try seenLog.record([(ReplayWindow.key(header), header.expires)])
+    }
+
+    // MARK: - Outgoing
+
+    /// Sends what the outbox holds for `peer` that was never sent or is due again.
+    func flush(to peer: String) {
+        let now = clock.now()
+        for entry in outbox.pending(for: peer) {
+            if let last = entry.lastSent, now.seconds(since: last) < retransmitAfter { continue }
+            if deliver(entry.envelope.bytes, to: peer) {
+                outbox.markSent(entry.envelope.header.id, at: now)
+            } else {
+                break
+            }
+        }
+    }
+
+    /// Hands bytes to the transport, or, for this node itself, back to ``receive(_:from:)``.
+    func deliver(_ bytes: [UInt8], to peer: String) -> Bool {
+        if peer == name {
+            Task { self.receive(bytes, from: peer) }
+            return true
+        }
+        return transport?.send(bytes, to: peer) ?? false
+    }
+
+    /// Signs and sends an acknowledgement (not kept in the outbox: a lost ack makes the sender
+    /// send again, and the duplicate is acknowledged again).
+    func acknowledge(_ header: EnvelopeHeader, _ status: AckBody.Status, reason: String? = nil) {
+        let now = clock.now()
+        let ack = Envelope.seal(
+            header: EnvelopeHeader(
+                kind: .ack, id: EnvelopeID.make(time: now, random: random), origin: header.origin, sender: name,
+                target: header.sender, created: now, expires: now.adding(seconds: 3600)),
+            body: .ack(AckBody(acks: header.id, status: status, reason: reason)), key: identity.key)
+        _ = deliver(ack.bytes, to: header.sender)
+    }
+
+    func makeHeader(_ kind: EnvelopeKind, origin: String, target: String, expires: Timestamp) -> EnvelopeHeader {
+        let now = clock.now()
+        return EnvelopeHeader(
+            kind: kind, id: EnvelopeID.make(time: now, random: random), origin: origin, sender: name, target: target,
+            created: now, expires: expires)
+    }
+}
+
+/// A batch this node originated and is running.
+struct RunningBatch {
+    /// The batch as saved in batches/original (secrets sealed to this node).
+    var batch: Batch
+    var engine: BatchEngine
+    var journal: BatchJournal
+}
+
+/// What a follower of a batch (`cafe batch run`) hears.
+public enum FollowEvent: Sendable, Equatable {
+    case progress(request: Int, name: String, host: String, state: HostState, note: String?)
+    case finished(state: BatchState, path: String)
+}

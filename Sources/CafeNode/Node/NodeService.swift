@@ -1,0 +1,91 @@
+import CafeCore
+import Glibc
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The whole daemon as one swift-service-lifecycle `Service`: it locks the home, opens the
+/// node (recovering its spools), listens for peers and on the control socket, drives the
+/// node's timers, and on graceful shutdown stops accepting, lets running commands finish
+/// (up to `shutdownGrace`), and returns.
+public struct NodeService: Service, CustomStringConvertible {
+    let identity: NodeIdentity
+    let logger: Logger
+    let shutdownGrace: Double
+
+    public init(identity: NodeIdentity, logger: Logger, shutdownGrace: Double = 10) {
+        self.identity = identity
+        self.logger = logger
+        self.shutdownGrace = shutdownGrace
+    }
+
+    public var description: String { "NodeService(\(identity.name))" }
+
+    public func run() async throws {
+        let home = identity.home
+        try home.createLayout()
+        let lock = try HomeLock(path: home.runDirectory + "/node.lock")
+        defer { lock.release() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let settings = identity.configuration.node.settings
+        let node = try Node(identity: identity, logger: logger, maxParallel: settings.maxParallel)
+        var linkSettings = TCPNetwork.Settings()
+        linkSettings.handshakeTimeout = .milliseconds(Int64(settings.handshakeTimeout * 1000))
+        linkSettings.idleTimeout = .milliseconds(Int64(settings.idleTimeout * 1000))
+        let network = TCPNetwork(identity: identity, node: node, group: group, logger: logger, settings: linkSettings)
+        await node.attach(network)
+        try await node.start()
+        let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)
+        logger.info("cafe-node \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                if let listen = identity.configuration.node.listen {
+                    tasks.addTask { try await network.listen(on: listen) }
+                }
+                tasks.addTask { try await control.run() }
+                tasks.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .milliseconds(100))
+                        await node.tick()
+                    }
+                }
+                tasks.addTask { try await gracefulShutdown() }
+                // The first task to end (shutdown requested, or a listener failing) ends them all.
+                defer { tasks.cancelAll() }
+                try await tasks.next()
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.critical("\(error)")
+            await node.shutdown(grace: 0)
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        logger.info("stopping: no longer accepting work")
+        await node.shutdown(grace: shutdownGrace)
+        unlink(home.controlSocket)
+        try await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+}
+
+/// An exclusive `flock` on `run/node.lock`: one node per home. The kernel drops it when the
+/// process dies, even by kill -9.
+final class HomeLock: Sendable {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw EnvironmentError("another cafe-node is already running for this home (\(path) is locked)", exitStatus: 1)
+        }
+    }
+
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

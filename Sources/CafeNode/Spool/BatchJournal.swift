@@ -1,0 +1,118 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Glibc
+
+/// `batches/running/ID.journal`: the engine's records, one line each, appended and flushed
+/// before the node acts on them. A line cut short by a crash (no final newline) is ignored:
+/// nothing was done about it yet.
+///
+/// ```
+/// started 1795966212345
+/// group 0 0 1795966212346
+/// state 0 monk1 sent
+/// state 0 monk1 no-answer bm90IGRlbGl2ZXJlZA==       (note in base64)
+/// result 0 jlore ZW52ZWxvcGU6IDEK...                 (the signed result envelope in base64)
+/// undeliverable 1 bm8gZGVsaXZlcnkueWFtbCBlbnRyeQ==
+/// request-end 0 ok
+/// end done
+/// ```
+final class BatchJournal: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    /// Appends `records` and flushes them to disk.
+    func append(_ records: [JournalRecord]) throws {
+        guard !records.isEmpty else { return }
+        var bytes: [UInt8] = []
+        for record in records { bytes.append(contentsOf: Self.line(record).utf8) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw EnvironmentError("cannot append to \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        guard fdatasync(fd) == 0 else { throw EnvironmentError("cannot flush \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    static func line(_ record: JournalRecord) -> String {
+        switch record {
+        case .started(let at): "started \(at.milliseconds)\n"
+        case .groupStarted(let request, let group, let at): "group \(request) \(group) \(at.milliseconds)\n"
+        case .state(let request, let host, let state, let note):
+            "state \(request) \(host) \(state.rawValue)" + (note.map { " " + Base64.encode(Array($0.utf8)) } ?? "") + "\n"
+        case .result(let request, let host, let signed, _): "result \(request) \(host) \(Base64.encode(Array(signed.utf8)))\n"
+        case .requestFailedUndeliverable(let request, let note): "undeliverable \(request) \(Base64.encode(Array(note.utf8)))\n"
+        case .requestEnded(let request, let state): "request-end \(request) \(state.rawValue)\n"
+        case .ended(let state): "end \(state.rawValue)\n"
+        }
+    }
+
+    /// Reads the records of a journal; results are verified again with `keys`. A record that
+    /// does not parse, or a result whose signature fails, is an error (the file is quarantined
+    /// by the caller), except for a torn last line.
+    static func read(_ path: String, keys: KeyRing) throws -> [JournalRecord] {
+        guard FileSystem.exists(path) else { return [] }
+        let bytes = try FileSystem.read(path, maxBytes: 1 << 30)
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true || bytes.last != UInt8(ascii: "\n") { lines.removeLast() }
+        return try lines.enumerated().map { number, line in
+            let fields = line.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+            guard let record = decode(fields, keys: keys) else {
+                throw InputError(source: path, line: number + 1, message: "unreadable journal record")
+            }
+            return record
+        }
+    }
+
+    private static func decode(_ fields: [String], keys: KeyRing) -> JournalRecord? {
+        func text(_ index: Int) -> String? {
+            guard index < fields.count, let bytes = Base64.decode(fields[index]) else { return nil }
+            return String(validating: bytes, as: UTF8.self)
+        }
+        func time(_ index: Int) -> Timestamp? {
+            guard index < fields.count, let value = Int64(fields[index]) else { return nil }
+            return Timestamp(milliseconds: value)
+        }
+        guard let kind = fields.first else { return nil }
+        let request = fields.count > 1 ? Int(fields[1]) : nil
+        switch (kind, fields.count) {
+        case ("started", 2):
+            return time(1).map { .started($0) }
+        case ("group", 4):
+            guard let request, let group = Int(fields[2]), let at = time(3) else { return nil }
+            return .groupStarted(request: request, group: group, at: at)
+        case ("state", 4), ("state", 5):
+            guard let request, let state = HostState(rawValue: fields[3]) else { return nil }
+            let note = fields.count == 5 ? text(4) : nil
+            if fields.count == 5 && note == nil { return nil }
+            return .state(request: request, host: fields[2], state: state, note: note)
+        case ("result", 4):
+            guard let request, let signed = text(3),
+                let envelope = try? Envelope.open(Array(signed.utf8), keys: keys), case .result(let body) = envelope.body
+            else { return nil }
+            return .result(request: request, host: fields[2], signed: signed, result: body.result)
+        case ("undeliverable", 3):
+            guard let request, let note = text(2) else { return nil }
+            return .requestFailedUndeliverable(request: request, note: note)
+        case ("request-end", 3):
+            guard let request, let state = RequestState(rawValue: fields[2]) else { return nil }
+            return .requestEnded(request: request, state: state)
+        case ("end", 2):
+            return BatchState(rawValue: fields[1]).map { .ended($0) }
+        default:
+            return nil
+        }
+    }
+}

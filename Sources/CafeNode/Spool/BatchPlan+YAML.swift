@@ -1,0 +1,39 @@
+import CafeCore
+
+extension BatchPlan {
+    /// `batches/queue/ID.yaml` and `batches/running/ID.yaml`: the plan of a batch.
+    var yaml: [UInt8] {
+        var pairs = [YAMLPair("batch", .string(id.rawValue)), YAMLPair("origin", .string(origin))]
+        if let groupTimeout { pairs.append(YAMLPair("timeout", .seconds(groupTimeout))) }
+        pairs.append(YAMLPair("expires", .string(expires.description)))
+        pairs.append(YAMLPair("requests", .list(requests.map { request in
+            var fields = [YAMLPair("name", .string(request.name)), YAMLPair("groups", .list(request.groups.map(YAMLValue.strings)))]
+            if let note = request.undeliverable { fields.append(YAMLPair("undeliverable", .string(note))) }
+            return .map(fields)
+        })))
+        return YAMLEmitter.bytes(.map(pairs), comment: ["CafeBatch batch plan: the hosts each request goes to, fixed when the batch was accepted."])
+    }
+
+    init(yaml bytes: [UInt8], source: String) throws {
+        let mapping = try YAMLReader.document(bytes, limits: .batchFile, source: source)
+            .mapping(allowed: ["batch", "origin", "timeout", "expires", "requests"])
+        let idReader = try mapping.required("batch")
+        guard let id = BatchID(validating: try idReader.string()) else { throw idReader.error("is not a batch id") }
+        let expiresReader = try mapping.required("expires")
+        guard let expires = Timestamp(iso8601: try expiresReader.string()) else { throw expiresReader.error("is not a time") }
+        let requests = try mapping.required("requests").sequence().map { reader in
+            let fields = try reader.mapping(allowed: ["name", "groups", "undeliverable"])
+            let groups = try fields.required("groups").sequence().map { group in
+                let hosts = try group.stringList()
+                for host in hosts where !Names.isValidNode(host) { throw group.error("'\(host)' is not a valid host name") }
+                return hosts
+            }
+            return PlannedRequest(
+                name: try fields.required("name").string(), groups: groups,
+                undeliverable: try fields.optional("undeliverable")?.string())
+        }
+        self.init(
+            id: id, origin: try mapping.required("origin").string(), requests: requests,
+            groupTimeout: try mapping.optional("timeout")?.seconds(), expires: expires)
+    }
+}

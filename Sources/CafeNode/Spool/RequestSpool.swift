@@ -1,0 +1,102 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+
+/// Identifies one request a host was asked to run: which origin, which batch, which position.
+/// A host runs each key at most once, whatever envelopes carry it.
+struct RequestKey: Sendable, Hashable, CustomStringConvertible {
+    var origin: String
+    var batch: BatchID
+    var index: Int
+
+    /// `ORIGIN.BATCH.INDEX`, built only from validated parts, so it is safe as a file name.
+    var stem: String { "\(origin).\(batch.rawValue).\(index)" }
+    var description: String { "\(batch.rawValue)[\(index)] from \(origin)" }
+}
+
+/// `spool/requests/`: the host side's durable request queue.
+///
+/// - `KEY.request` — the verified request envelope, stored before it is acknowledged;
+/// - `KEY.running` — written before the first command starts (so a crash never leads to a
+///   second run: after a restart the request is reported as interrupted instead);
+/// - `KEY.result` — the signed result, stored before it is sent home.
+///
+/// Entries are kept until their request expires, so a duplicate is answered with the stored
+/// result instead of running again.
+struct RequestSpool {
+    enum Stage: Sendable, Equatable {
+        case stored
+        case running
+        case finished(Envelope)
+    }
+
+    struct Entry: Sendable {
+        var request: Envelope
+        var stage: Stage
+    }
+
+    let directory: String
+    private(set) var entries: [RequestKey: Entry] = [:]
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    func path(_ key: RequestKey, _ suffix: String) -> String { directory + "/" + key.stem + "." + suffix }
+
+    /// Loads every entry; unreadable files go to quarantine.
+    mutating func load(keys: KeyRing, quarantine: Quarantine) throws -> [String] {
+        try FileSystem.makeDirectory(directory)
+        var problems: [String] = []
+        let names = try FileSystem.list(directory).filter { !$0.hasPrefix(".") }
+        for name in names where name.hasSuffix(".request") {
+            let path = directory + "/" + name
+            do {
+                let envelope = try Envelope.open(try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes), keys: keys, source: path)
+                guard let key = Self.key(envelope) else { throw InputError(source: path, message: "not a request envelope") }
+                var entry = Entry(request: envelope, stage: .stored)
+                if FileSystem.exists(self.path(key, "running")) { entry.stage = .running }
+                let resultPath = self.path(key, "result")
+                if FileSystem.exists(resultPath) {
+                    do {
+                        entry.stage = .finished(try Envelope.open(try FileSystem.read(resultPath, maxBytes: EnvelopeLimits.maxBytes), keys: keys, source: resultPath))
+                    } catch {
+                        problems.append(try quarantine.take(resultPath, reason: "\(error)"))
+                    }
+                }
+                entries[key] = entry
+            } catch {
+                problems.append(try quarantine.take(path, reason: "\(error)"))
+            }
+        }
+        return problems
+    }
+
+    static func key(_ envelope: Envelope) -> RequestKey? {
+        guard case .request(let body) = envelope.body, let batch = BatchID(validating: body.batch) else { return nil }
+        return RequestKey(origin: envelope.header.origin, batch: batch, index: body.index)
+    }
+
+    mutating func store(_ envelope: Envelope, key: RequestKey) throws {
+        try FileSystem.writeAtomically(envelope.bytes, to: path(key, "request"))
+        entries[key] = Entry(request: envelope, stage: .stored)
+    }
+
+    mutating func markRunning(_ key: RequestKey) throws {
+        try FileSystem.writeAtomically([], to: path(key, "running"))
+        entries[key]?.stage = .running
+    }
+
+    mutating func storeResult(_ result: Envelope, key: RequestKey) throws {
+        try FileSystem.writeAtomically(result.bytes, to: path(key, "result"))
+        entries[key]?.stage = .finished(result)
+    }
+
+    /// Forgets entries whose request expired before `now`.
+    mutating func prune(now: Timestamp) throws {
+        for (key, entry) in entries where entry.request.header.expires < now {
+            for suffix in ["request", "running", "result"] { try FileSystem.remove(path(key, suffix)) }
+            entries[key] = nil
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import NIOCore
+
+/// Closes a connection that sends no first frame within `handshake`, or on which nothing is
+/// read or written for `idle`. A connection that never speaks cannot hold resources.
+final class ConnectionTimeoutHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let handshake: TimeAmount
+    private let idle: TimeAmount
+    private var handshakeTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private let onTimeout: @Sendable (String) -> Void
+
+    init(handshake: TimeAmount, idle: TimeAmount, onTimeout: @escaping @Sendable (String) -> Void) {
+        self.handshake = handshake
+        self.idle = idle
+        self.onTimeout = onTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let onTimeout = self.onTimeout
+        let seconds = Double(handshake.nanoseconds) / 1e9
+        handshakeTimer = context.eventLoop.scheduleTask(in: handshake) {
+            onTimeout("no handshake within \(seconds) s")
+            loopBound.value.close(promise: nil)
+        }
+        resetIdle(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        idleTimer?.cancel()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        resetIdle(context: context)
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        resetIdle(context: context)
+        context.write(data, promise: promise)
+    }
+
+    private func resetIdle(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let onTimeout = self.onTimeout
+        let seconds = Double(idle.nanoseconds) / 1e9
+        idleTimer = context.eventLoop.scheduleTask(in: idle) {
+            onTimeout("idle for \(seconds) s")
+            loopBound.value.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Peers over TCP: length-prefixed frames of signed envelopes, one reused connection per peer
+/// (whoever dialled it), a signed `hello` from each side first, reconnection with backoff and
+/// jitter, handshake and idle timeouts, and a bound on what may queue for a slow peer.
+public final class TCPNetwork: PeerTransport, @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var handshakeTimeout: TimeAmount = .seconds(10)
+        public var idleTimeout: TimeAmount = .seconds(300)
+        public var connectTimeout: TimeAmount = .seconds(5)
+        /// Bytes that may wait for one peer; beyond that the link is dropped as too slow (the
+        /// envelopes stay in the outbox and are sent again on the next link).
+        public var maxQueuedBytes = 64 << 20
+        public init() {}
+    }
+
+    let identity: NodeIdentity
+    let node: Node
+    let group: any EventLoopGroup
+    let logger: Logger
+    let clock: any WallClock
+    let random: any RandomSource
+    let settings: Settings
+
+    private struct State {
+        var sessions: [String: Session] = [:]
+        var dialing: Set<String> = []
+        var backoff: [String: Backoff] = [:]
+        var hellos: ReplayWindow
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    public init(
+        identity: NodeIdentity, node: Node, group: any EventLoopGroup, logger: Logger,
+        clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), settings: Settings = Settings()
+    ) {
+        self.identity = identity
+        self.node = node
+        self.group = group
+        self.logger = logger
+        self.clock = clock
+        self.random = random
+        self.settings = settings
+        state = NIOLockedValueBox(State(hellos: ReplayWindow(
+            node: identity.name, maxSkew: identity.configuration.node.settings.maxClockSkew, maxLifetime: 600)))
+    }
+
+    // MARK: - PeerTransport
+
+    public func send(_ bytes: [UInt8], to peer: String) -> Bool {
+        let session = state.withLockedValue { $0.sessions[peer] }
+        if let session {
+            if session.enqueue(bytes) { return true }
+            logger.warning("dropping the link: \(settings.maxQueuedBytes) bytes already wait for this peer", metadata: ["peer": "\(peer)"])
+            session.close()
+        }
+        dial(peer)
+        return false
+    }
+
+    // MARK: - Listening
+
+    /// Accepts peer connections on `address` until cancelled.
+    public func listen(on address: HostPort) async throws {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
+            }
+        logger.info("listening on \(address)")
+        try await withTaskCancellationHandler {
+            try await server.executeThenClose { connections in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in connections {
+                        group.addTask { await self.serve(connection, expected: nil) }
+                    }
+                }
+            }
+        } onCancel: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    private func configure(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        let logger = self.logger
+        let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
+        // Frames first, so that the timeouts count whole frames, not bytes: a trickle of a
+        // partial frame does not count as a handshake or as activity.
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(firstFrameMaxBytes: 64 << 10)))
+        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+        try channel.pipeline.syncOperations.addHandler(
+            ConnectionTimeoutHandler(handshake: settings.handshakeTimeout, idle: settings.idleTimeout) { reason in
+                logger.info("closing connection: \(reason)", metadata: ["peer": "\(remote)"])
+            })
+        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+    }
+
+    // MARK: - Dialling
+
+    /// Connects to `peer` in the background, unless a link exists, a dial is under way, or the
+    /// backoff says not yet. Only peers with an `address:` are dialled.
+    func dial(_ peer: String) {
+        guard case .address(let address)? = identity.configuration.node.peers[peer]?.route else { return }
+        let now = clock.now()
+        let proceed = state.withLockedValue { state -> Bool in
+            guard state.sessions[peer] == nil, !state.dialing.contains(peer),
+                state.backoff[peer, default: Backoff()].mayAttempt(now: now)
+            else { return false }
+            state.dialing.insert(peer)
+            return true
+        }
+        guard proceed else { return }
+        Task {
+            do {
+                let channel = try await ClientBootstrap(group: group)
+                    .connectTimeout(settings.connectTimeout)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .connect(host: address.host, port: address.port) { channel in
+                        channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
+                    }
+                state.withLockedValue { _ = $0.dialing.remove(peer) }
+                await serve(channel, expected: peer)
+            } catch {
+                let delay = state.withLockedValue { state -> Double in
+                    state.dialing.remove(peer)
+                    return state.backoff[peer, default: Backoff()].failed(now: clock.now(), random: random)
+                }
+                logger.info("cannot connect: \(error); next attempt in \(YAMLEmitter.formatSeconds(delay)) s", metadata: ["peer": "\(peer)"])
+            }
+        }
+    }
+
+    // MARK: - A connection
+
+    /// Runs one connection: handshake, then frames both ways until either side closes.
+    func serve(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, expected: String?) async {
+        let remote = channel.channel.remoteAddress.map { "\($0)" } ?? "?"
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                var frames = inbound.makeAsyncIterator()
+                if let expected { try await outbound.write(ByteBuffer(bytes: hello(to: expected))) }
+                guard let first = try await frames.next() else { return }
+                let peer = try checkHello(Array(buffer: first), expected: expected)
+                if expected == nil { try await outbound.write(ByteBuffer(bytes: hello(to: peer))) }
+                let session = Session(peer: peer, maxQueuedBytes: settings.maxQueuedBytes)
+                state.withLockedValue { state in
+                    state.sessions[peer]?.close()
+                    state.sessions[peer] = session
+                    state.backoff[peer]?.succeeded()
+                }
+                logger.info("link up", metadata: ["peer": "\(peer)", "address": "\(remote)"])
+                defer {
+                    state.withLockedValue { state in
+                        if state.sessions[peer] === session { state.sessions[peer] = nil }
+                    }
+                    logger.info("link down", metadata: ["peer": "\(peer)"])
+                }
+                await node.peerReachable(peer)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await bytes in session.outgoing {
+                            try await outbound.write(ByteBuffer(bytes: bytes))
+                            session.written(bytes.count)
+                        }
+                    }
+                    defer {
+                        session.close()
+                        group.cancelAll()
+                    }
+                    while let frame = try await frames.next() {
+                        await node.receive(Array(buffer: frame), from: peer)
+                    }
+                }
+            }
+        } catch {
+            logger.info("connection closed: \(error)", metadata: ["address": "\(remote)"])
+        }
+    }
+
+    /// A signed hello for `peer`, valid for a minute.
+    func hello(to peer: String) -> [UInt8] {
+        let now = clock.now()
+        let header = EnvelopeHeader(
+            kind: .hello, id: EnvelopeID.make(time: now, random: random), origin: identity.name, sender: identity.name,
+            target: peer, created: now, expires: now.adding(seconds: 60))
+        return Envelope.seal(header: header, body: .hello(HelloBody(nonce: random.hex(16))), key: identity.key).bytes
+    }
+
+    /// Checks the first frame of a connection: a fresh hello for this node, signed by a known
+    /// peer (the one dialled, when this side dialled). Returns the peer's name.
+    func checkHello(_ bytes: [UInt8], expected: String?) throws -> String {
+        let envelope = try Envelope.open(bytes, keys: identity.keys, source: "handshake")
+        guard case .hello = envelope.body else {
+            throw HandshakeError("the first envelope must be a hello, not a \(envelope.header.kind.rawValue)")
+        }
+        let header = envelope.header
+        if let expected, header.sender != expected {
+            throw HandshakeError("dialled \(expected) but \(header.sender) answered")
+        }
+        guard header.sender != identity.name else { throw HandshakeError("a node cannot link to itself") }
+        let verdict = state.withLockedValue { $0.hellos.admit(header, now: clock.now()) }
+        if case .refuse(let refusal) = verdict { throw HandshakeError("hello refused: \(refusal)") }
+        return header.sender
+    }
+
+    struct HandshakeError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// The sending side of one live link: a queue of frames with a byte bound.
+final class Session: @unchecked Sendable {
+    let peer: String
+    let outgoing: AsyncStream<[UInt8]>
+    private let continuation: AsyncStream<[UInt8]>.Continuation
+    private let queued = NIOLockedValueBox(0)
+    private let maxQueuedBytes: Int
+
+    init(peer: String, maxQueuedBytes: Int) {
+        self.peer = peer
+        self.maxQueuedBytes = maxQueuedBytes
+        (outgoing, continuation) = AsyncStream<[UInt8]>.makeStream()
+    }
+
+    /// Queues a frame; false when the bound would be passed or the link is closed.
+    func enqueue(_ bytes: [UInt8]) -> Bool {
+        let admitted = queued.withLockedValue { total -> Bool in
+            guard total + bytes.count <= maxQueuedBytes else { return false }
+            total += bytes.count
+            return true
+        }
+        guard admitted else { return false }
+        if case .terminated = continuation.yield(bytes) { return false }
+        return true
+    }
+
+    func written(_ count: Int) {
+        queued.withLockedValue { $0 -= count }
+    }
+
+    func close() {
+        continuation.finish()
+    }
+}

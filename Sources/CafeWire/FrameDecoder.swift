@@ -1,0 +1,63 @@
+import NIOCore
+
+/// Splits a TCP byte stream into frames: a 4-byte big-endian length, then that many bytes
+/// (one signed envelope). A length of zero or over the limit is an error that closes the
+/// connection before any of the frame is buffered. The first frame (the hello of a peer not yet
+/// authenticated) has a much smaller limit, ``firstFrameMaxBytes``, so that an unknown peer
+/// cannot make the node buffer megabytes.
+public struct FrameDecoder: ByteToMessageDecoder, Sendable {
+    public typealias InboundOut = ByteBuffer
+
+    public let maxFrameBytes: Int
+    public let firstFrameMaxBytes: Int
+    private var framesSeen = 0
+
+    public init(maxFrameBytes: Int = EnvelopeLimits.maxBytes, firstFrameMaxBytes: Int? = nil) {
+        self.maxFrameBytes = maxFrameBytes
+        self.firstFrameMaxBytes = firstFrameMaxBytes ?? maxFrameBytes
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        let limit = framesSeen == 0 ? firstFrameMaxBytes : maxFrameBytes
+        guard length > 0, Int(length) <= limit else {
+            throw FrameError.badLength(Int(length), max: limit)
+        }
+        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        framesSeen += 1
+        context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        if buffer.readableBytes > 0 { throw FrameError.truncated(buffer.readableBytes) }
+        return .needMoreData
+    }
+}
+
+/// Prefixes each outgoing frame with its length.
+public struct FrameEncoder: MessageToByteEncoder, Sendable {
+    public typealias OutboundIn = ByteBuffer
+
+    public init() {}
+
+    public func encode(data: ByteBuffer, out: inout ByteBuffer) throws {
+        out.writeInteger(UInt32(data.readableBytes))
+        out.writeImmutableBuffer(data)
+    }
+}
+
+/// Why a frame was refused.
+public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
+    case badLength(Int, max: Int)
+    case truncated(Int)
+
+    public var description: String {
+        switch self {
+        case .badLength(let length, let max): "frame length \(length) is not between 1 and \(max) bytes"
+        case .truncated(let count): "connection closed in the middle of a frame (\(count) bytes left over)"
+        }
+    }
+}

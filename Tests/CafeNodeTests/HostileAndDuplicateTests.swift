@@ -1,0 +1,120 @@
+import CafeCore
+import CafeCrypto
+import CafeNode
+import CafeWire
+import Glibc
+import Testing
+
+@Suite("hostile peers and duplicate deliveries", .serialized)
+struct HostileAndDuplicateTests {
+    /// monk1 (started) and tester (a key only, driven by hand), trusted by monk1.
+    func fixture() throws -> (MeshFixture, SigningKey, KeyRing) {
+        let mesh = try MeshFixture(["monk1", "tester"], settings: "handshake-timeout: 1")
+        try mesh.write("monk1", "commands.yaml", "count:\n  - echo ran >> \(mesh.directory.path)/count.ran; echo counted\n")
+        try mesh.write("monk1", "trust.yaml", "tester: {requests: [count]}\n")
+        let key = try KeyFiles.loadPrivateKey(from: NodeHome(mesh.home("tester")), name: "tester")
+        let keys = KeyRing(keys: ["tester": key.publicKey, "monk1": try PublicKey(text: mesh.keys["monk1"]!)])
+        try mesh.start("monk1")
+        return (mesh, key, keys)
+    }
+
+    func request(_ key: SigningKey, batch: String = "20261129-153012-000-0000000000aa") -> Envelope {
+        let now = SystemClock().now()
+        return Envelope.seal(
+            header: EnvelopeHeader(
+                kind: .request, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "tester", sender: "tester",
+                target: "monk1", created: now, expires: now.adding(seconds: 600)),
+            body: .request(RequestBody(batch: batch, batchName: "dup", index: 0, request: "count")), key: key)
+    }
+
+    func ack(_ frame: [UInt8]?, keys: KeyRing) -> AckBody? {
+        guard let frame, let envelope = try? Envelope.open(frame, keys: keys), case .ack(let body) = envelope.body else { return nil }
+        return body
+    }
+
+    @Test("a duplicate delivery, on the same link or after a reconnect, runs once and is answered from the spool")
+    func duplicateRunsOnce() throws {
+        let (mesh, key, keys) = try fixture()
+        defer { mesh.cleanup() }
+        let port = mesh.ports["monk1"]!
+        let peer = try RawPeer(port: port)
+        #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys)?.header.sender == "monk1")
+        let envelope = request(key)
+        peer.sendFrame(envelope.bytes)
+        peer.sendFrame(envelope.bytes)
+        var acks: [AckBody.Status] = []
+        var results: [ResultBody] = []
+        while acks.count < 2 || results.isEmpty, let frame = peer.readFrame(timeout: 10) {
+            let opened = try Envelope.open(frame, keys: keys)
+            switch opened.body {
+            case .ack(let body): acks.append(body.status)
+            case .result(let body): results.append(body)
+            default: break
+            }
+        }
+        #expect(acks.sorted { $0.rawValue < $1.rawValue } == [.accepted, .duplicate])
+        #expect(results.first?.result.state == .ok)
+        #expect(results.first?.answers == envelope.header.id)
+        // A new link, the same request under a new envelope id: still not run again.
+        let again = try RawPeer(port: port)
+        #expect(again.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+        again.sendFrame(request(key).bytes)
+        var sawDuplicate = false
+        while !sawDuplicate, let frame = again.readFrame(timeout: 10) {
+            sawDuplicate = ack(frame, keys: keys)?.status == .duplicate
+        }
+        #expect(sawDuplicate)
+        #expect(lineCount(mesh.directory.path + "/count.ran") == 1)
+    }
+
+    @Test("garbage, oversized lengths, half frames, silence, unknown keys and replayed hellos are refused; the node carries on")
+    func hostileBytes() throws {
+        let (mesh, key, keys) = try fixture()
+        defer { mesh.cleanup() }
+        let port = mesh.ports["monk1"]!
+        let garbage = try RawPeer(port: port)
+        garbage.sendRaw((0..<64).map { UInt8(truncatingIfNeeded: $0 &* 97) })
+        #expect(garbage.closedByPeer(within: 5))
+        let oversized = try RawPeer(port: port)
+        oversized.sendRaw([0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3])
+        #expect(oversized.closedByPeer(within: 5))
+        do {
+            let half = try RawPeer(port: port)
+            half.sendRaw([0, 0, 3, 232] + [UInt8](repeating: 65, count: 10))
+        }
+        let silent = try RawPeer(port: port)
+        #expect(silent.closedByPeer(within: 5), "a connection that never speaks is closed after the handshake timeout")
+        let stranger = try SigningKey.generate()
+        let impostor = try RawPeer(port: port)
+        #expect(impostor.handshake(as: "tester", key: stranger, with: "monk1", keys: keys) == nil)
+        #expect(impostor.closedByPeer(within: 5))
+        let unknown = try RawPeer(port: port)
+        #expect(unknown.handshake(as: "mallory", key: stranger, with: "monk1", keys: keys) == nil)
+        #expect(unknown.closedByPeer(within: 5))
+        // A captured hello replayed on a second connection is refused.
+        let now = SystemClock().now()
+        let hello = Envelope.seal(
+            header: EnvelopeHeader(kind: .hello, id: "replayed-hello-1", origin: "tester", sender: "tester", target: "monk1", created: now, expires: now.adding(seconds: 60)),
+            body: .hello(HelloBody(nonce: "n")), key: key)
+        let first = try RawPeer(port: port)
+        first.sendFrame(hello.bytes)
+        #expect(first.readFrame() != nil)
+        let replay = try RawPeer(port: port)
+        replay.sendFrame(hello.bytes)
+        #expect(replay.readFrame(timeout: 3) == nil)
+        // After all that, honest work still goes through.
+        let honest = try RawPeer(port: port)
+        #expect(honest.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+        honest.sendFrame(request(key, batch: "20261129-153012-000-0000000000bb").bytes)
+        var result: ResultBody?
+        while result == nil, let frame = honest.readFrame(timeout: 10) {
+            if case .result(let body) = try Envelope.open(frame, keys: keys).body { result = body }
+        }
+        #expect(result?.result.state == .ok)
+        #expect(mesh.processes["monk1"]?.isRunning == true)
+        let log = mesh.log("monk1")
+        for reason in ["frame length", "no handshake within 1", "bad signature", "unknown signer", "replayed"] {
+            #expect(log.contains(reason), "the log names the reason '\(reason)'")
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import CafeCore
+import CafeNode
+import Glibc
+import Testing
+
+/// A `cafe-node` process started for a test, logging to a file.
+final class DaemonProcess {
+    let pid: pid_t
+    let log: String
+    private(set) var exitStatus: Int32?
+
+    init(arguments: [String], log: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let variables: [String] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent-home"]
+        let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
+        defer { for pointer in environment { free(pointer) } }
+        let status = posix_spawn(&pid, arguments[0], &actions, nil, argv, environment)
+        guard status == 0 else { throw EnvironmentError("cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
+        self.pid = pid
+        self.log = log
+    }
+
+    /// Sends `signal` and, unless it is SIGSTOP or SIGCONT, waits for the process to end.
+    @discardableResult
+    func signal(_ signal: Int32) -> Int32? {
+        guard exitStatus == nil else { return exitStatus }
+        kill(pid, signal)
+        if signal == SIGSTOP || signal == SIGCONT { return nil }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return exitStatus
+    }
+
+    var isRunning: Bool {
+        guard exitStatus == nil else { return false }
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    var logText: String { (try? FileSystem.read(log, maxBytes: 64 << 20)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+
+    deinit { signal(SIGKILL) }
+}
+
+/// Several real nodes on 127.0.0.1, each with its own home and free port, all knowing each
+/// other's keys. Removed, processes and files, by `cleanup()`.
+final class MeshFixture {
+    let directory = TemporaryDirectory("cafe-mesh")
+    let names: [String]
+    var ports: [String: Int] = [:]
+    var keys: [String: String] = [:]
+    var processes: [String: DaemonProcess] = [:]
+
+    init(_ names: [String], settings: String = "") throws {
+        self.names = names
+        for name in names {
+            let created = cafe(["init", "--home", home(name), "--name", name, "--listen", "127.0.0.1:1"])
+            guard created.status == 0 else { throw EnvironmentError("cafe init failed: \(created.stderr)") }
+            keys[name] = String(created.stdout.split(separator: " ")[1].dropLast(created.stdout.hasSuffix("\n") ? 1 : 0))
+            ports[name] = try Self.freePort()
+        }
+        for name in names {
+            let peers = names.filter { $0 != name }.map { "  \($0): {address: 127.0.0.1:\(ports[$0]!), key: \"\(keys[$0]!)\"}" }
+            try write(name, "node.yaml", """
+                name: \(name)
+                listen: 127.0.0.1:\(ports[name]!)
+                peers:
+                \(peers.joined(separator: "\n"))
+                \(settings.isEmpty ? "" : "settings: {\(settings)}")
+                """)
+        }
+    }
+
+    func home(_ name: String) -> String { directory.path + "/" + name }
+
+    func write(_ name: String, _ file: String, _ text: String) throws {
+        try FileSystem.writeAtomically(Array(text.utf8), to: home(name) + "/config/" + file)
+    }
+
+    /// Starts the node and waits until its control socket answers.
+    func start(_ name: String) throws {
+        let process = try DaemonProcess(
+            arguments: [Binaries.cafeNode, "--home", home(name), "--log-level", "debug", "--shutdown-grace", "2"],
+            log: directory.path + "/\(name).log")
+        processes[name] = process
+        try waitUntil("\(name) answers on its control socket", timeout: 20) {
+            guard process.isRunning else { throw EnvironmentError("\(name) exited early:\n\(process.logText)") }
+            return (try? ControlClient(home: NodeHome(home(name)))) != nil
+        }
+    }
+
+    func startAll() throws { for name in names { try start(name) } }
+
+    /// SIGTERM and wait: the exit status.
+    @discardableResult
+    func stop(_ name: String) -> Int32? { processes[name]?.signal(SIGTERM) }
+
+    func kill9(_ name: String) { processes[name]?.signal(SIGKILL) }
+
+    func log(_ name: String) -> String { processes[name]?.logText ?? "" }
+
+    /// ``waitUntil(_:timeout:_:)`` that, on timeout, reports the last lines of every node's log.
+    func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+        do {
+            try CafeNodeTests.waitUntil(what, timeout: timeout, condition)
+        } catch {
+            let logs = names.map { name in
+                "--- \(name) ---\n" + log(name).split(separator: "\n").suffix(25).joined(separator: "\n")
+            }
+            throw EnvironmentError("\(error)\n" + logs.joined(separator: "\n"))
+        }
+    }
+
+    func cleanup() {
+        for process in processes.values { process.signal(SIGKILL) }
+        directory.cleanup()
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw EnvironmentError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Polls `condition` until it holds, failing after `timeout` seconds with `what` in the message.
+func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+    let deadline = Monotonic.seconds() + timeout
+    while Monotonic.seconds() < deadline {
+        if try condition() { return }
+        usleep(20_000)
+    }
+    throw EnvironmentError("timed out after \(timeout) s waiting until \(what)")
+}
+
+/// Lines of a file, or 0 when it does not exist.
+func lineCount(_ path: String) -> Int {
+    guard let bytes = try? FileSystem.read(path, maxBytes: 1 << 20) else { return 0 }
+    return bytes.filter { $0 == UInt8(ascii: "\n") }.count
+}

@@ -1,0 +1,196 @@
+import CafeCore
+import CafeNode
+import Glibc
+import Testing
+
+/// Real `cafe-node` processes on 127.0.0.1, driven through the `cafe` CLI.
+@Suite("mesh of real nodes", .serialized)
+struct MeshTests {
+    /// jlore (origin), monk1, cluster1; activate_dialup goes to jlore and monk1, then cluster1.
+    func seedMesh(settings: String = "") throws -> MeshFixture {
+        let mesh = try MeshFixture(["jlore", "monk1", "cluster1"], settings: settings)
+        try mesh.write("jlore", "delivery.yaml", "activate_dialup:\n  - [jlore, monk1]\n  - [cluster1]\n")
+        for name in mesh.names {
+            let marker = mesh.directory.path + "/\(name).ran"
+            try mesh.write(name, "commands.yaml", """
+                activate_dialup:
+                  - echo "$CAFE_NODE $CAFE_DATA_USERNAME" >> \(marker)
+                  - ["sh", "-c", "grep '^pw: ' | tr a-z A-Z"]
+                slow:
+                  - echo started >> \(marker).slow; sleep 3; echo finished
+                """)
+            try mesh.write(name, "trust.yaml", "jlore: {requests: [activate_dialup, slow], adhoc: \(name == "monk1" || name == "jlore")}\n")
+        }
+        try mesh.directory.write("seed.yaml", """
+            name: seed
+            requests:
+              - name: activate_dialup
+                data: {username: cranky, pw: plane}
+                secrets: [pw]
+            """)
+        return mesh
+    }
+
+    /// `cafe` on jlore's home; `--home` goes right after the subcommand words.
+    func run(_ mesh: MeshFixture, _ arguments: [String]) -> Run {
+        let words = Array(arguments.prefix { !$0.hasPrefix("-") && ["batch", "run", "deliver", "status", "rerun", "verify", "show"].contains($0) })
+        return cafe(words + ["--home", mesh.home("jlore")] + arguments.dropFirst(words.count), timeout: 120)
+    }
+
+    @Test("the seed scenario across three nodes: results come home signed and verify")
+    func seedScenario() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.startAll()
+        let result = run(mesh, ["batch", "run", "--timeout", "30", mesh.directory.path + "/seed.yaml"])
+        #expect(result.status == 0, "\(result.stderr)\n\(mesh.log("jlore"))")
+        #expect(result.lastLine.hasPrefix(mesh.home("jlore") + "/batches/done/"))
+        #expect(result.stderr.contains("PW: \"PLANE\""), "the secret reached the command on stdin")
+        for name in mesh.names { #expect(lineCount(mesh.directory.path + "/\(name).ran") == 1, "\(name) ran once") }
+        let verify = run(mesh, ["verify", result.lastLine])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(verify.stdout.contains("PASS  activate_dialup[0] on cluster1"))
+        for name in mesh.names {
+            let leaks = allFiles(under: mesh.home(name)).filter { $0.1.contains("plane") }.map(\.0)
+            #expect(leaks.isEmpty, "the password is in clear in \(leaks)")
+            #expect(!mesh.log(name).contains("plane"))
+        }
+        #expect(mesh.stop("monk1") == 0, "SIGTERM ends the node with status 0")
+    }
+
+    @Test("a failure in group 1 keeps group 2 from running; the batch goes to error/")
+    func groupGating() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("monk1", "commands.yaml", "activate_dialup:\n  - exit 3\n")
+        try mesh.startAll()
+        let result = run(mesh, ["batch", "run", "--timeout", "30", mesh.directory.path + "/seed.yaml"])
+        #expect(result.status == 1)
+        #expect(result.lastLine.hasPrefix(mesh.home("jlore") + "/batches/error/"))
+        #expect(lineCount(mesh.directory.path + "/cluster1.ran") == 0, "group 2 must not run")
+        let text = String(decoding: try FileSystem.read(result.lastLine, maxBytes: 1 << 20), as: UTF8.self)
+        #expect(text.contains("- host: cluster1\n        state: skipped"))
+        #expect(run(mesh, ["verify", result.lastLine]).status == 0)
+    }
+
+    @Test("a request the host's trust.yaml does not allow is denied there, audited, and never run")
+    func denied() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("monk1", "trust.yaml", "jlore: {requests: [something_else]}\n")
+        try mesh.startAll()
+        let result = run(mesh, ["batch", "run", "--timeout", "30", mesh.directory.path + "/seed.yaml"])
+        #expect(result.status == 1)
+        #expect(lineCount(mesh.directory.path + "/monk1.ran") == 0)
+        let status = run(mesh, ["status", "--json", String(FileSystem.basename(of: result.lastLine).dropLast(5))])
+        #expect(status.stdout.contains("{\"host\":\"monk1\",\"state\":\"denied\"}"), "\(status.stdout)")
+        let audit = String(decoding: try FileSystem.read(mesh.home("monk1") + "/log/audit.log", maxBytes: 1 << 20), as: UTF8.self)
+        #expect(audit.contains(" deny signer=jlore origin=jlore action=\"request activate_dialup\""))
+    }
+
+    @Test("a stopped host and a frozen host are no-answer within the timeout, never failed")
+    func noAnswer() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "activate_dialup:\n  - [monk1, cluster1]\n")
+        try mesh.start("jlore")
+        try mesh.start("monk1")
+        mesh.processes["monk1"]?.signal(SIGSTOP)
+        defer { mesh.processes["monk1"]?.signal(SIGCONT) }
+        let start = Monotonic.seconds()
+        let result = run(mesh, ["batch", "run", "--timeout", "2", mesh.directory.path + "/seed.yaml"])
+        #expect(Monotonic.seconds() - start < 15)
+        #expect(result.status == 1)
+        let text = String(decoding: try FileSystem.read(result.lastLine, maxBytes: 1 << 20), as: UTF8.self)
+        #expect(text.contains("- host: monk1\n        state: no-answer"))
+        #expect(text.contains("- host: cluster1\n        state: no-answer\n        note: not delivered within 2 s"))
+    }
+
+    @Test("ad-hoc commands run only where the signer is trusted with adhoc: true")
+    func adhoc() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.startAll()
+        let result = run(mesh, ["run", "--timeout", "30", "--on", "monk1,cluster1", "--", "sh", "-c", "echo adhoc on $CAFE_NODE"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("adhoc on monk1"))
+        let text = String(decoding: try FileSystem.read(result.lastLine, maxBytes: 1 << 20), as: UTF8.self)
+        #expect(text.contains("- host: monk1\n        state: ok"))
+        #expect(text.contains("- host: cluster1\n        state: denied"))
+    }
+
+    @Test("deliver returns at once; status follows; rerun --failed runs only what failed")
+    func deliverStatusRerun() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "activate_dialup:\n  - [monk1, cluster1]\n")
+        try mesh.start("jlore")
+        try mesh.start("monk1")
+        let delivered = run(mesh, ["batch", "deliver", mesh.directory.path + "/seed.yaml"])
+        #expect(delivered.status == 0)
+        let id = delivered.lastLine
+        #expect(BatchID(validating: id) != nil)
+        try mesh.waitUntil("monk1 has run", timeout: 20) { lineCount(mesh.directory.path + "/monk1.ran") == 1 }
+        let status = run(mesh, ["status", id])
+        #expect(status.stdout.contains("cluster1"), "\(status.stdout)")
+        #expect(status.stdout.contains("monk1"))
+        // cluster1 starts late: store-and-forward delivers the waiting request.
+        try mesh.start("cluster1")
+        try mesh.waitUntil("the batch is done", timeout: 30) { FileSystem.exists(mesh.home("jlore") + "/batches/done/\(id).yaml") }
+        let list = run(mesh, ["status"])
+        #expect(list.stdout.contains(id))
+        // Now make cluster1 fail, and rerun only the failures.
+        try mesh.write("cluster1", "commands.yaml", "activate_dialup:\n  - exit 9\n")
+        mesh.stop("cluster1")
+        try mesh.start("cluster1")
+        let failing = run(mesh, ["batch", "run", "--timeout", "30", mesh.directory.path + "/seed.yaml"])
+        #expect(failing.status == 1)
+        let failedID = String(FileSystem.basename(of: failing.lastLine).dropLast(5))
+        let monkRuns = lineCount(mesh.directory.path + "/monk1.ran")
+        let rerun = run(mesh, ["rerun", "--failed", "--timeout", "30", failedID])
+        #expect(rerun.status == 1, "cluster1 still fails")
+        #expect(lineCount(mesh.directory.path + "/monk1.ran") == monkRuns, "monk1 succeeded before and is not asked again")
+        let text = String(decoding: try FileSystem.read(rerun.lastLine, maxBytes: 1 << 20), as: UTF8.self)
+        #expect(text.contains("rerun of \(failedID)"))
+        #expect(!text.contains("host: monk1"))
+    }
+
+    @Test("kill -9 of the origin mid-batch: it resumes and writes a correct done/ file; nothing runs twice")
+    func killOrigin() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "slow:\n  - [monk1, cluster1]\n")
+        try mesh.startAll()
+        try mesh.directory.write("slow.yaml", "name: slow\nrequests:\n  - name: slow\n")
+        let id = run(mesh, ["batch", "deliver", mesh.directory.path + "/slow.yaml"]).lastLine
+        try mesh.waitUntil("both hosts started the slow request", timeout: 20) {
+            lineCount(mesh.directory.path + "/monk1.ran.slow") == 1 && lineCount(mesh.directory.path + "/cluster1.ran.slow") == 1
+        }
+        mesh.kill9("jlore")
+        try mesh.start("jlore")
+        try mesh.waitUntil("the resumed batch is done", timeout: 30) { FileSystem.exists(mesh.home("jlore") + "/batches/done/\(id).yaml") }
+        #expect(run(mesh, ["verify", id]).status == 0)
+        #expect(lineCount(mesh.directory.path + "/monk1.ran.slow") == 1)
+        #expect(lineCount(mesh.directory.path + "/cluster1.ran.slow") == 1)
+        #expect(mesh.log("jlore").contains("resuming batch after a restart"))
+    }
+
+    @Test("kill -9 of a host mid-request: after restart it reports the request interrupted and does not run it again")
+    func killHost() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "slow:\n  - [monk1]\n")
+        try mesh.startAll()
+        try mesh.directory.write("slow.yaml", "name: slow\nrequests:\n  - name: slow\n")
+        let id = run(mesh, ["batch", "deliver", mesh.directory.path + "/slow.yaml"]).lastLine
+        try mesh.waitUntil("monk1 started the slow request", timeout: 20) { lineCount(mesh.directory.path + "/monk1.ran.slow") == 1 }
+        mesh.kill9("monk1")
+        try mesh.start("monk1")
+        try mesh.waitUntil("the batch ends in error/", timeout: 30) { FileSystem.exists(mesh.home("jlore") + "/batches/error/\(id).yaml") }
+        let text = String(decoding: try FileSystem.read(mesh.home("jlore") + "/batches/error/\(id).yaml", maxBytes: 1 << 20), as: UTF8.self)
+        #expect(text.contains("interrupted: cafe-node on monk1 stopped while this request ran"))
+        usleep(3_500_000)  // the orphaned first run may still finish; it must not start again
+        #expect(lineCount(mesh.directory.path + "/monk1.ran.slow") == 1)
+        #expect(run(mesh, ["verify", id]).status == 0)
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Fan-out benchmark: N cafe-node processes on 127.0.0.1 (default 50) plus an origin; one request
+# to all of them in one group, running `true`. Prints the wall time from `cafe batch run` to the
+# verified executed batch file (first run, with connections to open, and the median of warm
+# runs), the idle resident memory of a node, and, in the same run, the time parallel-ssh takes
+# to run `true` on the same number of targets (an sshd on 127.0.0.1 with throwaway keys), and
+# the ratio. Release build. Usage: scripts/bench-fanout.sh [N] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+source scripts/lib/sshd.sh
+count="${1:-50}"
+runs="${2:-5}"
+scripts/install-deps.sh
+swift build -c release --product cafe >&2
+swift build -c release --product cafe-node >&2
+bin="$(swift build -c release --show-bin-path)"
+scratch="$(mktemp -d /tmp/cafe-fanout-XXXXXX)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_sshd "$scratch/sshd"
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+
+hosts=()
+for i in $(seq 1 "$count"); do hosts+=("h$i"); done
+declare -A port key
+for node in origin "${hosts[@]}"; do
+    port[$node]=$(free_port)
+    "$bin/cafe" init --home "$scratch/$node" --name "$node" --listen "127.0.0.1:${port[$node]}" >/dev/null
+    key[$node]="$("$bin/cafe" key show --home "$scratch/$node" | cut -d' ' -f2)"
+done
+{
+    echo "name: origin"; echo "listen: 127.0.0.1:${port[origin]}"; echo "peers:"
+    for host in "${hosts[@]}"; do echo "  $host: {address: 127.0.0.1:${port[$host]}, key: \"${key[$host]}\"}"; done
+} > "$scratch/origin/config/node.yaml"
+group=$(IFS=,; echo "${hosts[*]}")
+echo "bench: [[$group]]" > "$scratch/origin/config/delivery.yaml"
+for host in "${hosts[@]}"; do
+    printf 'name: %s\nlisten: 127.0.0.1:%s\npeers:\n  origin: {address: 127.0.0.1:%s, key: "%s"}\n' \
+        "$host" "${port[$host]}" "${port[origin]}" "${key[origin]}" > "$scratch/$host/config/node.yaml"
+    echo 'bench: [["true"]]' > "$scratch/$host/config/commands.yaml"
+    echo 'origin: {requests: [bench]}' > "$scratch/$host/config/trust.yaml"
+done
+for node in origin "${hosts[@]}"; do
+    "$bin/cafe-node" --home "$scratch/$node" --log-level warning 2>>"$scratch/$node.log" &
+    pids+=($!)
+done
+for node in origin "${hosts[@]}"; do
+    for _ in $(seq 200); do [ -S "$scratch/$node/run/control.sock" ] && break; sleep 0.05; done
+done
+sleep 1
+rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/${pids[1]}/status")
+printf 'name: fanout\nrequests:\n  - name: bench\n' > "$scratch/batch.yaml"
+
+times=()
+for run in $(seq 1 "$runs"); do
+    start=$(now)
+    file="$("$bin/cafe" batch run --home "$scratch/origin" --timeout 60 "$scratch/batch.yaml" 2>/dev/null | tail -n 1)"
+    "$bin/cafe" verify --home "$scratch/origin" "$file" >/dev/null
+    times+=("$(awk "BEGIN {print $(now) - $start}")")
+done
+cold="${times[0]}"
+warm="$(printf '%s\n' "${times[@]:1}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}')"
+
+sshport=$(free_port)
+start_sshd "$scratch/sshd" "$sshport"
+for _ in $(seq 1 "$count"); do echo "root@127.0.0.1:$sshport"; done > "$scratch/pssh-hosts"
+ssh_times=()
+for run in $(seq 1 "$runs"); do
+    start=$(now)
+    parallel-ssh -h "$scratch/pssh-hosts" -p "$count" -t 60 \
+        -x "-i $scratch/sshd/client_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes" \
+        true >/dev/null
+    ssh_times+=("$(awk "BEGIN {print $(now) - $start}")")
+done
+ssh="$(printf '%s\n' "${ssh_times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+
+echo "fan-out to $count cafe-node processes on 127.0.0.1, request running \`true\` ($runs runs; release build)"
+printf '  cafe batch run + cafe verify, first run      %7.3f s\n' "$cold"
+printf '  cafe batch run + cafe verify, median warm    %7.3f s   (target <= 0.300 s for 50 hosts)\n' "$warm"
+printf '  parallel-ssh true, median                    %7.3f s   (baseline, same run)\n' "$ssh"
+printf '  ratio parallel-ssh / cafe (warm)             %7.1f x   (target >= 20x)\n' "$(awk "BEGIN {print $ssh / $warm}")"
+printf '  idle cafe-node resident memory               %7.1f MiB (target <= 20 MiB)\n' "$(awk "BEGIN {print $rss_kib / 1024}")"

@@ -1,0 +1,51 @@
+# Shell helpers for a throwaway OpenSSH server on 127.0.0.1 (benchmarks and drop-box tests).
+# Source this file; needs openssh-server (scripts/install-deps.sh installs it) and root.
+
+# start_sshd DIR PORT: host key, client key (DIR/client_key), config with key-only auth and
+# `StrictModes no`, sshd in the foreground in the background; its pid in DIR/sshd.pid.
+start_sshd() {
+    local dir="$1" port="$2"
+    mkdir -p "$dir" /run/sshd
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" <<<y >/dev/null
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key" <<<y >/dev/null
+    cp "$dir/client_key.pub" "$dir/authorized_keys"
+    chmod 600 "$dir/authorized_keys"
+    cat > "$dir/sshd_config" <<CONFIG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+AuthorizedKeysFile $dir/authorized_keys
+PidFile $dir/sshd.pid.unused
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+UsePAM no
+MaxStartups 500
+MaxSessions 500
+LogLevel ERROR
+CONFIG
+    /usr/sbin/sshd -D -f "$dir/sshd_config" -E "$dir/sshd.log" &
+    echo $! > "$dir/sshd.pid"
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "sshd did not start; see $dir/sshd.log" >&2
+    return 1
+}
+
+stop_sshd() {
+    local dir="$1"
+    [ -f "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null || true
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on.
+free_port() {
+    local port
+    while :; do
+        port=$(( 20000 + RANDOM % 40000 ))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
