@@ -5,14 +5,14 @@ import PackageDescription
 
 let package = Package(
     name: "CafeBenchmarks",
-    dependencies: [.package(path: "..")],
+    dependencies: [.package(name: "CafeBatch", path: "..")],
     targets: [
         .executableTarget(
             name: "cafe-bench",
             dependencies: [
-                .product(name: "CafeCore", package: "main"),
-                .product(name: "CafeCrypto", package: "main"),
-                .product(name: "CafeWire", package: "main"),
+                .product(name: "CafeCore", package: "CafeBatch"),
+                .product(name: "CafeCrypto", package: "CafeBatch"),
+                .product(name: "CafeWire", package: "CafeBatch"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         )

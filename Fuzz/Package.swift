@@ -6,14 +6,14 @@ import PackageDescription
 
 let package = Package(
     name: "CafeFuzz",
-    dependencies: [.package(path: "..")],
+    dependencies: [.package(name: "CafeBatch", path: "..")],
     targets: [
         .executableTarget(
             name: "EnvelopeFuzzer",
             dependencies: [
-                .product(name: "CafeWire", package: "main"),
-                .product(name: "CafeCrypto", package: "main"),
-                .product(name: "CafeCore", package: "main"),
+                .product(name: "CafeWire", package: "CafeBatch"),
+                .product(name: "CafeCrypto", package: "CafeBatch"),
+                .product(name: "CafeCore", package: "CafeBatch"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-parse-as-library"])]
         )
