@@ -41,8 +41,9 @@ printf 'soak:\n  - [%s]\n' "$group" > "$scratch/origin/config/delivery.yaml"
 for host in "${hosts[@]}"; do
     printf 'name: %s\nlisten: 127.0.0.1:%s\npeers:\n  origin: {address: 127.0.0.1:%s, key: "%s"}\n' \
         "$host" "${port[$host]}" "${port[origin]}" "${key[origin]}" > "$scratch/$host/config/node.yaml"
-    # Each run leaves one line "BATCH INDEX" in the host's ledger; a duplicate line is a double run.
-    printf 'soak:\n  - echo "$CAFE_BATCH" >> %s/%s.ledger; sleep 0.$((RANDOM %% 3))\n' "$scratch" "$host" > "$scratch/$host/config/commands.yaml"
+    # Each run leaves one line (its batch id) in the host's ledger; a repeated line is a double run.
+    # The sleep (0 to 0.2 s) widens the window in which a kill lands mid-command.
+    printf 'soak:\n  - echo "$CAFE_BATCH" >> %s/%s.ledger; sleep 0.$(( $(od -An -N1 -tu1 /dev/urandom) %% 3 ))\n' "$scratch" "$host" > "$scratch/$host/config/commands.yaml"
     echo 'origin: {requests: [soak]}' > "$scratch/$host/config/trust.yaml"
 done
 printf 'name: soak\nrequests:\n  - name: soak\n' > "$scratch/batch.yaml"

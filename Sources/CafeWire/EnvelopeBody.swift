@@ -6,6 +6,7 @@ public enum EnvelopeBody: Sendable, Hashable {
     case result(ResultBody)
     case ack(AckBody)
     case hello(HelloBody)
+    case forward(ForwardBody)
 
     public var kind: EnvelopeKind {
         switch self {
@@ -13,6 +14,7 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .result: .result
         case .ack: .ack
         case .hello: .hello
+        case .forward: .forward
         }
     }
 
@@ -22,6 +24,7 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .result(let body): body.yamlValue
         case .ack(let body): body.yamlValue
         case .hello(let body): body.yamlValue
+        case .forward(let body): body.yamlValue
         }
     }
 
@@ -31,6 +34,7 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .result: self = .result(try ResultBody(reader))
         case .ack: self = .ack(try AckBody(reader))
         case .hello: self = .hello(try HelloBody(reader))
+        case .forward: self = .forward(try ForwardBody(reader))
         }
     }
 }
@@ -47,10 +51,17 @@ public struct RequestBody: Sendable, Hashable {
     public var secrets: [(key: String, sealed: String)]
     /// Ad-hoc commands; empty for command-map requests.
     public var commands: [CommandSpec]
+    /// When the origin wants the answer (its group deadline), if it set one; a host that fans
+    /// the request out gives its own hosts less time than that.
+    public var answerBy: Timestamp?
+    /// For a request a host fans out (hierarchical delivery): the signed request that host
+    /// received, which proves the origin asked. Empty for requests straight from the origin.
+    public var delegation: String?
 
     public init(
         batch: String, batchName: String, index: Int, request: String, data: [RequestData.Field] = [],
-        secrets: [(key: String, sealed: String)] = [], commands: [CommandSpec] = []
+        secrets: [(key: String, sealed: String)] = [], commands: [CommandSpec] = [], answerBy: Timestamp? = nil,
+        delegation: String? = nil
     ) {
         self.batch = batch
         self.batchName = batchName
@@ -59,12 +70,21 @@ public struct RequestBody: Sendable, Hashable {
         self.data = data
         self.secrets = secrets
         self.commands = commands
+        self.answerBy = answerBy
+        self.delegation = delegation
     }
 
     public static func == (lhs: RequestBody, rhs: RequestBody) -> Bool {
         lhs.batch == rhs.batch && lhs.batchName == rhs.batchName && lhs.index == rhs.index && lhs.request == rhs.request
             && lhs.data == rhs.data && lhs.secrets.map(\.key) == rhs.secrets.map(\.key)
             && lhs.secrets.map(\.sealed) == rhs.secrets.map(\.sealed) && lhs.commands == rhs.commands
+            && lhs.answerBy == rhs.answerBy && lhs.delegation == rhs.delegation
+    }
+
+    /// Batch, position, name, data and commands agree (what a delegation must not change).
+    public func sameRequest(as other: RequestBody) -> Bool {
+        batch == other.batch && index == other.index && request == other.request && data == other.data
+            && commands == other.commands && Set(secrets.map(\.key)) == Set(other.secrets.map(\.key))
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -88,11 +108,14 @@ public struct RequestBody: Sendable, Hashable {
                 }
             })))
         }
+        if let answerBy { pairs.append(YAMLPair("answer-by", .string(answerBy.description))) }
+        if let delegation { pairs.append(YAMLPair("delegation", .string(delegation))) }
         return .map(pairs)
     }
 
     init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands"])
+        let mapping = try reader.mapping(
+            allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands", "answer-by", "delegation"])
         let batchReader = try mapping.required("batch")
         let batch = try batchReader.string()
         guard BatchID(validating: batch) != nil else { throw batchReader.error("is not a batch id") }
@@ -130,9 +153,15 @@ public struct RequestBody: Sendable, Hashable {
                 }
             }
         }
+        var answerBy: Timestamp?
+        if let reader = mapping.optional("answer-by") {
+            guard let time = Timestamp(iso8601: try reader.string()) else { throw reader.error("is not a time") }
+            answerBy = time
+        }
         self.init(
             batch: batch, batchName: try mapping.required("batch-name").string(), index: index, request: request,
-            data: data.fields, secrets: secrets, commands: commands)
+            data: data.fields, secrets: secrets, commands: commands, answerBy: answerBy,
+            delegation: try mapping.optional("delegation")?.string())
     }
 }
 
@@ -207,6 +236,36 @@ public struct AckBody: Sendable, Hashable {
         let statusReader = try mapping.required("status")
         guard let status = Status(rawValue: try statusReader.string()) else { throw statusReader.error("unknown status") }
         self.init(acks: try acks.string(), status: status, reason: try mapping.optional("reason")?.string())
+    }
+}
+
+/// One hop of a relayed envelope. The end-to-end envelope travels unchanged (its own signature
+/// still binds it to its author and final target); `path` lists the nodes it has passed
+/// through, starting with its author, so that loops and over-long chains are refused.
+public struct ForwardBody: Sendable, Hashable {
+    /// Most nodes an envelope may pass through (author included) before it is refused.
+    public static let maxPath = 8
+
+    public var path: [String]
+    public var envelope: String
+
+    public init(path: [String], envelope: String) {
+        self.path = path
+        self.envelope = envelope
+    }
+
+    var yamlValue: YAMLValue {
+        .map([YAMLPair("path", .strings(path)), YAMLPair("envelope", .string(envelope))])
+    }
+
+    init(_ reader: YAMLReader) throws {
+        let mapping = try reader.mapping(allowed: ["path", "envelope"])
+        let pathReader = try mapping.required("path")
+        path = try pathReader.stringList()
+        guard !path.isEmpty, path.count <= Self.maxPath, path.allSatisfy(Names.isValidNode) else {
+            throw pathReader.error("must list 1 to \(Self.maxPath) node names")
+        }
+        envelope = try mapping.required("envelope").string()
     }
 }
 

@@ -9,4 +9,7 @@ public enum EnvelopeKind: String, Sendable, Hashable, CaseIterable {
     case ack
     /// First envelope on a connection: who is speaking, proven by signature.
     case hello
+    /// One hop of a relayed envelope: the end-to-end envelope inside, the path so far, signed by
+    /// the hop that hands it on.
+    case forward
 }

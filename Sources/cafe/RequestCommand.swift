@@ -38,6 +38,7 @@ struct RequestCommand: AsyncParsableCommand {
             throw ValidationError("--secret '\(key)' is not a valid data key")
         }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if local && timeout != nil { throw ValidationError("--timeout applies to mesh runs, not --local") }
     }
 
     func run() async throws {

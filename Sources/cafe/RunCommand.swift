@@ -26,6 +26,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let program = command.first, !program.isEmpty else { throw ValidationError("give the command after --") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if on == nil && timeout != nil { throw ValidationError("--timeout applies with --on; a run on this host waits for its command") }
         if on != nil {
             guard !hosts.isEmpty else { throw ValidationError("--on needs at least one host") }
             for host in hosts where !Names.isValidNode(host) { throw ValidationError("'\(host)' is not a valid host name") }

@@ -22,7 +22,7 @@ final class DaemonProcess {
         let variables: [String] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent-home"]
         let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
         defer { for pointer in environment { free(pointer) } }
-        let status = posix_spawn(&pid, arguments[0], &actions, nil, argv, environment)
+        let status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environment)
         guard status == 0 else { throw EnvironmentError("cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
         self.pid = pid
         self.log = log
@@ -60,7 +60,11 @@ final class MeshFixture {
     var keys: [String: String] = [:]
     var processes: [String: DaemonProcess] = [:]
 
-    init(_ names: [String], settings: String = "") throws {
+    /// `routes[node][peer]` replaces the default `address: 127.0.0.1:PORT` of that peer entry
+    /// (for example `via: gateway`); `nil` leaves the peer out of that node's node.yaml.
+    /// Routes may say `PORT(name)` for the port `name` listens on; `listen[name]` replaces its
+    /// listening address (default 127.0.0.1).
+    init(_ names: [String], settings: String = "", routes: [String: [String: String?]] = [:], listen: [String: String] = [:]) throws {
         self.names = names
         for name in names {
             let created = cafe(["init", "--home", home(name), "--name", name, "--listen", "127.0.0.1:1"])
@@ -69,10 +73,20 @@ final class MeshFixture {
             ports[name] = try Self.freePort()
         }
         for name in names {
-            let peers = names.filter { $0 != name }.map { "  \($0): {address: 127.0.0.1:\(ports[$0]!), key: \"\(keys[$0]!)\"}" }
+            let peers = names.filter { $0 != name }.compactMap { peer -> String? in
+                let route: String
+                if let custom = routes[name]?[peer] {
+                    guard var custom else { return nil }
+                    for (other, port) in ports { custom = custom.replacing("PORT(\(other))", with: String(port)) }
+                    route = custom
+                } else {
+                    route = "address: 127.0.0.1:\(ports[peer]!)"
+                }
+                return "  \(peer): {\(route), key: \"\(keys[peer]!)\"}"
+            }
             try write(name, "node.yaml", """
                 name: \(name)
-                listen: 127.0.0.1:\(ports[name]!)
+                listen: \(listen[name] ?? "127.0.0.1"):\(ports[name]!)
                 peers:
                 \(peers.joined(separator: "\n"))
                 \(settings.isEmpty ? "" : "settings: {\(settings)}")
@@ -86,10 +100,21 @@ final class MeshFixture {
         try FileSystem.writeAtomically(Array(text.utf8), to: home(name) + "/config/" + file)
     }
 
-    /// Starts the node and waits until its control socket answers.
-    func start(_ name: String) throws {
+    /// Replaces the route of `peer` in `node`'s node.yaml.
+    func rewritePeer(_ node: String, peer: String, route: String) throws {
+        let path = home(node) + "/config/node.yaml"
+        let lines = String(decoding: try FileSystem.read(path, maxBytes: 1 << 20), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let rewritten = lines.map { line in
+            line.hasPrefix("  \(peer): {") ? "  \(peer): {\(route), key: \"\(keys[peer]!)\"}" : String(line)
+        }
+        try FileSystem.writeAtomically(Array(rewritten.joined(separator: "\n").utf8), to: path)
+    }
+
+    /// Starts the node (after `prefix`, such as `ip netns exec NS`) and waits until its
+    /// control socket answers.
+    func start(_ name: String, prefix: [String] = []) throws {
         let process = try DaemonProcess(
-            arguments: [Binaries.cafeNode, "--home", home(name), "--log-level", "debug", "--shutdown-grace", "2"],
+            arguments: prefix + [Binaries.cafeNode, "--home", home(name), "--log-level", "debug", "--shutdown-grace", "2"],
             log: directory.path + "/\(name).log")
         processes[name] = process
         try waitUntil("\(name) answers on its control socket", timeout: 20) {

@@ -93,12 +93,15 @@ extension HostResult {
         let cap = low
         var copy = self
         for index in copy.commands.indices {
+            var trimmed = false
             for path in [\CommandResult.stdout, \CommandResult.stderr] {
                 let output = copy.commands[index][keyPath: path]
                 guard output.bytes.count > cap else { continue }
                 copy.commands[index][keyPath: path] = CapturedOutput(
                     bytes: Array(output.bytes.prefix(cap)), droppedBytes: output.droppedBytes + output.bytes.count - cap)
+                trimmed = true
             }
+            guard trimmed else { continue }
             let note = "output trimmed to \(cap) bytes per stream so the whole result fits in one envelope"
             copy.commands[index].note = copy.commands[index].note.map { $0 + "; " + note } ?? note
         }

@@ -11,6 +11,11 @@ public enum ControlRequest: Sendable, Equatable {
     /// Run a batch again from its saved original; `failedOnly`: only what did not succeed.
     case rerun(batch: String, failedOnly: Bool, follow: Bool, timeout: Double?)
 
+    /// A whole input batch file travels as one value.
+    static let limits = YAMLLimits(
+        maxBytes: YAMLLimits.batchFile.maxBytes + (1 << 20), maxDepth: 4, maxScalarBytes: YAMLLimits.batchFile.maxBytes,
+        maxCollectionCount: 10_000, maxNodes: 100_000)
+
     public var yaml: [UInt8] {
         switch self {
         case .submit(let batch, let source, let follow, let timeout, let hosts):
@@ -34,7 +39,7 @@ public enum ControlRequest: Sendable, Equatable {
     }
 
     public init(yaml bytes: [UInt8]) throws {
-        let mapping = try YAMLReader.document(bytes, limits: .batchFile, source: "control request")
+        let mapping = try YAMLReader.document(bytes, limits: Self.limits, source: "control request")
             .mapping(allowed: ["op", "source", "follow", "timeout", "hosts", "batch", "failed-only"])
         let op = try mapping.required("op")
         switch try op.string() {

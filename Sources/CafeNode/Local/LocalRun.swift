@@ -40,7 +40,7 @@ public struct LocalRun: Sendable {
         try saveOriginal(batch)
         try AuditLog(path: home.auditLog, clock: clock).record(
             allowed: true,
-            fields: ["signer": identity.name, "batch": batch.id.rawValue, "requests": batch.requests.map(\.name).joined(separator: ",")],
+            fields: [("signer", identity.name), ("batch", batch.id.rawValue), ("requests", batch.requests.map(\.name).joined(separator: ","))],
             reason: "local run by uid \(getuid()); trust.yaml is not consulted for local runs")
         let progress = self.progress
         let node = identity.name

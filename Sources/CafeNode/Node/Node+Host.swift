@@ -10,9 +10,18 @@ extension Node {
     func receiveRequest(_ envelope: Envelope, _ body: RequestBody, _ verdict: ReplayWindow.Verdict) {
         let header = envelope.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
-        guard let key = RequestSpool.key(envelope), header.origin == header.sender else {
-            logger.warning("refused request: it must come signed by its origin", metadata: meta)
-            acknowledge(header, .refused, reason: "requests must be signed by their origin")
+        guard let key = RequestSpool.key(envelope) else { return }
+        do {
+            _ = try delegationChain(envelope, body)
+        } catch {
+            logger.warning("refused request: \(error)", metadata: meta)
+            acknowledge(header, .refused, reason: "\(error)")
+            return
+        }
+        // Expired, future-dated or misaddressed copies are refused even when already stored.
+        if case .refuse(let refusal) = verdict, refusal.kind != .replayed {
+            logger.warning("refused request: \(refusal)", metadata: meta)
+            if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
             return
         }
         if let entry = spool.entries[key] {
@@ -25,13 +34,9 @@ extension Node {
             logger.info("duplicate request answered from the spool", metadata: meta)
             return
         }
-        // The spool, not the seen-set, decides what is a duplicate: an id seen but never stored
-        // (the node died between the two) is taken now, so nothing acknowledged is ever lost.
-        if case .refuse(let refusal) = verdict, refusal.kind != .replayed {
-            logger.warning("refused request: \(refusal)", metadata: meta)
-            if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
-            return
-        }
+        // The spool, not the seen-set, decides what is a duplicate (the request is stored before
+        // its id is remembered); a replayed id with nothing in the spool is one whose entry
+        // expired and was pruned, and the freshness check above has refused those already.
         guard !stopping else {
             logger.info("not taking a request while stopping; the origin will send it again", metadata: meta)
             return
@@ -68,12 +73,26 @@ extension Node {
         guard let entry = spool.entries[key], case .request(let body) = entry.request.body, entry.stage == .stored else { return }
         let header = entry.request.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
+        if header.expires <= clock.now() {
+            logger.warning("not running: the request expired at \(header.expires) while it waited", metadata: meta)
+            finish(key, result: HostResult(host: name, state: .expired, message: "expired at \(header.expires) before \(name) could run it; not run"), answering: entry.request)
+            return
+        }
+        // A request from another origin that this node's delivery map also names is fanned out
+        // (hierarchical delivery); this node's own batches are planned by its engine instead.
+        if header.origin != name, body.commands.isEmpty, let groups = identity.configuration.delivery.groups(for: body.request) {
+            await fanOut(key, entry.request, body, groups: groups)
+            return
+        }
+        // Hosts authorise the origin: a request fanned out by another host carries the
+        // origin's signed request as proof (see delegationChain).
         let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
-        var decision = trust.decide(signer: header.sender, action: action)
+        var decision = trust.decide(signer: header.origin, action: action)
         do {
             try audit.record(
                 allowed: decision.allowed,
-                fields: ["signer": header.sender, "origin": header.origin, "action": "\(action)", "batch": body.batch, "index": String(body.index)],
+                fields: [("signer", header.origin)] + (header.sender == header.origin ? [] : [("via", header.sender)])
+                + [("action", "\(action)"), ("batch", body.batch), ("index", String(body.index))],
                 reason: decision.reason)
         } catch {
             logger.critical("\(error)", metadata: meta)
@@ -125,12 +144,14 @@ extension Node {
         var description: String
     }
 
-    /// Signs `result`, stores it in the spool and the outbox, and sends it to the origin.
+    /// Signs `result`, stores it in the spool and the outbox, and sends it to whoever asked
+    /// (the origin, or the host that fanned the request out to this one).
     func finish(_ key: RequestKey, result: HostResult, answering request: Envelope) {
         guard case .request(let body) = request.body else { return }
         let envelope = identity.signResult(
             result, batch: BatchContext(id: body.batch, name: body.batchName, origin: request.header.origin),
-            index: body.index, request: body.request, answers: request.header.id, now: clock.now(), random: random)
+            index: body.index, request: body.request, answers: request.header.id, now: clock.now(), random: random,
+            target: request.header.sender)
         do {
             try outbox.add(envelope)
             try spool.storeResult(envelope, key: key)
@@ -141,8 +162,9 @@ extension Node {
     }
 
     /// After a restart: run what was stored but not started; report what was interrupted.
+    /// Requests this node fans out are resumed by ``recoverFanOuts()`` instead.
     func recoverRequests() throws {
-        for (key, entry) in spool.entries.sorted(by: { $0.key.stem < $1.key.stem }) {
+        for (key, entry) in spool.entries.sorted(by: { $0.key.stem < $1.key.stem }) where fanOuts[key] == nil {
             switch entry.stage {
             case .stored:
                 waiting.append(key)

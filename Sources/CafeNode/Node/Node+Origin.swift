@@ -95,9 +95,12 @@ extension Node {
 
     // MARK: - Carrying out the engine's actions
 
-    /// Journals first, then acts: sends, withdrawals, progress, the end.
-    func perform(_ actions: [BatchAction], batch id: BatchID) {
-        guard let running = batches[id] else { return }
+    /// Journals first, then acts: sends, withdrawals, progress, the end. When the journal
+    /// cannot be written nothing is done (and false returned): after a restart the batch goes
+    /// on from what the journal holds.
+    @discardableResult
+    func perform(_ actions: [BatchAction], batch id: BatchID) -> Bool {
+        guard let running = batches[id] else { return false }
         let records = actions.compactMap { action -> JournalRecord? in
             if case .record(let record) = action { return record }
             return nil
@@ -105,7 +108,8 @@ extension Node {
         do {
             try running.journal.append(records)
         } catch {
-            logger.critical("cannot write the journal of batch \(id): \(error)")
+            logger.critical("cannot write the journal of batch \(id), not acting on it: \(error)")
+            return false
         }
         for action in actions {
             switch action {
@@ -114,7 +118,7 @@ extension Node {
             case .send(let request, let host):
                 sendRequest(id, request: request, host: host)
             case .withdraw(let request, let host):
-                if let entry = outbox.request(batch: id.rawValue, index: request, host: host) {
+                if let entry = outbox.request(origin: name, batch: id.rawValue, index: request, host: host) {
                     do { try outbox.remove(entry.envelope.header.id) } catch { logger.error("cannot withdraw a request: \(error)") }
                 }
             case .progress(let request, let host, let state, let note):
@@ -125,13 +129,14 @@ extension Node {
                 finishBatch(id)
             }
         }
+        return true
     }
 
     /// Builds the request envelope for one host (secrets sealed to it), stores it in the
     /// outbox, and sends it.
     func sendRequest(_ id: BatchID, request index: Int, host: String) {
         guard var running = batches[id] else { return }
-        if outbox.request(batch: id.rawValue, index: index, host: host) == nil {
+        if outbox.request(origin: name, batch: id.rawValue, index: index, host: host) == nil {
             let request = running.batch.requests[index]
             do {
                 let secrets = try request.data.secrets.map { secret -> (key: String, sealed: String) in
@@ -147,9 +152,10 @@ extension Node {
                             origin: name, batch: id.rawValue, index: index, request: request.name, recipient: host, key: secret.key))
                     return (secret.key, sealed)
                 }
+                let answerBy = running.engine.plan.groupTimeout.flatMap { _ in running.engine.nextDeadline }
                 let body = RequestBody(
                     batch: id.rawValue, batchName: running.batch.name, index: index, request: request.name,
-                    data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec))
+                    data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy)
                 let envelope = Envelope.seal(
                     header: makeHeader(.request, origin: name, target: host, expires: running.engine.plan.expires),
                     body: .request(body), key: identity.key)
@@ -172,7 +178,12 @@ extension Node {
     func receiveResult(_ envelope: Envelope, _ body: ResultBody, _ verdict: ReplayWindow.Verdict) {
         let header = envelope.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
-        guard header.origin == name, body.result.host == header.sender, [.ok, .failed, .denied].contains(body.result.state),
+        if header.origin != name, body.result.host == header.sender, verdict == .admit || verdict.isReplay,
+            receiveLeafResult(envelope, body)
+        {
+            return
+        }
+        guard header.origin == name, body.result.host == header.sender, [.ok, .failed, .denied, .expired].contains(body.result.state),
             let id = BatchID(validating: body.batch)
         else {
             logger.warning("refused result: not a result for a batch of this node, or not signed by the host it speaks for", metadata: meta)
@@ -198,7 +209,7 @@ extension Node {
         let actions = running.engine.received(
             request: body.index, host: header.sender, result: body.result, signed: envelope.text, now: clock.now())
         batches[id] = running
-        perform(actions, batch: id)
+        guard perform(actions, batch: id) else { return }
         do {
             try remember(header)
         } catch {
@@ -215,6 +226,10 @@ extension Node {
         }
         guard let entry = outbox.entries[body.acks], entry.target == envelope.header.sender else { return }
         do { try outbox.remove(body.acks) } catch { logger.error("cannot remove an acknowledged envelope: \(error)") }
+        if entry.envelope.header.origin != name {
+            leafAcknowledged(entry, body)
+            return
+        }
         guard case .request(let request) = entry.envelope.body, let id = BatchID(validating: request.batch),
             var running = batches[id]
         else { return }
@@ -257,7 +272,9 @@ extension Node {
             logger.critical("cannot write the executed batch file \(path): \(error)", metadata: ["batch": "\(id)"])
         }
         for entry in outbox.entries.values {
-            if case .request(let body) = entry.envelope.body, body.batch == id.rawValue, entry.lastSent == nil {
+            if case .request(let body) = entry.envelope.body, entry.envelope.header.origin == name, body.batch == id.rawValue,
+                entry.lastSent == nil
+            {
                 _ = try? outbox.remove(entry.envelope.header.id)
             }
         }
@@ -292,9 +309,19 @@ extension Node {
 
     // MARK: - Recovery
 
+    /// Seconds a resumed batch's deadlines are held back after a restart.
+    static let resumeGrace: Double = 10
+
     /// After a restart: batches in queue/ start, batches in running/ resume from their journal.
     func recoverBatches() throws {
         let home = identity.home
+        for name in try FileSystem.list(home.batches(.running)) where name.hasSuffix(".journal") {
+            let plan = home.batches(.running) + "/" + name.dropLast(".journal".count) + ".yaml"
+            if !FileSystem.exists(plan) {
+                let problem = try quarantine.take(home.batches(.running) + "/" + name, reason: "a journal without its batch plan (the batch had finished)")
+                logger.warning("\(problem)")
+            }
+        }
         for folder in [BatchFolder.running, .queue] {
             for name in try FileSystem.list(home.batches(folder)) where name.hasSuffix(".yaml") {
                 let path = home.batches(folder) + "/" + name
@@ -321,8 +348,11 @@ extension Node {
                         finishBatch(id)
                         continue
                     }
-                    let actions = engine.resume(now: clock.now())
+                    // Deadlines that passed while the node was down wait a little longer, so that
+                    // results the hosts kept for it can arrive first.
+                    let actions = engine.resume(now: clock.now().adding(seconds: -Self.resumeGrace))
                     batches[id]?.engine = engine
+                    resumedAt[id] = clock.now()
                     perform(actions, batch: id)
                 } catch {
                     let problem = try quarantine.take(path, reason: "cannot resume: \(error)")

@@ -12,7 +12,7 @@ extension Node {
     /// Batches of this node (running, queued, the 20 latest finished), or one batch per host.
     public func status(_ id: BatchID?) throws -> StatusReport {
         if let id { return try status(of: id) }
-        var rows: [[String]] = [["BATCH", "STATE", "NAME", "HOSTS"]]
+        var rows: [[String]] = [["BATCH", "STATE", "NAME", "HOSTS / FILE"]]
         var items: [YAMLValue] = []
         for (id, running) in batches.sorted(by: { $0.key < $1.key }) {
             let counts = Self.counts(running.engine.slots.flatMap(\.values).map(\.state))

@@ -23,8 +23,16 @@ public actor Node {
     var outbox: Outbox
     var spool: RequestSpool
     var batches: [BatchID: RunningBatch] = [:]
+    /// When batches were resumed after a restart (their deadlines wait ``resumeGrace``).
+    var resumedAt: [BatchID: Timestamp] = [:]
+    /// Envelopes relayed for others, waiting for their next hop (by that hop).
+    var relayHold: [String: [HeldEnvelope]] = [:]
+    /// Requests this node fans out to its own hosts (hierarchical delivery).
+    var fanOuts: [RequestKey: FanOut] = [:]
     var followers: [BatchID: [Int: AsyncStream<FollowEvent>.Continuation]] = [:]
     var nextFollower = 0
+    /// Drop-box names already reported as unknown (each is logged once).
+    var reportedDropboxNames: Set<String> = []
 
     /// Requests waiting for an execution slot, and how many run now.
     var waiting: [RequestKey] = []
@@ -32,9 +40,6 @@ public actor Node {
     let maxParallel: Int
     var stopping = false
     var lastPrune: Timestamp
-
-    /// Seconds after which an unacknowledged envelope is sent again on a live link.
-    let retransmitAfter: Double = 15
 
     public var name: String { identity.name }
 
@@ -74,13 +79,17 @@ public actor Node {
     /// stored but not run, requests interrupted while running, results not yet delivered.
     public func start() async throws {
         try recoverBatches()
+        try recoverFanOuts()
         try recoverRequests()
         for peer in Set(outbox.entries.values.map(\.target)) { flush(to: peer) }
     }
 
-    /// A peer became reachable: send it everything waiting for it.
+    /// A peer became reachable: send at once everything whose route starts with it.
     public func peerReachable(_ peer: String) {
-        flush(to: peer)
+        let targets = Set(outbox.entries.values.map(\.target)).filter { firstHop(to: $0) == peer }
+        outbox.makeDue(targets)
+        for target in targets { flush(to: target) }
+        releaseHeld(for: peer)
     }
 
     /// Periodic work: batch deadlines, retransmissions, pruning of expired ids.
@@ -88,11 +97,29 @@ public actor Node {
         let now = clock.now()
         for id in Array(batches.keys) {
             guard var running = batches[id] else { continue }
+            if let resumed = resumedAt[id] {
+                guard now.seconds(since: resumed) >= Self.resumeGrace else { continue }
+                resumedAt[id] = nil
+            }
             let actions = running.engine.tick(now: now)
             batches[id] = running
             perform(actions, batch: id)
         }
+        for key in Array(fanOuts.keys) {
+            guard var fan = fanOuts[key] else { continue }
+            let actions = fan.engine.tick(now: now)
+            fanOuts[key] = fan
+            performFanOut(actions, key: key)
+        }
+        do {
+            for entry in try outbox.removeExpired(now: now) {
+                logger.warning("gave up on \(entry.envelope.header.kind.rawValue) \(entry.envelope.header.id): it expired before \(entry.target) could be reached")
+            }
+        } catch {
+            logger.error("cannot clean the outbox: \(error)")
+        }
         for peer in Set(outbox.entries.values.map(\.target)) { flush(to: peer) }
+        if !relayHold.isEmpty { releaseHeld(for: nil) }
         if now.seconds(since: lastPrune) > 60 {
             lastPrune = now
             replay.prune(now: now)
@@ -133,6 +160,7 @@ public actor Node {
         case .request(let body): receiveRequest(envelope, body, verdict)
         case .result(let body): receiveResult(envelope, body, verdict)
         case .ack(let body): receiveAck(envelope, body, verdict)
+        case .forward(let body): receiveForward(envelope, body, verdict, from: peer)
         case .hello:
             logger.warning("refused hello outside a handshake", metadata: ["peer": "\(peer)"])
         }
@@ -146,12 +174,12 @@ public actor Node {
 
     // MARK: - Outgoing
 
-    /// Sends what the outbox holds for `peer` that was never sent or is due again.
+    /// Sends what the outbox holds for `peer` that was never sent or is due again (with the
+    /// store-and-forward backoff of ``Outbox/Entry/retryDelay``).
     func flush(to peer: String) {
         let now = clock.now()
-        for entry in outbox.pending(for: peer) {
-            if let last = entry.lastSent, now.seconds(since: last) < retransmitAfter { continue }
-            if deliver(entry.envelope.bytes, to: peer) {
+        for entry in outbox.pending(for: peer) where entry.isDue(at: now) {
+            if deliver(entry.envelope, to: peer) {
                 outbox.markSent(entry.envelope.header.id, at: now)
             } else {
                 break
@@ -159,13 +187,40 @@ public actor Node {
         }
     }
 
-    /// Hands bytes to the transport, or, for this node itself, back to ``receive(_:from:)``.
-    func deliver(_ bytes: [UInt8], to peer: String) -> Bool {
-        if peer == name {
-            Task { self.receive(bytes, from: peer) }
+    /// Sends `envelope` towards `target` by this node's route to it: itself (straight back to
+    /// ``receive(_:from:)``), a direct link (TCP or drop-box), or through a relay (`via:`), in a
+    /// ``ForwardBody`` whose `path` lists the nodes it has passed so far.
+    func deliver(_ envelope: Envelope, to target: String, path: [String]? = nil) -> Bool {
+        if target == name {
+            let bytes = envelope.bytes
+            Task { self.receive(bytes, from: target) }
             return true
         }
-        return transport?.send(bytes, to: peer) ?? false
+        guard let peer = identity.configuration.node.peers[target] else {
+            logger.warning("no route to \(target): it is not a peer in node.yaml", metadata: ["peer": "\(target)"])
+            return false
+        }
+        guard case .via(let relay) = peer.route else {
+            return transport?.send(envelope.bytes, to: target) ?? false
+        }
+        let hops = path ?? [name]
+        let now = clock.now()
+        let forward = Envelope.seal(
+            header: EnvelopeHeader(
+                kind: .forward, id: EnvelopeID.make(time: now, random: random), origin: envelope.header.origin,
+                sender: name, target: relay, created: now, expires: min(envelope.header.expires, now.adding(seconds: 3600))),
+            body: .forward(ForwardBody(path: hops, envelope: envelope.text)), key: identity.key)
+        return deliver(forward, to: relay)
+    }
+
+    /// The neighbour an envelope for `target` is first handed to.
+    func firstHop(to target: String) -> String {
+        var current = target
+        var seen: Set<String> = []
+        while case .via(let relay)? = identity.configuration.node.peers[current]?.route, seen.insert(current).inserted {
+            current = relay
+        }
+        return current
     }
 
     /// Signs and sends an acknowledgement (not kept in the outbox: a lost ack makes the sender
@@ -177,7 +232,7 @@ public actor Node {
                 kind: .ack, id: EnvelopeID.make(time: now, random: random), origin: header.origin, sender: name,
                 target: header.sender, created: now, expires: now.adding(seconds: 3600)),
             body: .ack(AckBody(acks: header.id, status: status, reason: reason)), key: identity.key)
-        _ = deliver(ack.bytes, to: header.sender)
+        _ = deliver(ack, to: header.sender)
     }
 
     func makeHeader(_ kind: EnvelopeKind, origin: String, target: String, expires: Timestamp) -> EnvelopeHeader {

@@ -25,6 +25,8 @@ public struct NodeService: Service, CustomStringConvertible {
     public func run() async throws {
         let home = identity.home
         try home.createLayout()
+        // The control socket lives here: only the node's user may enter.
+        chmod(home.runDirectory, 0o700)
         let lock = try HomeLock(path: home.runDirectory + "/node.lock")
         defer { lock.release() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -34,7 +36,8 @@ public struct NodeService: Service, CustomStringConvertible {
         linkSettings.handshakeTimeout = .milliseconds(Int64(settings.handshakeTimeout * 1000))
         linkSettings.idleTimeout = .milliseconds(Int64(settings.idleTimeout * 1000))
         let network = TCPNetwork(identity: identity, node: node, group: group, logger: logger, settings: linkSettings)
-        await node.attach(network)
+        let scp = ScpTransport(staging: home.spool + "/scp-out", logger: logger)
+        await node.attach(TransportSet(peers: identity.configuration.node.peers, tcp: network, scp: scp))
         try await node.start()
         let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)
         logger.info("cafe-node \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
@@ -45,9 +48,12 @@ public struct NodeService: Service, CustomStringConvertible {
                 }
                 tasks.addTask { try await control.run() }
                 tasks.addTask {
+                    var ticks = 0
                     while !Task.isCancelled {
                         try await Task.sleep(for: .milliseconds(100))
                         await node.tick()
+                        ticks += 1
+                        if ticks % 3 == 0 { await node.scanDropbox() }
                     }
                 }
                 tasks.addTask { try await gracefulShutdown() }

@@ -8,24 +8,31 @@ public struct BatchReport: Sendable {
     /// Per request, per host record: the decoded result and the verification problem, if any.
     public var rows: [[(record: HostRecord, result: HostResult?, problem: String?)]]
 
-    /// Decodes the results of `batch`, verifying each signed one against `keys`.
+    /// Decodes the results of `batch`, verifying each signed one against `keys`. Hosts that a
+    /// forwarding host fanned the request out to follow it, named `gateway/leaf`.
     public init(batch: Batch, keys: KeyRing) {
         self.batch = batch
         rows = batch.requests.map { request in
-            request.records.map { record in
-                guard let signed = record.signedResult else { return (record, record.result, nil) }
-                let bytes = Array(signed.utf8)
-                do {
-                    let envelope = try Envelope.open(bytes, keys: keys)
-                    guard case .result(let body) = envelope.body else { return (record, nil, "not a result envelope") }
-                    return (record, body.result, nil)
-                } catch {
-                    let unverified = try? Envelope.decodeUnverified(bytes)
-                    if case .result(let body)? = unverified?.body { return (record, body.result, "unverified: \(error)") }
-                    return (record, nil, "\(error)")
-                }
-            }
+            request.records.flatMap { Self.decode($0, keys: keys, prefix: "") }
         }
+    }
+
+    static func decode(_ record: HostRecord, keys: KeyRing, prefix: String) -> [(record: HostRecord, result: HostResult?, problem: String?)] {
+        var shown = record
+        shown.host = prefix + record.host
+        guard let signed = record.signedResult else { return [(shown, record.result, nil)] }
+        let bytes = Array(signed.utf8)
+        let row: (record: HostRecord, result: HostResult?, problem: String?)
+        do {
+            let envelope = try Envelope.open(bytes, keys: keys)
+            guard case .result(let body) = envelope.body else { return [(shown, nil, "not a result envelope")] }
+            row = (shown, body.result, nil)
+        } catch {
+            let unverified = try? Envelope.decodeUnverified(bytes)
+            guard case .result(let body)? = unverified?.body else { return [(shown, nil, "\(error)")] }
+            row = (shown, body.result, "unverified: \(error)")
+        }
+        return [row] + (row.result?.leaves ?? []).flatMap { decode($0, keys: keys, prefix: shown.host + "/") }
     }
 
     /// The readable table: request, hosts (identical results grouped, as `clush -b` does),

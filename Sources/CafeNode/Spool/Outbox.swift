@@ -11,7 +11,19 @@ struct Outbox {
         var path: String
         /// When it was last handed to a transport; nil when never.
         var lastSent: Timestamp?
+        /// How many times it was handed to a transport.
+        var attempts = 0
         var target: String { envelope.header.target }
+
+        /// Seconds to wait after a send before sending again unacknowledged: 5 s, doubling per
+        /// attempt, at most 5 minutes (store-and-forward backoff).
+        var retryDelay: Double { min(300, 5 * Double(1 << min(max(attempts - 1, 0), 10))) }
+
+        /// Whether it should be (re)sent at `now`.
+        func isDue(at now: Timestamp) -> Bool {
+            guard let lastSent else { return true }
+            return now.seconds(since: lastSent) >= retryDelay
+        }
     }
 
     let directory: String
@@ -55,6 +67,19 @@ struct Outbox {
 
     mutating func markSent(_ id: String, at time: Timestamp) {
         entries[id]?.lastSent = time
+        entries[id]?.attempts += 1
+    }
+
+    /// Makes every entry for `peers` due now (a link to them just came up).
+    mutating func makeDue(_ peers: Set<String>) {
+        for (id, entry) in entries where peers.contains(entry.target) { entries[id]?.lastSent = nil }
+    }
+
+    /// Removes entries whose envelope expired at or before `now`; returns them.
+    mutating func removeExpired(now: Timestamp) throws -> [Entry] {
+        let expired = entries.values.filter { $0.envelope.header.expires <= now }
+        for entry in expired { try remove(entry.envelope.header.id) }
+        return expired
     }
 
     /// Entries for `peer`, oldest first (ids begin with their creation time).
@@ -62,11 +87,11 @@ struct Outbox {
         entries.values.filter { $0.target == peer }.sorted { $0.envelope.header.id < $1.envelope.header.id }
     }
 
-    /// The request envelope waiting for (batch, index, host), if any.
-    func request(batch: String, index: Int, host: String) -> Entry? {
+    /// The request envelope of `origin` waiting for (batch, index, host), if any.
+    func request(origin: String, batch: String, index: Int, host: String) -> Entry? {
         entries.values.first {
             guard case .request(let body) = $0.envelope.body else { return false }
-            return body.batch == batch && body.index == index && $0.target == host
+            return $0.envelope.header.origin == origin && body.batch == batch && body.index == index && $0.target == host
         }
     }
 }
@@ -79,7 +104,12 @@ struct Quarantine {
     /// Moves `path` into quarantine and writes why; returns a line for the log.
     func take(_ path: String, reason: String) throws -> String {
         try FileSystem.makeDirectory(directory)
-        let target = directory + "/" + FileSystem.basename(of: path)
+        var target = directory + "/" + FileSystem.basename(of: path)
+        var suffix = 1
+        while FileSystem.exists(target) || FileSystem.exists(target + ".reason") {
+            target = directory + "/" + FileSystem.basename(of: path) + ".\(suffix)"
+            suffix += 1
+        }
         try FileSystem.move(path, to: target)
         try FileSystem.writeAtomically(Array((reason + "\n").utf8), to: target + ".reason")
         return "quarantined \(path) to \(target): \(reason)"

@@ -94,7 +94,7 @@ struct RequestSpool {
 
     /// Forgets entries whose request expired before `now`.
     mutating func prune(now: Timestamp) throws {
-        for (key, entry) in entries where entry.request.header.expires < now {
+        for (key, entry) in entries where entry.request.header.expires < now && entry.stage != .running {
             for suffix in ["request", "running", "result"] { try FileSystem.remove(path(key, suffix)) }
             entries[key] = nil
         }

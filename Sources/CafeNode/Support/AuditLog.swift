@@ -17,7 +17,7 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Appends one decision and flushes it; throws when it cannot be written (callers then
     /// refuse to act: nothing runs without its audit line).
-    public func record(allowed: Bool, fields: KeyValuePairs<String, String>, reason: String) throws {
+    public func record(allowed: Bool, fields: [(String, String)], reason: String) throws {
         var line = "\(clock.now()) \(allowed ? "allow" : "deny")"
         for (key, value) in fields { line += " \(key)=\(Self.quoted(value))" }
         line += " reason=\(Self.quoted(reason))\n"

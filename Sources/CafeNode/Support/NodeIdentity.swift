@@ -31,16 +31,40 @@ public struct NodeIdentity: Sendable {
         return try NodeIdentity(home: home, configuration: configuration, key: key)
     }
 
-    /// Signs `result` as this node's answer to request `index` of `batch`.
+    /// Signs `result` as this node's answer to request `index` of `batch`, addressed to `target`
+    /// (the origin, or the host that fanned the request out to this one).
     public func signResult(
         _ result: HostResult, batch: BatchContext, index: Int, request: String, answers: String, now: Timestamp,
-        random: any RandomSource
+        random: any RandomSource, target: String? = nil
     ) -> Envelope {
         let header = EnvelopeHeader(
             kind: .result, id: EnvelopeID.make(time: now, random: random), origin: batch.origin, sender: name,
-            target: batch.origin, created: now, expires: now.adding(seconds: configuration.node.settings.requestExpiry))
-        let body = ResultBody(batch: batch.id, index: index, request: request, answers: answers, result: result.fitted())
-        return Envelope.seal(header: header, body: .result(body), key: key)
+            target: target ?? batch.origin, created: now, expires: now.adding(seconds: configuration.node.settings.requestExpiry))
+        // Escapes, base64 and indentation make the envelope larger than the raw output, and a
+        // relay or a forwarding host wraps it again: halve the output budget until the signed
+        // result takes at most half the envelope limit. Leaves' signed results (a forwarding
+        // host's) cannot be cut; if they alone are too large, they are dropped, largest first,
+        // and verification will say so for each.
+        var budget = HostResult.maxOutputBytes
+        var fitted = result.fitted(toOutputBytes: budget)
+        while true {
+            let body = ResultBody(batch: batch.id, index: index, request: request, answers: answers, result: fitted)
+            let envelope = Envelope.seal(header: header, body: .result(body), key: key)
+            if envelope.bytes.count <= EnvelopeLimits.maxBytes / 2 { return envelope }
+            if budget > 1024 {
+                budget /= 2
+                fitted = result.fitted(toOutputBytes: budget)
+            } else if let largest = fitted.leaves.indices.filter({ fitted.leaves[$0].signedResult != nil })
+                .max(by: { (fitted.leaves[$0].signedResult?.utf8.count ?? 0) < (fitted.leaves[$1].signedResult?.utf8.count ?? 0) })
+            {
+                let size = fitted.leaves[largest].signedResult?.utf8.count ?? 0
+                fitted.leaves[largest].note = "its signed result (\(size) bytes) was too large to carry home; it stays in the spool of \(fitted.leaves[largest].host)"
+                fitted.leaves[largest].signedResult = nil
+                fitted.leaves[largest].result = nil
+            } else {
+                return envelope
+            }
+        }
     }
 }
 

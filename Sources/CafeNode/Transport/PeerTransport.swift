@@ -1,5 +1,5 @@
-/// How the node hands envelopes to other nodes. The real one is ``TCPNetwork`` (and, for peers
-/// reached by copying files, the drop-box transport); tests use an in-memory network.
+/// How the node hands envelopes to its neighbours: ``TransportSet`` sends by TCP
+/// (``TCPNetwork``) or by drop-box (``ScpTransport``) according to the peer's route.
 ///
 /// Incoming envelopes go the other way, to ``Node/receive(_:from:)``, and a peer that becomes
 /// reachable is announced with ``Node/peerReachable(_:)`` so that its outbox is flushed.

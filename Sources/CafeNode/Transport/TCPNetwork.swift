@@ -59,7 +59,10 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         if let session {
             if session.enqueue(bytes) { return true }
             logger.warning("dropping the link: \(settings.maxQueuedBytes) bytes already wait for this peer", metadata: ["peer": "\(peer)"])
-            session.close()
+            state.withLockedValue { state in
+                if state.sessions[peer] === session { state.sessions[peer] = nil }
+            }
+            session.abort()
         }
         dial(peer)
         return false
@@ -127,8 +130,14 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                     .connect(host: address.host, port: address.port) { channel in
                         channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
                     }
-                state.withLockedValue { _ = $0.dialing.remove(peer) }
-                await serve(channel, expected: peer)
+                // Still "dialling" until the handshake registers the link (or the link ends),
+                // so that envelopes queued meanwhile do not open a second connection. A link
+                // that never completed its handshake counts as a failed attempt.
+                let linked = await serve(channel, expected: peer)
+                state.withLockedValue { state in
+                    state.dialing.remove(peer)
+                    if !linked { state.backoff[peer, default: Backoff()].failed(now: clock.now(), random: random) }
+                }
             } catch {
                 let delay = state.withLockedValue { state -> Double in
                     state.dialing.remove(peer)
@@ -142,8 +151,11 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     // MARK: - A connection
 
     /// Runs one connection: handshake, then frames both ways until either side closes.
-    func serve(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, expected: String?) async {
+    /// Returns whether the handshake succeeded.
+    @discardableResult
+    func serve(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, expected: String?) async -> Bool {
         let remote = channel.channel.remoteAddress.map { "\($0)" } ?? "?"
+        var linked = false
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
@@ -151,11 +163,14 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 guard let first = try await frames.next() else { return }
                 let peer = try checkHello(Array(buffer: first), expected: expected)
                 if expected == nil { try await outbound.write(ByteBuffer(bytes: hello(to: peer))) }
-                let session = Session(peer: peer, maxQueuedBytes: settings.maxQueuedBytes)
+                linked = true
+                let underlying = channel.channel
+                let session = Session(peer: peer, maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
                 state.withLockedValue { state in
                     state.sessions[peer]?.close()
                     state.sessions[peer] = session
                     state.backoff[peer]?.succeeded()
+                    state.dialing.remove(peer)
                 }
                 logger.info("link up", metadata: ["peer": "\(peer)", "address": "\(remote)"])
                 defer {
@@ -184,6 +199,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         } catch {
             logger.info("connection closed: \(error)", metadata: ["address": "\(remote)"])
         }
+        return linked
     }
 
     /// A signed hello for `peer`, valid for a minute.
@@ -207,7 +223,11 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             throw HandshakeError("dialled \(expected) but \(header.sender) answered")
         }
         guard header.sender != identity.name else { throw HandshakeError("a node cannot link to itself") }
-        let verdict = state.withLockedValue { $0.hellos.admit(header, now: clock.now()) }
+        let now = clock.now()
+        let verdict = state.withLockedValue { state -> ReplayWindow.Verdict in
+            if state.hellos.seen.count > 1024 { state.hellos.prune(now: now) }
+            return state.hellos.admit(header, now: now)
+        }
         if case .refuse(let refusal) = verdict { throw HandshakeError("hello refused: \(refusal)") }
         return header.sender
     }
@@ -225,11 +245,20 @@ final class Session: @unchecked Sendable {
     private let continuation: AsyncStream<[UInt8]>.Continuation
     private let queued = NIOLockedValueBox(0)
     private let maxQueuedBytes: Int
+    private let closeConnection: @Sendable () -> Void
 
-    init(peer: String, maxQueuedBytes: Int) {
+    init(peer: String, maxQueuedBytes: Int, closeConnection: @escaping @Sendable () -> Void) {
         self.peer = peer
         self.maxQueuedBytes = maxQueuedBytes
+        self.closeConnection = closeConnection
         (outgoing, continuation) = AsyncStream<[UInt8]>.makeStream()
+    }
+
+    /// Ends the link at once (the peer is too slow); what was queued is sent again later from
+    /// the outbox.
+    func abort() {
+        continuation.finish()
+        closeConnection()
     }
 
     /// Queues a frame; false when the bound would be passed or the link is closed.

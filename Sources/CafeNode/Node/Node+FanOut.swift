@@ -1,0 +1,327 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Logging
+
+/// A request this node fans out to its own hosts (hierarchical delivery): the request it
+/// received, a ``BatchEngine`` over its own delivery map's groups for that request, and the
+/// result of its own commands, if it has any.
+struct FanOut {
+    var request: Envelope
+    var engine: BatchEngine
+    var journal: BatchJournal
+    var own: HostResult?
+    var ownDone: Bool
+}
+
+extension Node {
+    var fanOutDirectory: String { identity.home.spool + "/fanout" }
+
+    func fanOutPath(_ key: RequestKey, _ suffix: String) -> String { fanOutDirectory + "/" + key.stem + "." + suffix }
+
+    /// The nodes a request passed through, origin first: `[origin]` for a request straight from
+    /// its origin, `[origin, gateway, …]` for one fanned out. Each step's signed request must
+    /// be addressed to the next signer and carry the same batch, position, name, data and
+    /// commands; a node may appear once.
+    func delegationChain(_ envelope: Envelope, _ body: RequestBody) throws -> [String] {
+        var chain = [envelope.header.sender]
+        var current = envelope
+        var currentBody = body
+        while let text = currentBody.delegation {
+            guard chain.count < ForwardBody.maxPath else {
+                throw DelegationError("the request was fanned out through more than \(ForwardBody.maxPath) hosts")
+            }
+            let parent = try Envelope.open(Array(text.utf8), keys: identity.keys, source: "delegation from \(current.header.sender)")
+            guard case .request(let parentBody) = parent.body, parent.header.target == current.header.sender,
+                parent.header.origin == envelope.header.origin, parentBody.sameRequest(as: body)
+            else {
+                throw DelegationError("the request \(current.header.sender) passed on does not match the one it received")
+            }
+            chain.insert(parent.header.sender, at: 0)
+            current = parent
+            currentBody = parentBody
+        }
+        guard current.header.sender == current.header.origin else {
+            throw DelegationError("requests must be signed by their origin")
+        }
+        // An origin may deliver to itself; a fanned-out request must never come back to a node
+        // it already passed.
+        guard Set(chain).count == chain.count, chain.count == 1 || !chain.contains(name) else {
+            throw DelegationError("delivery loop: the request already passed \(chain.joined(separator: " → "))")
+        }
+        return chain
+    }
+
+    struct DelegationError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    // MARK: - Starting
+
+    /// Fans `request` out by this node's delivery map (groups and gating as at an origin) and
+    /// runs this node's own command-map entry for it too, if any. Allowed only when the origin
+    /// may use this node as a relay; loops are refused.
+    func fanOut(_ key: RequestKey, _ request: Envelope, _ body: RequestBody, groups: [[String]]) async {
+        let header = request.header
+        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
+        var decision = trust.decide(signer: header.origin, action: .relay)
+        do {
+            try audit.record(
+                allowed: decision.allowed,
+                fields: [("signer", header.origin), ("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)],
+                reason: decision.reason)
+        } catch {
+            decision = TrustDecision(allowed: false, reason: "the audit log cannot be written, so nothing runs (\(error))")
+        }
+        guard decision.allowed else {
+            logger.warning("not fanning out: \(decision.reason)", metadata: meta)
+            finish(key, result: HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)"), answering: request)
+            return
+        }
+        let hosts = groups.joined()
+        let chain = (try? delegationChain(request, body)) ?? [header.origin]
+        if let looping = hosts.first(where: { chain.contains($0) || $0 == name }) {
+            finish(key, result: HostResult(
+                host: name, state: .failed,
+                message: "delivery loop: \(name)'s delivery.yaml sends \(body.request) to \(looping), which it already passed (\((chain + [name]).joined(separator: " → ")))"),
+                answering: request)
+            return
+        }
+        let now = clock.now()
+        var timeout: Double?
+        if let answerBy = body.answerBy {
+            // Leave a fifth of the origin's remaining time for this node's own answer to travel.
+            timeout = max(1, answerBy.seconds(since: now) * 0.8)
+        }
+        let plan = BatchPlan(
+            id: key.batch, origin: header.origin, requests: [PlannedRequest(name: body.request, groups: groups)],
+            groupTimeout: timeout, expires: header.expires)
+        do {
+            try FileSystem.makeDirectory(fanOutDirectory)
+            try FileSystem.writeAtomically(plan.yaml, to: fanOutPath(key, "plan.yaml"))
+            try spool.markRunning(key)
+            var engine = BatchEngine(plan: plan)
+            let journal = try BatchJournal(path: fanOutPath(key, "journal"))
+            let actions = engine.start(now: now)
+            fanOuts[key] = FanOut(request: request, engine: engine, journal: journal, own: nil, ownDone: false)
+            logger.info("fanning out to \(hosts.joined(separator: ", "))", metadata: meta)
+            performFanOut(actions, key: key)
+        } catch {
+            logger.error("cannot start the fan-out: \(error)", metadata: meta)
+            return
+        }
+        await runOwnPart(key)
+    }
+
+    /// This node's own commands for a request it also fans out.
+    func runOwnPart(_ key: RequestKey) async {
+        guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
+        let header = fan.request.header
+        guard identity.configuration.commands.entry(for: body.request) != nil else {
+            fanOuts[key]?.ownDone = true
+            completeFanOut(key)
+            return
+        }
+        var decision = trust.decide(signer: header.origin, action: .request(body.request))
+        do {
+            try audit.record(
+                allowed: decision.allowed,
+                fields: [("signer", header.origin)] + (header.sender == header.origin ? [] : [("via", header.sender)])
+                    + [("action", "request \(body.request)"), ("batch", body.batch), ("index", String(body.index))],
+                reason: decision.reason)
+        } catch {
+            decision = TrustDecision(allowed: false, reason: "the audit log cannot be written, so nothing runs (\(error))")
+        }
+        var result: HostResult
+        if !decision.allowed {
+            result = HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)")
+        } else {
+            switch openRequest(body, from: header.origin) {
+            case .failure(let problem):
+                result = HostResult(host: name, state: .failed, message: problem.description)
+            case .success(let request):
+                do {
+                    try FileSystem.writeAtomically([], to: fanOutPath(key, "own-started"))
+                } catch {
+                    logger.error("cannot mark the own commands started, not running them: \(error)")
+                    return
+                }
+                result = await LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
+                    .run(request, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin))
+            }
+        }
+        recordOwn(key, result)
+    }
+
+    func recordOwn(_ key: RequestKey, _ result: HostResult) {
+        do {
+            try FileSystem.writeAtomically(YAMLEmitter.bytes(result.yamlValue), to: fanOutPath(key, "own.yaml"))
+        } catch {
+            logger.error("cannot store this node's own result: \(error)")
+        }
+        fanOuts[key]?.own = result
+        fanOuts[key]?.ownDone = true
+        completeFanOut(key)
+    }
+
+    // MARK: - Running
+
+    func performFanOut(_ actions: [BatchAction], key: RequestKey) {
+        guard let fan = fanOuts[key] else { return }
+        let records = actions.compactMap { action -> JournalRecord? in
+            if case .record(let record) = action { return record }
+            return nil
+        }
+        do { try fan.journal.append(records) } catch { logger.critical("cannot write the fan-out journal of \(key): \(error)") }
+        for action in actions {
+            switch action {
+            case .record:
+                break
+            case .send(_, let host):
+                sendDelegated(key, to: host)
+            case .withdraw(_, let host):
+                if let entry = outbox.request(origin: key.origin, batch: key.batch.rawValue, index: key.index, host: host) {
+                    _ = try? outbox.remove(entry.envelope.header.id)
+                }
+            case .progress(_, let host, let state, let note):
+                logger.info("\(host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")", metadata: ["batch": "\(key.batch)", "peer": "\(host)"])
+            case .finished:
+                completeFanOut(key)
+            }
+        }
+    }
+
+    /// The request for one of this node's hosts: the same request, secrets sealed again to that
+    /// host, and the request this node received as proof that the origin asked.
+    func sendDelegated(_ key: RequestKey, to host: String) {
+        guard var fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
+        let origin = fan.request.header.origin
+        if outbox.request(origin: origin, batch: key.batch.rawValue, index: key.index, host: host) == nil {
+            do {
+                guard let recipient = identity.keys[host] else { throw EnvironmentError("no key for \(host)") }
+                let secrets = try body.secrets.map { secret -> (key: String, sealed: String) in
+                    let clear = try SecretSealer.open(
+                        secret.sealed, with: identity.key,
+                        binding: SecretSealer.requestBinding(origin: origin, batch: body.batch, index: body.index, request: body.request, recipient: name, key: secret.key))
+                    return (secret.key, try SecretSealer.seal(
+                        clear, to: recipient,
+                        binding: SecretSealer.requestBinding(origin: origin, batch: body.batch, index: body.index, request: body.request, recipient: host, key: secret.key)))
+                }
+                let delegated = RequestBody(
+                    batch: body.batch, batchName: body.batchName, index: body.index, request: body.request, data: body.data,
+                    secrets: secrets, answerBy: fan.engine.plan.groupTimeout.flatMap { _ in fan.engine.nextDeadline },
+                    delegation: fan.request.text)
+                let envelope = Envelope.seal(
+                    header: makeHeader(.request, origin: origin, target: host, expires: fan.request.header.expires),
+                    body: .request(delegated), key: identity.key)
+                try outbox.add(envelope)
+            } catch {
+                logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(key.batch)"])
+                return
+            }
+        }
+        let actions = fan.engine.dispatched(request: 0, host: host)
+        fanOuts[key] = fan
+        performFanOut(actions, key: key)
+        flush(to: host)
+    }
+
+    /// A result from one of this node's hosts, for a request it fanned out.
+    func receiveLeafResult(_ envelope: Envelope, _ body: ResultBody) -> Bool {
+        guard let batch = BatchID(validating: body.batch) else { return false }
+        let key = RequestKey(origin: envelope.header.origin, batch: batch, index: body.index)
+        guard var fan = fanOuts[key] else { return false }
+        let actions = fan.engine.received(request: 0, host: envelope.header.sender, result: body.result, signed: envelope.text, now: clock.now())
+        fanOuts[key] = fan
+        performFanOut(actions, key: key)
+        try? remember(envelope.header)
+        acknowledge(envelope.header, actions.isEmpty ? .duplicate : .accepted)
+        return true
+    }
+
+    /// One of this node's hosts acknowledged (or refused) a request this node fanned out.
+    func leafAcknowledged(_ entry: Outbox.Entry, _ body: AckBody) {
+        guard case .request(let request) = entry.envelope.body, let batch = BatchID(validating: request.batch) else { return }
+        let key = RequestKey(origin: entry.envelope.header.origin, batch: batch, index: request.index)
+        guard var fan = fanOuts[key] else { return }
+        let actions = body.status == .refused
+            ? fan.engine.refused(request: 0, host: entry.target, reason: body.reason ?? "refused", now: clock.now())
+            : fan.engine.acknowledged(request: 0, host: entry.target)
+        fanOuts[key] = fan
+        performFanOut(actions, key: key)
+    }
+
+    // MARK: - Finishing
+
+    /// Once every host below has ended and this node's own commands are done: one result with
+    /// the leaves' signed results inside, `ok` only if the own part and every leaf are `ok`.
+    func completeFanOut(_ key: RequestKey) {
+        guard let fan = fanOuts[key], fan.ownDone, fan.engine.state == .done || fan.engine.state == .error else { return }
+        let engine = fan.engine
+        let leaves = engine.plan.requests[0].groups.joined().compactMap { host -> HostRecord? in
+            guard let slot = engine.slots[0][host] else { return nil }
+            return HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
+        }
+        let ownState = fan.own?.state ?? .ok
+        let failedLeaves = leaves.filter { $0.state != .ok }
+        let state: HostState = ownState == .ok && failedLeaves.isEmpty ? .ok : (ownState == .denied ? .denied : .failed)
+        var message = fan.own?.message
+        if !failedLeaves.isEmpty {
+            let summary = "below \(name): " + failedLeaves.map { "\($0.host) \($0.state.rawValue)" }.joined(separator: ", ")
+            message = message.map { $0 + "; " + summary } ?? summary
+        }
+        fanOuts[key] = nil
+        finish(key, result: HostResult(host: name, state: state, message: message, commands: fan.own?.commands ?? [], leaves: leaves), answering: fan.request)
+        for suffix in ["plan.yaml", "journal", "own.yaml", "own-started"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
+    }
+
+    // MARK: - Recovery
+
+    /// After a restart: fan-outs resume from their journals; own commands that were running
+    /// when the node stopped are reported interrupted, never run again.
+    func recoverFanOuts() throws {
+        guard FileSystem.isDirectory(fanOutDirectory) else { return }
+        let byStem = Dictionary(uniqueKeysWithValues: spool.entries.map { ($0.key.stem, $0) })
+        var ownToRun: [RequestKey] = []
+        for file in try FileSystem.list(fanOutDirectory) where file.hasSuffix(".plan.yaml") {
+            let stem = String(file.dropLast(".plan.yaml".count))
+            let path = fanOutDirectory + "/" + file
+            guard let (key, entry) = byStem[stem] else {
+                let problem = try quarantine.take(path, reason: "a fan-out plan without its request in the spool")
+                logger.error("\(problem)")
+                continue
+            }
+            do {
+                let plan = try BatchPlan(yaml: try FileSystem.read(path, maxBytes: YAMLLimits.batchFile.maxBytes), source: path)
+                let records = try BatchJournal.read(fanOutPath(key, "journal"), keys: identity.keys)
+                var fan = FanOut(
+                    request: entry.request, engine: BatchEngine(plan: plan, replaying: records),
+                    journal: try BatchJournal(path: fanOutPath(key, "journal")), own: nil, ownDone: false)
+                let ownPath = fanOutPath(key, "own.yaml")
+                if FileSystem.exists(ownPath) {
+                    let mapping = try YAMLReader.document(try FileSystem.read(ownPath, maxBytes: EnvelopeLimits.maxBytes), limits: .executedBatchFile, source: ownPath).mapping()
+                    fan.own = try HostResult(mapping)
+                    fan.ownDone = true
+                } else if FileSystem.exists(fanOutPath(key, "own-started")) {
+                    fan.own = HostResult(
+                        host: name, state: .failed,
+                        message: "interrupted: cafe-node on \(name) stopped while this request ran; it is not run again, to avoid running it twice")
+                    fan.ownDone = true
+                } else {
+                    ownToRun.append(key)
+                }
+                fanOuts[key] = fan
+                logger.info("resuming a fan-out after a restart (\(records.count) journal records)", metadata: ["batch": "\(key.batch)"])
+                let actions = fan.engine.state == .done || fan.engine.state == .error ? [] : fan.engine.resume(now: clock.now())
+                fanOuts[key]?.engine = fan.engine
+                performFanOut(actions, key: key)
+                completeFanOut(key)
+            } catch {
+                let problem = try quarantine.take(path, reason: "cannot resume the fan-out: \(error)")
+                logger.error("\(problem)")
+            }
+        }
+        for key in ownToRun { Task { await self.runOwnPart(key) } }
+    }
+}

@@ -1,0 +1,110 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Logging
+
+extension Node {
+    /// One hop of a relayed envelope. The hop that sent it signed it; the envelope inside is
+    /// verified end to end before anything is done with it. For this node it is handled as if it
+    /// had come directly; for another node it is passed on by this node's route, if the author's
+    /// origin may relay through here (trust.yaml `relay: true`), the path has no loop and is not
+    /// too long. A relay cannot read sealed secrets and cannot change anything unnoticed: it only
+    /// moves the signed bytes.
+    func receiveForward(_ envelope: Envelope, _ body: ForwardBody, _ verdict: ReplayWindow.Verdict, from peer: String) {
+        var meta: Logger.Metadata = ["peer": "\(envelope.header.sender)"]
+        if case .refuse(let refusal) = verdict {
+            // Forwards are not kept in the durable seen-set: what they carry is idempotent.
+            logger.warning("refused forwarded envelope: \(refusal)", metadata: meta)
+            return
+        }
+        replay.remember(envelope.header)
+        guard body.path.last == envelope.header.sender else {
+            logger.warning("refused forwarded envelope: its path does not end with its sender", metadata: meta)
+            return
+        }
+        guard !body.path.contains(name) else {
+            logger.warning("refused forwarded envelope: loop, it already passed \(name) (path \(body.path.joined(separator: " → ")))", metadata: meta)
+            return
+        }
+        let inner: Envelope
+        do {
+            inner = try Envelope.open(Array(body.envelope.utf8), keys: identity.keys, source: "envelope relayed by \(envelope.header.sender)")
+        } catch {
+            logger.warning("refused forwarded envelope: \(error)", metadata: meta)
+            NodeMetrics.refused((error as? EnvelopeError)?.reason.rawValue ?? "malformed")
+            return
+        }
+        meta["origin"] = "\(inner.header.origin)"
+        guard inner.header.sender == body.path.first, inner.header.kind != .forward, inner.header.kind != .hello else {
+            logger.warning("refused forwarded envelope: its author is not the first node of its path", metadata: meta)
+            return
+        }
+        if inner.header.target == name {
+            receive(inner.bytes, from: envelope.header.sender)
+            return
+        }
+        guard body.path.count < ForwardBody.maxPath else {
+            logger.warning("refused forwarded envelope: it passed \(body.path.count) nodes, the limit is \(ForwardBody.maxPath)", metadata: meta)
+            return
+        }
+        let decision = trust.decide(signer: inner.header.origin, action: .relay)
+        do {
+            try audit.record(
+                allowed: decision.allowed,
+                fields: [("signer", inner.header.origin), ("action", "relay"), ("kind", inner.header.kind.rawValue), ("to", inner.header.target), ("from", envelope.header.sender)],
+                reason: decision.reason)
+        } catch {
+            logger.critical("\(error); not relaying", metadata: meta)
+            return
+        }
+        guard decision.allowed else {
+            logger.warning("not relaying for \(inner.header.origin): \(decision.reason)", metadata: meta)
+            return
+        }
+        if !deliver(inner, to: inner.header.target, path: body.path + [name]) {
+            holdForRelay(inner, path: body.path + [name])
+            logger.info("holding an envelope for \(inner.header.target) until the link to it is up", metadata: meta)
+        }
+    }
+
+    /// Envelopes a relay could not pass on at once wait in memory (not on disk: their author
+    /// keeps them in its outbox and sends them again) until the next hop is reachable, at most
+    /// ``relayHoldSeconds`` and ``relayHoldLimit`` of them.
+    func holdForRelay(_ envelope: Envelope, path: [String]) {
+        let hop = firstHop(to: envelope.header.target)
+        relayHold[hop, default: []].append(HeldEnvelope(envelope: envelope, path: path, since: clock.now()))
+        let total = relayHold.values.reduce(0) { $0 + $1.count }
+        if total > Self.relayHoldLimit, let fullest = relayHold.max(by: { $0.value.count < $1.value.count })?.key {
+            relayHold[fullest]?.removeFirst()
+        }
+    }
+
+    /// Passes on what was held for `hop`, now that it is reachable; drops what waited too long.
+    func releaseHeld(for hop: String?) {
+        let now = clock.now()
+        for (key, held) in relayHold {
+            let fresh = held.filter { now.seconds(since: $0.since) < Self.relayHoldSeconds }
+            guard key == hop else {
+                relayHold[key] = fresh.isEmpty ? nil : fresh
+                continue
+            }
+            relayHold[key] = nil
+            for item in fresh where !deliver(item.envelope, to: item.envelope.header.target, path: item.path) {
+                relayHold[key, default: []].append(item)
+            }
+        }
+    }
+
+    static let relayHoldSeconds: Double = 60
+    static let relayHoldLimit = 4096
+}
+
+/// An envelope a relay holds until its next hop is reachable.
+struct HeldEnvelope {
+    var envelope: Envelope
+    var path: [String]
+    var since: Timestamp
+}
+
+extension Node {
+}

@@ -1,0 +1,107 @@
+import CafeCore
+import Logging
+import NIOConcurrencyHelpers
+
+/// Peers reached by copying envelope files into their drop-box with OpenSSH: `scp` uploads the
+/// file under a temporary name (`.NAME.part`, which receivers ignore), then `sftp -b -` renames
+/// it to `NAME.env` in the same directory, so a receiver never sees half a file. Both run in
+/// batch mode (no prompts), with the peer entry's port, identity and options, as argv (no shell).
+/// Uploads to one peer go one at a time, in order; a failed upload is retried by the node's
+/// outbox with its backoff.
+public final class ScpTransport: @unchecked Sendable {
+    let staging: String
+    let spawner: any ProcessSpawner
+    let logger: Logger
+    let random: any RandomSource
+    /// Seconds one scp or sftp run may take.
+    let timeout: Double
+
+    private let queues = NIOLockedValueBox<[String: AsyncStream<(bytes: [UInt8], target: ScpTarget)>.Continuation]>([:])
+
+    public init(staging: String, spawner: any ProcessSpawner = POSIXSpawner(), logger: Logger, random: any RandomSource = SystemRandom(), timeout: Double = 120) {
+        self.staging = staging
+        self.spawner = spawner
+        self.logger = logger
+        self.random = random
+        self.timeout = timeout
+    }
+
+    /// Queues an upload of `bytes` to `peer`'s drop-box; true once queued.
+    public func send(_ bytes: [UInt8], to peer: String, target: ScpTarget) -> Bool {
+        let continuation = queues.withLockedValue { queues -> AsyncStream<(bytes: [UInt8], target: ScpTarget)>.Continuation in
+            if let existing = queues[peer] { return existing }
+            let (stream, continuation) = AsyncStream<(bytes: [UInt8], target: ScpTarget)>.makeStream()
+            queues[peer] = continuation
+            Task { for await item in stream { await self.upload(item.bytes, to: peer, target: item.target) } }
+            return continuation
+        }
+        if case .terminated = continuation.yield((bytes, target)) { return false }
+        return true
+    }
+
+    /// The argv of the two steps, for a file `local` named `name` on arrival.
+    public static func commands(local: String, name: String, target: ScpTarget) -> (scp: [String], sftp: [String], script: String)? {
+        guard let colon = target.target.firstIndex(of: ":") else { return nil }
+        let remote = String(target.target[..<colon])
+        var directory = String(target.target[target.target.index(after: colon)...])
+        if directory.isEmpty { directory = "." }
+        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
+        var common = ["-o", "BatchMode=yes"]
+        if let identity = target.identity { common += ["-i", identity] }
+        common += target.options
+        let scp = ["scp", "-q", "-B", "-P", String(target.port)] + common + ["--", local, "\(remote):\(directory)/.\(name).part"]
+        let sftp = ["sftp", "-q", "-b", "-", "-P", String(target.port)] + common + ["--", remote]
+        let script = "rename \"\(directory)/.\(name).part\" \"\(directory)/\(name)\"\n"
+        return (scp, sftp, script)
+    }
+
+    func upload(_ bytes: [UInt8], to peer: String, target: ScpTarget) async {
+        let name = random.hex(12) + ".env"
+        let local = staging + "/" + name
+        defer { try? FileSystem.remove(local) }
+        guard let steps = Self.commands(local: local, name: name, target: target) else {
+            logger.error("drop-box target '\(target.target)' is not user@host:/path", metadata: ["peer": "\(peer)"])
+            return
+        }
+        do {
+            try FileSystem.makeDirectory(staging)
+            try FileSystem.writeAtomically(bytes, to: local)
+        } catch {
+            logger.error("cannot stage an envelope for \(peer): \(error)")
+            return
+        }
+        let environment = CommandRunner.inheritedEnvironment().map { "\($0.name)=\($0.value)" }
+        for (arguments, stdin) in [(steps.scp, nil as SecretBytes?), (steps.sftp, SecretBytes(Array(steps.script.utf8)))] {
+            let outcome = await spawner.run(ProcessInvocation(
+                arguments: arguments, environment: environment, stdin: stdin, timeout: timeout, outputCap: 64 << 10))
+            guard outcome.termination == .exited(0), !outcome.timedOut else {
+                let why = outcome.stderr.displayText.split(separator: "\n").last.map(String.init) ?? "\(outcome.termination)"
+                logger.warning("drop-box upload to \(peer) failed at \(arguments[0]): \(why); it will be tried again", metadata: ["peer": "\(peer)"])
+                return
+            }
+        }
+        logger.debug("envelope copied to the drop-box of \(peer) as \(name)", metadata: ["peer": "\(peer)"])
+    }
+}
+
+/// The node's transports by route: TCP for `address:` peers, the drop-box for `scp:` peers.
+/// (`via:` peers never reach a transport: the node wraps their envelopes for the relay.)
+public struct TransportSet: PeerTransport {
+    let peers: [String: Peer]
+    let tcp: TCPNetwork
+    let scp: ScpTransport
+
+    public init(peers: [String: Peer], tcp: TCPNetwork, scp: ScpTransport) {
+        self.peers = peers
+        self.tcp = tcp
+        self.scp = scp
+    }
+
+    public func send(_ bytes: [UInt8], to peer: String) -> Bool {
+        switch peers[peer]?.route {
+        case .address?: tcp.send(bytes, to: peer)
+        case .scp(let target)?: scp.send(bytes, to: peer, target: target)
+        default: false
+        }
+    }
+}
