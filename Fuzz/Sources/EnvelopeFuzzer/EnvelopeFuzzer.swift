@@ -79,6 +79,8 @@ enum Seeds {
             ("result.yaml", resultEnvelope.bytes),
             ("ack.yaml", Envelope.seal(header: header(.ack), body: .ack(AckBody(acks: "x1", status: .refused, reason: "r")), key: fuzzKey).bytes),
             ("hello.yaml", Envelope.seal(header: header(.hello), body: .hello(HelloBody(nonce: "n0")), key: fuzzKey).bytes),
+            ("forward.yaml", Envelope.seal(
+                header: header(.forward), body: .forward(ForwardBody(path: ["monk1"], envelope: resultEnvelope.text)), key: fuzzKey).bytes),
             ("executed-batch.yaml", batch.signedExecutedYAML(key: fuzzKey)),
             ("hostile-alias-bomb.yaml", signed("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n")),
             ("hostile-deep-nesting.yaml", signed(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n")),
