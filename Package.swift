@@ -87,17 +87,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Helpers shared by the test targets (temporary directories, seeded randomness).
+        .target(name: "CafeTestSupport", dependencies: ["CafeCore"], path: "Tests/CafeTestSupport", swiftSettings: strict),
         .testTarget(
-            name: "CafeCoreTests", dependencies: ["CafeCore", .product(name: "Yams", package: "Yams")],
+            name: "CafeCoreTests",
+            dependencies: ["CafeCore", "CafeTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
-        .testTarget(name: "CafeCryptoTests", dependencies: ["CafeCrypto"], swiftSettings: strict),
+        .testTarget(name: "CafeCryptoTests", dependencies: ["CafeCrypto", "CafeTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "CafeWireTests",
             dependencies: [
-                "CafeWire", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
+                "CafeWire", "CafeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "CafeNodeTests", dependencies: ["CafeNode"], swiftSettings: strict),
+        .testTarget(name: "CafeNodeTests", dependencies: ["CafeNode", "CafeTestSupport"], swiftSettings: strict),
     ]
 )

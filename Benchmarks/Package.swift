@@ -13,6 +13,7 @@ let package = Package(
                 .product(name: "CafeCore", package: "CafeBatch"),
                 .product(name: "CafeCrypto", package: "CafeBatch"),
                 .product(name: "CafeWire", package: "CafeBatch"),
+                .product(name: "CafeNode", package: "CafeBatch"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         )

@@ -45,15 +45,6 @@ public final class SeenLog: @unchecked Sendable {
         guard !entries.isEmpty else { return }
         var bytes: [UInt8] = []
         for entry in entries { bytes.append(contentsOf: "\(entry.expires.milliseconds) \(entry.key)\n".utf8) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw EnvironmentError("cannot append to \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
-        guard fdatasync(fd) == 0 else { throw EnvironmentError("cannot flush \(path): \(String(cString: strerror(errno)))") }
+        try FileSystem.appendDurably(fd: fd, bytes, path: path)
     }
 }

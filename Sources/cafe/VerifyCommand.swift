@@ -15,8 +15,14 @@ struct VerifyCommand: AsyncParsableCommand {
     @Argument(help: "An executed batch file (or a batch id of this node), or an envelope file.")
     var file: String
 
-    @Option(help: "Largest file accepted, in bytes.")
-    var maxBytes = YAMLLimits.executedBatchFile.maxBytes
+    @Option(help: "Largest file accepted, in bytes (at most 268435456).")
+    var maxBytes = 32 << 20
+
+    func validate() throws {
+        guard maxBytes > 0, maxBytes <= YAMLLimits.executedBatchFile.maxBytes else {
+            throw ValidationError("--max-bytes must be between 1 and \(YAMLLimits.executedBatchFile.maxBytes)")
+        }
+    }
 
     func run() async throws {
         let home = options.nodeHome

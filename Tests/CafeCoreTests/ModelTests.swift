@@ -106,3 +106,30 @@ struct FixedClock: WallClock {
     var time: Timestamp
     func now() -> Timestamp { time }
 }
+
+@Suite("results that must fit in one envelope")
+struct FittedResultTests {
+    func result(_ sizes: [Int]) -> HostResult {
+        HostResult(host: "h", state: .ok, commands: sizes.map { size in
+            CommandResult(
+                command: .shell("x"), termination: .exited(0), started: Timestamp(milliseconds: 0), duration: 0,
+                stdout: CapturedOutput(bytes: [UInt8](repeating: 65, count: size)))
+        })
+    }
+
+    @Test("a result under the budget is left as it is")
+    func underBudget() {
+        let small = result([10, 20])
+        #expect(small.fitted(toOutputBytes: 100) == small)
+    }
+
+    @Test("over the budget every stream is cut to the same length, the cut counted and noted")
+    func overBudget() {
+        let fitted = result([10, 500, 1000]).fitted(toOutputBytes: 610)
+        #expect(fitted.commands.map(\.stdout.bytes.count) == [10, 300, 300])
+        #expect(fitted.commands.map(\.stdout.droppedBytes) == [0, 200, 700])
+        #expect(fitted.commands[0].note == nil, "an untouched command gets no note")
+        #expect(fitted.commands[2].note?.contains("trimmed to 300 bytes") == true)
+        #expect(fitted.commands.map(\.stdout.bytes.count).reduce(0, +) <= 610)
+    }
+}

@@ -1,4 +1,5 @@
 import CafeCore
+import CafeTestSupport
 import Testing
 import Yams
 

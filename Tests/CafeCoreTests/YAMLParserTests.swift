@@ -1,5 +1,6 @@
 import CafeCore
 import Glibc
+import CafeTestSupport
 import Testing
 
 @Suite("YAML parser")

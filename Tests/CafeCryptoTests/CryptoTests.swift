@@ -1,6 +1,7 @@
 import CafeCore
 import CafeCrypto
 import Glibc
+import CafeTestSupport
 import Testing
 
 func hex(_ text: String) -> [UInt8] {
@@ -144,16 +145,4 @@ struct TrustTests {
     func glob(pattern: String, name: String, expected: Bool) {
         #expect(TrustPolicy.glob(pattern, matches: name) == expected)
     }
-}
-
-struct TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/cafe-crypto-XXXXXX".utf8CString)
-        _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    func cleanup() { _ = system("rm -rf '\(path)'") }
 }

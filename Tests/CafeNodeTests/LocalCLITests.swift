@@ -1,5 +1,6 @@
 import CafeCore
 import Glibc
+import CafeTestSupport
 import Testing
 
 /// The CLI through the built binary, for everything that runs on one host without a node.

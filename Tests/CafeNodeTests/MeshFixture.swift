@@ -1,6 +1,7 @@
 import CafeCore
 import CafeNode
 import Glibc
+import CafeTestSupport
 import Testing
 
 /// A `cafe-node` process started for a test, logging to a file.

@@ -1,6 +1,7 @@
 import CafeCore
 import CafeNode
 import Glibc
+import CafeTestSupport
 import Testing
 
 /// Transports and topologies that need real system pieces: an OpenSSH server for the drop-box,

@@ -2,24 +2,6 @@ import CafeCore
 import Glibc
 import Testing
 
-/// A fresh directory under /tmp, removed by `cleanup()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init(_ label: String = "cafe-node-test") {
-        var template = Array("/tmp/\(label)-XXXXXX".utf8CString)
-        _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    func cleanup() { _ = system("rm -rf '\(path)'") }
-
-    func write(_ name: String, _ text: String) throws {
-        try FileSystem.makeDirectory(FileSystem.parent(of: path + "/" + name))
-        try FileSystem.writeAtomically(Array(text.utf8), to: path + "/" + name)
-    }
-}
-
 /// The built `cafe` and `cafe-node` binaries: next to the test bundle, or in `$CAFE_BIN_DIR`.
 enum Binaries {
     static let directory: String = {

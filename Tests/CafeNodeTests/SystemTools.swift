@@ -41,6 +41,9 @@ enum Prerequisites {
         let added = system(["ip", "netns", "add", probe])
         defer { system(["ip", "netns", "delete", probe]) }
         guard added.status == 0 else { return (false, "`ip netns add` is not permitted here: \(added.output)") }
+        // Entering the namespace needs mount changes some sandboxes refuse.
+        let entered = system(["ip", "-n", probe, "link", "set", "lo", "up"])
+        guard entered.status == 0 else { return (false, "`ip -n` cannot enter a namespace here: \(entered.output)") }
         return (true, "")
     }()
 }

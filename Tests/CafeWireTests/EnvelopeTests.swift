@@ -1,6 +1,7 @@
 import CafeCore
 import CafeCrypto
 import CafeWire
+import CafeTestSupport
 import Testing
 import Yams
 

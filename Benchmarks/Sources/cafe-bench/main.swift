@@ -3,6 +3,7 @@ import Glibc
 // cafe-bench: prints figures, each next to a baseline measured in the same run.
 //   cafe-bench runner   [COUNT]   per-command overhead of the runner vs raw posix_spawn of /bin/true
 //   cafe-bench envelope [COUNT]   encode+sign+verify+decode of a 1 KiB envelope vs libsodium sign+verify
+//   cafe-bench scaling [GATEWAYS] [LEAVES]   simulated hierarchical fan-out (pure engines, in-memory network)
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let count = arguments.count > 1 ? Int(arguments[1]) : nil
@@ -11,7 +12,9 @@ case "runner":
     await RunnerBenchmark.run(count: count ?? 2000)
 case "envelope":
     EnvelopeBenchmark.run(count: count ?? 20000)
+case "scaling":
+    ScalingSimulation.run(gateways: count ?? 100, leaves: arguments.count > 2 ? Int(arguments[2]) ?? 100 : 100)
 default:
-    print("usage: cafe-bench runner [COUNT] | envelope [COUNT]")
+    print("usage: cafe-bench runner [COUNT] | envelope [COUNT] | scaling [GATEWAYS] [LEAVES]")
     exit(2)
 }

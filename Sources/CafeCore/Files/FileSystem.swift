@@ -7,7 +7,9 @@ public enum FileSystem {
     /// Reads a whole file, refusing files over `maxBytes` before reading them. A symbolic link
     /// is followed unless `followLinks` is false (drop-box files, which come from outside).
     public static func read(_ path: String, maxBytes: Int, followLinks: Bool = true) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW))
+        // Files from outside (no links followed) are opened non-blocking, so that a FIFO put in
+        // place of a file cannot stall the reader; it is then refused as not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW | O_NONBLOCK))
         guard fd >= 0 else { throw failure("cannot read", path) }
         defer { close(fd) }
         var info = stat()
@@ -144,6 +146,13 @@ public enum FileSystem {
     /// `path` made absolute against the current directory.
     public static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : currentDirectory() + "/" + path
+    }
+
+    /// Appends `bytes` to the file open as `fd` (opened with `O_APPEND`) and flushes them to
+    /// disk before returning (journals, the seen-set).
+    public static func appendDurably(fd: Int32, _ bytes: [UInt8], path: String) throws {
+        try writeAll(fd: fd, bytes, path: path)
+        guard fdatasync(fd) == 0 else { throw failure("cannot flush", path) }
     }
 
     static func writeAll(fd: Int32, _ bytes: some Collection<UInt8>, path: String) throws {

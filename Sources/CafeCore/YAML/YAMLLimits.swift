@@ -28,8 +28,10 @@ public struct YAMLLimits: Sendable, Hashable {
     public static let batchFile = YAMLLimits(
         maxBytes: 16 << 20, maxDepth: 16, maxScalarBytes: 1 << 20, maxCollectionCount: 100_000, maxNodes: 1_000_000)
 
-    /// Executed batch files read back by `cafe show` and `cafe verify`.
+    /// Executed batch files read back by `cafe show`, `cafe status` and `cafe rerun`: 256 MiB
+    /// (a batch to tens of thousands of hosts). `cafe verify` applies its own, smaller
+    /// `--max-bytes` to files of unknown provenance.
     public static let executedBatchFile = YAMLLimits(
-        maxBytes: 32 << 20, maxDepth: 64, maxScalarBytes: 16 << 20, maxCollectionCount: 1_000_000,
-        maxNodes: 4_000_000)
+        maxBytes: 256 << 20, maxDepth: 64, maxScalarBytes: 16 << 20, maxCollectionCount: 1_000_000,
+        maxNodes: 16_000_000)
 }

@@ -33,7 +33,8 @@ extension Node {
             }
             let parent = try Envelope.open(Array(text.utf8), keys: identity.keys, source: "delegation from \(current.header.sender)")
             guard case .request(let parentBody) = parent.body, parent.header.target == current.header.sender,
-                parent.header.origin == envelope.header.origin, parentBody.sameRequest(as: body)
+                parent.header.origin == envelope.header.origin, parentBody.sameRequest(as: body),
+                current.header.expires <= parent.header.expires
             else {
                 throw DelegationError("the request \(current.header.sender) passed on does not match the one it received")
             }
@@ -65,15 +66,9 @@ extension Node {
     func fanOut(_ key: RequestKey, _ request: Envelope, _ body: RequestBody, groups: [[String]]) async {
         let header = request.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
-        var decision = trust.decide(signer: header.origin, action: .relay)
-        do {
-            try audit.record(
-                allowed: decision.allowed,
-                fields: [("signer", header.origin), ("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)],
-                reason: decision.reason)
-        } catch {
-            decision = TrustDecision(allowed: false, reason: "the audit log cannot be written, so nothing runs (\(error))")
-        }
+        let decision = auditedDecision(
+            signer: header.origin, action: .relay,
+            fields: [("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)], meta)
         guard decision.allowed else {
             logger.warning("not fanning out: \(decision.reason)", metadata: meta)
             finish(key, result: HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)"), answering: request)
@@ -91,8 +86,9 @@ extension Node {
         let now = clock.now()
         var timeout: Double?
         if let answerBy = body.answerBy {
-            // Leave a fifth of the origin's remaining time for this node's own answer to travel.
-            timeout = max(1, answerBy.seconds(since: now) * 0.8)
+            // Leave a fifth of the origin's remaining time for this node's own answer to travel,
+            // and share the rest among this node's groups, which run one after another.
+            timeout = max(1, answerBy.seconds(since: now) * 0.8 / Double(groups.count))
         }
         let plan = BatchPlan(
             id: key.batch, origin: header.origin, requests: [PlannedRequest(name: body.request, groups: groups)],
@@ -123,16 +119,10 @@ extension Node {
             completeFanOut(key)
             return
         }
-        var decision = trust.decide(signer: header.origin, action: .request(body.request))
-        do {
-            try audit.record(
-                allowed: decision.allowed,
-                fields: [("signer", header.origin)] + (header.sender == header.origin ? [] : [("via", header.sender)])
-                    + [("action", "request \(body.request)"), ("batch", body.batch), ("index", String(body.index))],
-                reason: decision.reason)
-        } catch {
-            decision = TrustDecision(allowed: false, reason: "the audit log cannot be written, so nothing runs (\(error))")
-        }
+        let action = TrustAction.request(body.request)
+        let decision = auditedDecision(
+            signer: header.origin, action: action, fields: Self.auditFields(header, body, action),
+            ["batch": "\(body.batch)", "request": "\(body.request)"])
         var result: HostResult
         if !decision.allowed {
             result = HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)")
@@ -167,13 +157,20 @@ extension Node {
 
     // MARK: - Running
 
-    func performFanOut(_ actions: [BatchAction], key: RequestKey) {
-        guard let fan = fanOuts[key] else { return }
+    /// Like ``perform(_:batch:)``: journal first; nothing is done when it cannot be written.
+    @discardableResult
+    func performFanOut(_ actions: [BatchAction], key: RequestKey) -> Bool {
+        guard let fan = fanOuts[key] else { return false }
         let records = actions.compactMap { action -> JournalRecord? in
             if case .record(let record) = action { return record }
             return nil
         }
-        do { try fan.journal.append(records) } catch { logger.critical("cannot write the fan-out journal of \(key): \(error)") }
+        do {
+            try fan.journal.append(records)
+        } catch {
+            logger.critical("cannot write the fan-out journal of \(key), not acting on it: \(error)")
+            return false
+        }
         for action in actions {
             switch action {
             case .record:
@@ -190,6 +187,7 @@ extension Node {
                 completeFanOut(key)
             }
         }
+        return true
     }
 
     /// The request for one of this node's hosts: the same request, secrets sealed again to that
@@ -199,23 +197,17 @@ extension Node {
         let origin = fan.request.header.origin
         if outbox.request(origin: origin, batch: key.batch.rawValue, index: key.index, host: host) == nil {
             do {
-                guard let recipient = identity.keys[host] else { throw EnvironmentError("no key for \(host)") }
                 let secrets = try body.secrets.map { secret -> (key: String, sealed: String) in
                     let clear = try SecretSealer.open(
                         secret.sealed, with: identity.key,
                         binding: SecretSealer.requestBinding(origin: origin, batch: body.batch, index: body.index, request: body.request, recipient: name, key: secret.key))
-                    return (secret.key, try SecretSealer.seal(
-                        clear, to: recipient,
-                        binding: SecretSealer.requestBinding(origin: origin, batch: body.batch, index: body.index, request: body.request, recipient: host, key: secret.key)))
+                    return (secret.key, try seal(clear, for: host, origin: origin, batch: body.batch, index: body.index, request: body.request, key: secret.key))
                 }
                 let delegated = RequestBody(
                     batch: body.batch, batchName: body.batchName, index: body.index, request: body.request, data: body.data,
                     secrets: secrets, answerBy: fan.engine.plan.groupTimeout.flatMap { _ in fan.engine.nextDeadline },
                     delegation: fan.request.text)
-                let envelope = Envelope.seal(
-                    header: makeHeader(.request, origin: origin, target: host, expires: fan.request.header.expires),
-                    body: .request(delegated), key: identity.key)
-                try outbox.add(envelope)
+                try queueRequest(delegated, origin: origin, to: host, expires: fan.request.header.expires)
             } catch {
                 logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(key.batch)"])
                 return
@@ -234,7 +226,7 @@ extension Node {
         guard var fan = fanOuts[key] else { return false }
         let actions = fan.engine.received(request: 0, host: envelope.header.sender, result: body.result, signed: envelope.text, now: clock.now())
         fanOuts[key] = fan
-        performFanOut(actions, key: key)
+        guard performFanOut(actions, key: key) else { return true }
         try? remember(envelope.header)
         acknowledge(envelope.header, actions.isEmpty ? .duplicate : .accepted)
         return true

@@ -19,9 +19,12 @@ extension Node {
             return
         }
         // Expired, future-dated or misaddressed copies are refused even when already stored.
-        if case .refuse(let refusal) = verdict, refusal.kind != .replayed {
-            logger.warning("refused request: \(refusal)", metadata: meta)
-            if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
+        if refuseStale(header, verdict, meta) { return }
+        if let entry = spool.entries[key], entry.request.header.sender != header.sender {
+            // Two senders for one request: the origin and a forwarding host both name this host.
+            let reason = "already received this request from \(entry.request.header.sender); delivery maps overlap"
+            logger.warning("refused request: \(reason)", metadata: meta)
+            acknowledge(header, .refused, reason: reason)
             return
         }
         if let entry = spool.entries[key] {
@@ -87,17 +90,7 @@ extension Node {
         // Hosts authorise the origin: a request fanned out by another host carries the
         // origin's signed request as proof (see delegationChain).
         let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
-        var decision = trust.decide(signer: header.origin, action: action)
-        do {
-            try audit.record(
-                allowed: decision.allowed,
-                fields: [("signer", header.origin)] + (header.sender == header.origin ? [] : [("via", header.sender)])
-                + [("action", "\(action)"), ("batch", body.batch), ("index", String(body.index))],
-                reason: decision.reason)
-        } catch {
-            logger.critical("\(error)", metadata: meta)
-            decision = TrustDecision(allowed: false, reason: "the audit log cannot be written, so nothing runs (\(error))")
-        }
+        let decision = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
         let batch = BatchContext(id: body.batch, name: body.batchName, origin: header.origin)
         var result: HostResult
         if !decision.allowed {
@@ -138,6 +131,12 @@ extension Node {
             return .failure(OpenFailure(description: "cannot use the request's data on \(name): \(error)"))
         }
         return .success(Request(name: body.request, data: data, commands: body.commands.map { Command($0) }))
+    }
+
+    /// `via`, when a host fanned the request out, then the action, batch and position.
+    static func auditFields(_ header: EnvelopeHeader, _ body: RequestBody, _ action: TrustAction) -> [(String, String)] {
+        (header.sender == header.origin ? [] : [("via", header.sender)])
+            + [("action", "\(action)"), ("batch", body.batch), ("index", String(body.index))]
     }
 
     struct OpenFailure: Error, CustomStringConvertible {

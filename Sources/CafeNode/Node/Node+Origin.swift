@@ -140,26 +140,17 @@ extension Node {
             let request = running.batch.requests[index]
             do {
                 let secrets = try request.data.secrets.map { secret -> (key: String, sealed: String) in
-                    guard case .sealed(let own) = secret.value, let recipient = identity.keys[host] else {
-                        throw EnvironmentError("no key for \(host)")
-                    }
+                    guard case .sealed(let own) = secret.value else { throw EnvironmentError("secret '\(secret.key)' is not sealed") }
                     let clear = try SecretSealer.open(
                         own, with: identity.key,
                         binding: SecretSealer.originalBinding(batch: id.rawValue, index: index, origin: name, key: secret.key))
-                    let sealed = try SecretSealer.seal(
-                        clear, to: recipient,
-                        binding: SecretSealer.requestBinding(
-                            origin: name, batch: id.rawValue, index: index, request: request.name, recipient: host, key: secret.key))
-                    return (secret.key, sealed)
+                    return (secret.key, try seal(clear, for: host, origin: name, batch: id.rawValue, index: index, request: request.name, key: secret.key))
                 }
                 let answerBy = running.engine.plan.groupTimeout.flatMap { _ in running.engine.nextDeadline }
                 let body = RequestBody(
                     batch: id.rawValue, batchName: running.batch.name, index: index, request: request.name,
                     data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy)
-                let envelope = Envelope.seal(
-                    header: makeHeader(.request, origin: name, target: host, expires: running.engine.plan.expires),
-                    body: .request(body), key: identity.key)
-                try outbox.add(envelope)
+                try queueRequest(body, origin: name, to: host, expires: running.engine.plan.expires)
             } catch {
                 logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(id)"])
                 return
@@ -178,9 +169,11 @@ extension Node {
     func receiveResult(_ envelope: Envelope, _ body: ResultBody, _ verdict: ReplayWindow.Verdict) {
         let header = envelope.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
-        if header.origin != name, body.result.host == header.sender, verdict == .admit || verdict.isReplay,
-            receiveLeafResult(envelope, body)
-        {
+        if header.origin != name, body.result.host == header.sender, verdict == .admit || verdict.isReplay {
+            if !receiveLeafResult(envelope, body) {
+                logger.info("late result for a fan-out that has ended; acknowledged and ignored", metadata: meta)
+                acknowledge(header, .duplicate)
+            }
             return
         }
         guard header.origin == name, body.result.host == header.sender, [.ok, .failed, .denied, .expired].contains(body.result.state),
@@ -192,11 +185,7 @@ extension Node {
         }
         // A result seen before is harmless: the engine ignores it for a host that is already
         // final, and it is acknowledged again so the host stops sending it.
-        if case .refuse(let refusal) = verdict, refusal.kind != .replayed {
-            logger.warning("refused result: \(refusal)", metadata: meta)
-            if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
-            return
-        }
+        if refuseStale(header, verdict, meta) { return }
         guard var running = batches[id] else {
             logger.info("late or repeated result for a batch that has ended; acknowledged and ignored", metadata: meta)
             acknowledge(header, .duplicate)

@@ -47,18 +47,15 @@ extension Node {
             logger.warning("refused forwarded envelope: it passed \(body.path.count) nodes, the limit is \(ForwardBody.maxPath)", metadata: meta)
             return
         }
-        let decision = trust.decide(signer: inner.header.origin, action: .relay)
-        do {
-            try audit.record(
-                allowed: decision.allowed,
-                fields: [("signer", inner.header.origin), ("action", "relay"), ("kind", inner.header.kind.rawValue), ("to", inner.header.target), ("from", envelope.header.sender)],
-                reason: decision.reason)
-        } catch {
-            logger.critical("\(error); not relaying", metadata: meta)
-            return
-        }
+        let decision = auditedDecision(
+            signer: inner.header.origin, action: .relay,
+            fields: [("action", "relay"), ("kind", inner.header.kind.rawValue), ("to", inner.header.target), ("from", envelope.header.sender)], meta)
         guard decision.allowed else {
             logger.warning("not relaying for \(inner.header.origin): \(decision.reason)", metadata: meta)
+            return
+        }
+        guard identity.configuration.node.peers[inner.header.target] != nil else {
+            logger.warning("cannot relay to \(inner.header.target): no route to it in node.yaml", metadata: meta)
             return
         }
         if !deliver(inner, to: inner.header.target, path: body.path + [name]) {

@@ -81,12 +81,12 @@ public actor Node {
         try recoverBatches()
         try recoverFanOuts()
         try recoverRequests()
-        for peer in Set(outbox.entries.values.map(\.target)) { flush(to: peer) }
+        for peer in Array(outbox.targets) { flush(to: peer) }
     }
 
     /// A peer became reachable: send at once everything whose route starts with it.
     public func peerReachable(_ peer: String) {
-        let targets = Set(outbox.entries.values.map(\.target)).filter { firstHop(to: $0) == peer }
+        let targets = Set(outbox.targets.filter { firstHop(to: $0) == peer })
         outbox.makeDue(targets)
         for target in targets { flush(to: target) }
         releaseHeld(for: peer)
@@ -118,7 +118,7 @@ public actor Node {
         } catch {
             logger.error("cannot clean the outbox: \(error)")
         }
-        for peer in Set(outbox.entries.values.map(\.target)) { flush(to: peer) }
+        for peer in Array(outbox.targets) { flush(to: peer) }
         if !relayHold.isEmpty { releaseHeld(for: nil) }
         if now.seconds(since: lastPrune) > 60 {
             lastPrune = now
@@ -164,6 +164,44 @@ public actor Node {
         case .hello:
             logger.warning("refused hello outside a handshake", metadata: ["peer": "\(peer)"])
         }
+    }
+
+    /// Refuses (logs, and acknowledges as refused unless it was misaddressed) an envelope the
+    /// replay window turned down for any reason but having been seen before; true if refused.
+    /// Seen-before copies of requests and results are duplicates, answered by their handlers.
+    func refuseStale(_ header: EnvelopeHeader, _ verdict: ReplayWindow.Verdict, _ meta: Logger.Metadata) -> Bool {
+        guard case .refuse(let refusal) = verdict, refusal.kind != .replayed else { return false }
+        logger.warning("refused \(header.kind.rawValue): \(refusal)", metadata: meta)
+        if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
+        return true
+    }
+
+    /// The trust decision for `signer`, written to the audit log first. If the line cannot be
+    /// written the answer is no: nothing runs or passes without its audit line.
+    func auditedDecision(signer: String, action: TrustAction, fields: [(String, String)], _ meta: Logger.Metadata) -> TrustDecision {
+        let decision = trust.decide(signer: signer, action: action)
+        do {
+            try audit.record(allowed: decision.allowed, fields: [("signer", signer)] + fields, reason: decision.reason)
+            return decision
+        } catch {
+            logger.critical("\(error)", metadata: meta)
+            return TrustDecision(allowed: false, reason: "the audit log cannot be written, so nothing runs (\(error))")
+        }
+    }
+
+    /// Seals a request's secret to `host` and stores the request envelope in the outbox.
+    func queueRequest(_ body: RequestBody, origin: String, to host: String, expires: Timestamp) throws {
+        let envelope = Envelope.seal(
+            header: makeHeader(.request, origin: origin, target: host, expires: expires), body: .request(body), key: identity.key)
+        try outbox.add(envelope)
+    }
+
+    /// `clear` sealed to `host` for request `index` of `batch` from `origin`.
+    func seal(_ clear: SecretBytes, for host: String, origin: String, batch: String, index: Int, request: String, key: String) throws -> String {
+        guard let recipient = identity.keys[host] else { throw EnvironmentError("no key for \(host)") }
+        return try SecretSealer.seal(
+            clear, to: recipient,
+            binding: SecretSealer.requestBinding(origin: origin, batch: batch, index: index, request: request, recipient: host, key: key))
     }
 
     /// Remembers an admitted envelope durably before it is acted on.

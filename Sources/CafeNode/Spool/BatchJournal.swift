@@ -34,16 +34,7 @@ final class BatchJournal: @unchecked Sendable {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         for record in records { bytes.append(contentsOf: Self.line(record).utf8) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw EnvironmentError("cannot append to \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
-        guard fdatasync(fd) == 0 else { throw EnvironmentError("cannot flush \(path): \(String(cString: strerror(errno)))") }
+        try FileSystem.appendDurably(fd: fd, bytes, path: path)
     }
 
     static func line(_ record: JournalRecord) -> String {

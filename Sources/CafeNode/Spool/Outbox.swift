@@ -28,9 +28,32 @@ struct Outbox {
 
     let directory: String
     private(set) var entries: [String: Entry] = [:]
+    /// Ids by target, and request ids by (origin, batch, index, target): lookups stay cheap with
+    /// tens of thousands of entries.
+    private var byTarget: [String: Set<String>] = [:]
+    private var requests: [RequestSlot: String] = [:]
+
+    struct RequestSlot: Hashable {
+        var origin: String
+        var batch: String
+        var index: Int
+        var host: String
+    }
 
     init(directory: String) {
         self.directory = directory
+    }
+
+    private mutating func index(_ entry: Entry) {
+        let id = entry.envelope.header.id
+        entries[id] = entry
+        byTarget[entry.target, default: []].insert(id)
+        if let slot = Self.slot(entry.envelope) { requests[slot] = id }
+    }
+
+    private static func slot(_ envelope: Envelope) -> RequestSlot? {
+        guard case .request(let body) = envelope.body else { return nil }
+        return RequestSlot(origin: envelope.header.origin, batch: body.batch, index: body.index, host: envelope.header.target)
     }
 
     /// Loads the outbox; files that do not verify are moved to `quarantine` and named in the result.
@@ -42,7 +65,7 @@ struct Outbox {
             do {
                 guard name.hasSuffix(".env") else { throw InputError(source: path, message: "unexpected file in the outbox") }
                 let envelope = try Envelope.open(try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes), keys: keys, source: path)
-                entries[envelope.header.id] = Entry(envelope: envelope, path: path)
+                index(Entry(envelope: envelope, path: path))
             } catch {
                 problems.append(try quarantine.take(path, reason: "\(error)"))
             }
@@ -54,13 +77,16 @@ struct Outbox {
     mutating func add(_ envelope: Envelope) throws {
         let path = directory + "/" + envelope.header.id + ".env"
         try FileSystem.writeAtomically(envelope.bytes, to: path)
-        entries[envelope.header.id] = Entry(envelope: envelope, path: path)
+        index(Entry(envelope: envelope, path: path))
     }
 
     /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it.
     @discardableResult
     mutating func remove(_ id: String) throws -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
+        byTarget[entry.target]?.remove(id)
+        if byTarget[entry.target]?.isEmpty == true { byTarget[entry.target] = nil }
+        if let slot = Self.slot(entry.envelope), requests[slot] == id { requests[slot] = nil }
         try FileSystem.remove(entry.path)
         return entry
     }
@@ -72,8 +98,13 @@ struct Outbox {
 
     /// Makes every entry for `peers` due now (a link to them just came up).
     mutating func makeDue(_ peers: Set<String>) {
-        for (id, entry) in entries where peers.contains(entry.target) { entries[id]?.lastSent = nil }
+        for peer in peers {
+            for id in byTarget[peer] ?? [] { entries[id]?.lastSent = nil }
+        }
     }
+
+    /// Every target with something waiting.
+    var targets: Dictionary<String, Set<String>>.Keys { byTarget.keys }
 
     /// Removes entries whose envelope expired at or before `now`; returns them.
     mutating func removeExpired(now: Timestamp) throws -> [Entry] {
@@ -84,15 +115,12 @@ struct Outbox {
 
     /// Entries for `peer`, oldest first (ids begin with their creation time).
     func pending(for peer: String) -> [Entry] {
-        entries.values.filter { $0.target == peer }.sorted { $0.envelope.header.id < $1.envelope.header.id }
+        (byTarget[peer] ?? []).sorted().compactMap { entries[$0] }
     }
 
     /// The request envelope of `origin` waiting for (batch, index, host), if any.
     func request(origin: String, batch: String, index: Int, host: String) -> Entry? {
-        entries.values.first {
-            guard case .request(let body) = $0.envelope.body else { return false }
-            return $0.envelope.header.origin == origin && body.batch == batch && body.index == index && $0.target == host
-        }
+        requests[RequestSlot(origin: origin, batch: batch, index: index, host: host)].flatMap { entries[$0] }
     }
 }
 

@@ -1,4 +1,5 @@
 import CafeCore
+import Glibc
 import Logging
 import NIOConcurrencyHelpers
 
@@ -17,6 +18,9 @@ public final class ScpTransport: @unchecked Sendable {
     let timeout: Double
 
     private let queues = NIOLockedValueBox<[String: AsyncStream<(bytes: [UInt8], target: ScpTarget)>.Continuation]>([:])
+    /// Uploads waiting per peer; beyond ``maxQueued`` the outbox keeps them until later.
+    private let queued = NIOLockedValueBox<[String: Int]>([:])
+    let maxQueued = 256
 
     public init(staging: String, spawner: any ProcessSpawner = POSIXSpawner(), logger: Logger, random: any RandomSource = SystemRandom(), timeout: Double = 120) {
         self.staging = staging
@@ -28,11 +32,22 @@ public final class ScpTransport: @unchecked Sendable {
 
     /// Queues an upload of `bytes` to `peer`'s drop-box; true once queued.
     public func send(_ bytes: [UInt8], to peer: String, target: ScpTarget) -> Bool {
+        let admitted = queued.withLockedValue { counts -> Bool in
+            guard counts[peer, default: 0] < maxQueued else { return false }
+            counts[peer, default: 0] += 1
+            return true
+        }
+        guard admitted else { return false }
         let continuation = queues.withLockedValue { queues -> AsyncStream<(bytes: [UInt8], target: ScpTarget)>.Continuation in
             if let existing = queues[peer] { return existing }
             let (stream, continuation) = AsyncStream<(bytes: [UInt8], target: ScpTarget)>.makeStream()
             queues[peer] = continuation
-            Task { for await item in stream { await self.upload(item.bytes, to: peer, target: item.target) } }
+            Task {
+                for await item in stream {
+                    await self.upload(item.bytes, to: peer, target: item.target)
+                    self.queued.withLockedValue { $0[peer, default: 1] -= 1 }
+                }
+            }
             return continuation
         }
         if case .terminated = continuation.yield((bytes, target)) { return false }
@@ -48,7 +63,8 @@ public final class ScpTransport: @unchecked Sendable {
         while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
         var common = ["-o", "BatchMode=yes"]
         if let identity = target.identity { common += ["-i", identity] }
-        common += target.options
+        // The operator's options first: ssh keeps the first value it is given for an option.
+        common += target.options + ["-o", "ConnectTimeout=15"]
         let scp = ["scp", "-q", "-B", "-P", String(target.port)] + common + ["--", local, "\(remote):\(directory)/.\(name).part"]
         let sftp = ["sftp", "-q", "-b", "-", "-P", String(target.port)] + common + ["--", remote]
         let script = "rename \"\(directory)/.\(name).part\" \"\(directory)/\(name)\"\n"
@@ -70,7 +86,8 @@ public final class ScpTransport: @unchecked Sendable {
             logger.error("cannot stage an envelope for \(peer): \(error)")
             return
         }
-        let environment = CommandRunner.inheritedEnvironment().map { "\($0.name)=\($0.value)" }
+        var environment = CommandRunner.inheritedEnvironment().map { "\($0.name)=\($0.value)" }
+        if let agent = getenv("SSH_AUTH_SOCK") { environment.append("SSH_AUTH_SOCK=" + String(cString: agent)) }
         for (arguments, stdin) in [(steps.scp, nil as SecretBytes?), (steps.sftp, SecretBytes(Array(steps.script.utf8)))] {
             let outcome = await spawner.run(ProcessInvocation(
                 arguments: arguments, environment: environment, stdin: stdin, timeout: timeout, outputCap: 64 << 10))

@@ -2,26 +2,36 @@ import CafeCore
 import Glibc
 
 /// A fresh directory under /tmp, removed by `cleanup()`.
-struct TemporaryDirectory {
-    let path: String
+public struct TemporaryDirectory: Sendable {
+    public let path: String
 
-    init(_ label: String = "cafe-test") {
+    public init(_ label: String = "cafe-test") {
         var template = Array("/tmp/\(label)-XXXXXX".utf8CString)
         let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(result != nil, "mkdtemp failed")
         path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    func cleanup() {
+    public func cleanup() {
         _ = system("rm -rf '\(path)'")
+    }
+
+    /// Writes `text` to `name` under the directory, creating folders as needed.
+    public func write(_ name: String, _ text: String) throws {
+        try FileSystem.makeDirectory(FileSystem.parent(of: path + "/" + name))
+        try FileSystem.writeAtomically(Array(text.utf8), to: path + "/" + name)
     }
 }
 
 /// A deterministic generator (SplitMix64), so property tests are repeatable.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
+public struct SeededRandom: RandomNumberGenerator {
+    public var state: UInt64
 
-    mutating func next() -> UInt64 {
+    public init(state: UInt64) {
+        self.state = state
+    }
+
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -32,7 +42,7 @@ struct SeededRandom: RandomNumberGenerator {
 
 /// Random strings made to stress a YAML writer: quotes, colons, hashes, leading and trailing
 /// spaces, tabs, line breaks, control characters, YAML keywords, numbers and non-ASCII text.
-enum NastyStrings {
+public enum NastyStrings {
     static let pieces: [String] = [
         "a", "Z", "0", "42", "-1", "3.14", "1e5", "0x1F", "true", "no", "null", "~", "yes", "On", ".inf",
         ":", ": ", "#", " #", "'", "\"", "\\", "{", "}", "[", "]", ",", "&a", "*a", "!tag", "|", ">", "%", "@", "`",
@@ -41,7 +51,7 @@ enum NastyStrings {
         "2026-11-29", "12:30", "=", "<<",
     ]
 
-    static func make(_ random: inout SeededRandom) -> String {
+    public static func make(_ random: inout SeededRandom) -> String {
         let count = Int.random(in: 0...8, using: &random)
         return (0..<count).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
