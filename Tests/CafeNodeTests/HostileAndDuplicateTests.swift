@@ -67,6 +67,29 @@ struct HostileAndDuplicateTests {
         #expect(lineCount(mesh.directory.path + "/count.ran") == 1)
     }
 
+    @Test("a relay that flips a byte of what it carries is caught by the end-to-end signature")
+    func tamperingRelay() throws {
+        let (mesh, key, keys) = try fixture()
+        defer { mesh.cleanup() }
+        let peer = try RawPeer(port: mesh.ports["monk1"]!)
+        #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+        func forward(_ inner: String) -> [UInt8] {
+            let now = SystemClock().now()
+            return Envelope.seal(
+                header: EnvelopeHeader(
+                    kind: .forward, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "tester", sender: "tester",
+                    target: "monk1", created: now, expires: now.adding(seconds: 60)),
+                body: .forward(ForwardBody(path: ["tester"], envelope: inner)), key: key).bytes
+        }
+        let honest = request(key, batch: "20261129-153012-000-0000000000dd").text
+        peer.sendFrame(forward(honest.replacing("batch-name: dup", with: "batch-name: dip")))
+        usleep(500_000)
+        #expect(lineCount(mesh.directory.path + "/count.ran") == 0, "the altered request does not run")
+        #expect(mesh.log("monk1").contains("refused forwarded envelope: bad signature"))
+        peer.sendFrame(forward(honest))
+        try mesh.waitUntil("the intact copy runs", timeout: 10) { lineCount(mesh.directory.path + "/count.ran") == 1 }
+    }
+
     @Test("garbage, oversized lengths, half frames, silence, unknown keys and replayed hellos are refused; the node carries on")
     func hostileBytes() throws {
         let (mesh, key, keys) = try fixture()

@@ -13,7 +13,12 @@ case "runner":
 case "envelope":
     EnvelopeBenchmark.run(count: count ?? 20000)
 case "scaling":
-    ScalingSimulation.run(gateways: count ?? 100, leaves: arguments.count > 2 ? Int(arguments[2]) ?? 100 : 100)
+    let leaves = arguments.count > 2 ? Int(arguments[2]) : nil
+    guard (count ?? 100) >= 1, (leaves ?? 100) >= 1 else {
+        print("cafe-bench scaling: GATEWAYS and LEAVES must be at least 1")
+        exit(2)
+    }
+    ScalingSimulation.run(gateways: count ?? 100, leaves: leaves ?? 100)
 default:
     print("usage: cafe-bench runner [COUNT] | envelope [COUNT] | scaling [GATEWAYS] [LEAVES]")
     exit(2)

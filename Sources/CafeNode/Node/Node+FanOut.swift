@@ -97,12 +97,10 @@ extension Node {
             try FileSystem.makeDirectory(fanOutDirectory)
             try FileSystem.writeAtomically(plan.yaml, to: fanOutPath(key, "plan.yaml"))
             try spool.markRunning(key)
-            var engine = BatchEngine(plan: plan)
             let journal = try BatchJournal(path: fanOutPath(key, "journal"))
-            let actions = engine.start(now: now)
-            fanOuts[key] = FanOut(request: request, engine: engine, journal: journal, own: nil, ownDone: false)
+            fanOuts[key] = FanOut(request: request, engine: BatchEngine(plan: plan), journal: journal, own: nil, ownDone: false)
             logger.info("fanning out to \(hosts.joined(separator: ", "))", metadata: meta)
-            performFanOut(actions, key: key)
+            stepFanOut(key) { $0.start(now: now) }
         } catch {
             logger.error("cannot start the fan-out: \(error)", metadata: meta)
             return
@@ -157,6 +155,20 @@ extension Node {
 
     // MARK: - Running
 
+    /// Like ``step(_:_:)``, for a fan-out.
+    @discardableResult
+    func stepFanOut(_ key: RequestKey, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
+        guard var fan = fanOuts[key] else { return false }
+        let previous = fan.engine
+        let actions = event(&fan.engine)
+        fanOuts[key] = fan
+        guard performFanOut(actions, key: key) else {
+            fanOuts[key]?.engine = previous
+            return false
+        }
+        return true
+    }
+
     /// Like ``perform(_:batch:)``: journal first; nothing is done when it cannot be written.
     @discardableResult
     func performFanOut(_ actions: [BatchAction], key: RequestKey) -> Bool {
@@ -193,7 +205,7 @@ extension Node {
     /// The request for one of this node's hosts: the same request, secrets sealed again to that
     /// host, and the request this node received as proof that the origin asked.
     func sendDelegated(_ key: RequestKey, to host: String) {
-        guard var fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
+        guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
         let origin = fan.request.header.origin
         if outbox.request(origin: origin, batch: key.batch.rawValue, index: key.index, host: host) == nil {
             do {
@@ -213,9 +225,7 @@ extension Node {
                 return
             }
         }
-        let actions = fan.engine.dispatched(request: 0, host: host)
-        fanOuts[key] = fan
-        performFanOut(actions, key: key)
+        stepFanOut(key) { $0.dispatched(request: 0, host: host) }
         flush(to: host)
     }
 
@@ -223,12 +233,16 @@ extension Node {
     func receiveLeafResult(_ envelope: Envelope, _ body: ResultBody) -> Bool {
         guard let batch = BatchID(validating: body.batch) else { return false }
         let key = RequestKey(origin: envelope.header.origin, batch: batch, index: body.index)
-        guard var fan = fanOuts[key] else { return false }
-        let actions = fan.engine.received(request: 0, host: envelope.header.sender, result: body.result, signed: envelope.text, now: clock.now())
-        fanOuts[key] = fan
-        guard performFanOut(actions, key: key) else { return true }
+        guard fanOuts[key] != nil else { return false }
+        let now = clock.now()
+        var changed = false
+        guard stepFanOut(key, { engine in
+            let actions = engine.received(request: 0, host: envelope.header.sender, result: body.result, signed: envelope.text, now: now)
+            changed = !actions.isEmpty
+            return actions
+        }) else { return true }
         try? remember(envelope.header)
-        acknowledge(envelope.header, actions.isEmpty ? .duplicate : .accepted)
+        acknowledge(envelope.header, changed ? .accepted : .duplicate)
         return true
     }
 
@@ -236,12 +250,12 @@ extension Node {
     func leafAcknowledged(_ entry: Outbox.Entry, _ body: AckBody) {
         guard case .request(let request) = entry.envelope.body, let batch = BatchID(validating: request.batch) else { return }
         let key = RequestKey(origin: entry.envelope.header.origin, batch: batch, index: request.index)
-        guard var fan = fanOuts[key] else { return }
-        let actions = body.status == .refused
-            ? fan.engine.refused(request: 0, host: entry.target, reason: body.reason ?? "refused", now: clock.now())
-            : fan.engine.acknowledged(request: 0, host: entry.target)
-        fanOuts[key] = fan
-        performFanOut(actions, key: key)
+        let now = clock.now()
+        stepFanOut(key) { engine in
+            body.status == .refused
+                ? engine.refused(request: 0, host: entry.target, reason: body.reason ?? "refused", now: now)
+                : engine.acknowledged(request: 0, host: entry.target)
+        }
     }
 
     // MARK: - Finishing
@@ -305,9 +319,10 @@ extension Node {
                 }
                 fanOuts[key] = fan
                 logger.info("resuming a fan-out after a restart (\(records.count) journal records)", metadata: ["batch": "\(key.batch)"])
-                let actions = fan.engine.state == .done || fan.engine.state == .error ? [] : fan.engine.resume(now: clock.now())
-                fanOuts[key]?.engine = fan.engine
-                performFanOut(actions, key: key)
+                if fan.engine.state != .done && fan.engine.state != .error {
+                    let now = clock.now()
+                    stepFanOut(key) { $0.resume(now: now) }
+                }
                 completeFanOut(key)
             } catch {
                 let problem = try quarantine.take(path, reason: "cannot resume the fan-out: \(error)")

@@ -83,10 +83,9 @@ extension Node {
         let home = identity.home
         try FileSystem.move(home.batchFile(batch.id, in: .queue), to: home.batchFile(batch.id, in: .running))
         let journal = try BatchJournal(path: journalPath(batch.id))
-        var engine = BatchEngine(plan: plan)
-        let actions = engine.start(now: clock.now())
-        batches[batch.id] = RunningBatch(batch: batch, engine: engine, journal: journal)
-        perform(actions, batch: batch.id)
+        batches[batch.id] = RunningBatch(batch: batch, engine: BatchEngine(plan: plan), journal: journal)
+        let now = clock.now()
+        step(batch.id) { $0.start(now: now) }
     }
 
     func journalPath(_ id: BatchID) -> String {
@@ -94,6 +93,22 @@ extension Node {
     }
 
     // MARK: - Carrying out the engine's actions
+
+    /// One engine step for batch `id`: the engine takes the event, its records are journaled,
+    /// then the actions are carried out. If the journal cannot be written the engine is put back
+    /// as it was and nothing is done (false), so a repeat of the event is handled afresh.
+    @discardableResult
+    func step(_ id: BatchID, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
+        guard var running = batches[id] else { return false }
+        let previous = running.engine
+        let actions = event(&running.engine)
+        batches[id] = running
+        guard perform(actions, batch: id) else {
+            batches[id]?.engine = previous
+            return false
+        }
+        return true
+    }
 
     /// Journals first, then acts: sends, withdrawals, progress, the end. When the journal
     /// cannot be written nothing is done (and false returned): after a restart the batch goes
@@ -135,7 +150,7 @@ extension Node {
     /// Builds the request envelope for one host (secrets sealed to it), stores it in the
     /// outbox, and sends it.
     func sendRequest(_ id: BatchID, request index: Int, host: String) {
-        guard var running = batches[id] else { return }
+        guard let running = batches[id] else { return }
         if outbox.request(origin: name, batch: id.rawValue, index: index, host: host) == nil {
             let request = running.batch.requests[index]
             do {
@@ -156,9 +171,7 @@ extension Node {
                 return
             }
         }
-        let actions = running.engine.dispatched(request: index, host: host)
-        batches[id] = running
-        perform(actions, batch: id)
+        step(id) { $0.dispatched(request: index, host: host) }
         flush(to: host)
     }
 
@@ -186,7 +199,7 @@ extension Node {
         // A result seen before is harmless: the engine ignores it for a host that is already
         // final, and it is acknowledged again so the host stops sending it.
         if refuseStale(header, verdict, meta) { return }
-        guard var running = batches[id] else {
+        guard let running = batches[id] else {
             logger.info("late or repeated result for a batch that has ended; acknowledged and ignored", metadata: meta)
             acknowledge(header, .duplicate)
             return
@@ -195,16 +208,19 @@ extension Node {
             acknowledge(header, .refused, reason: "batch \(id) has no request \(body.request)[\(body.index)]")
             return
         }
-        let actions = running.engine.received(
-            request: body.index, host: header.sender, result: body.result, signed: envelope.text, now: clock.now())
-        batches[id] = running
-        guard perform(actions, batch: id) else { return }
+        let now = clock.now()
+        var changed = false
+        guard step(id, { engine in
+            let actions = engine.received(request: body.index, host: header.sender, result: body.result, signed: envelope.text, now: now)
+            changed = !actions.isEmpty
+            return actions
+        }) else { return }
         do {
             try remember(header)
         } catch {
             logger.error("cannot record the result as seen: \(error)", metadata: meta)
         }
-        acknowledge(header, actions.isEmpty ? .duplicate : .accepted)
+        acknowledge(header, changed ? .accepted : .duplicate)
     }
 
     /// An acknowledgement: the envelope it names leaves the outbox; a request becomes running.
@@ -219,18 +235,15 @@ extension Node {
             leafAcknowledged(entry, body)
             return
         }
-        guard case .request(let request) = entry.envelope.body, let id = BatchID(validating: request.batch),
-            var running = batches[id]
+        guard case .request(let request) = entry.envelope.body, let id = BatchID(validating: request.batch), batches[id] != nil
         else { return }
-        let actions: [BatchAction]
+        let now = clock.now()
         if body.status == .refused {
             logger.warning("\(entry.target) refused the request: \(body.reason ?? "no reason given")", metadata: ["batch": "\(id)"])
-            actions = running.engine.refused(request: request.index, host: entry.target, reason: body.reason ?? "refused", now: clock.now())
+            step(id) { $0.refused(request: request.index, host: entry.target, reason: body.reason ?? "refused", now: now) }
         } else {
-            actions = running.engine.acknowledged(request: request.index, host: entry.target)
+            step(id) { $0.acknowledged(request: request.index, host: entry.target) }
         }
-        batches[id] = running
-        perform(actions, batch: id)
     }
 
     // MARK: - The end of a batch
@@ -329,7 +342,7 @@ extension Node {
                         continue
                     }
                     let records = try BatchJournal.read(journalPath(id), keys: identity.keys)
-                    var engine = BatchEngine(plan: plan, replaying: records)
+                    let engine = BatchEngine(plan: plan, replaying: records)
                     let journal = try BatchJournal(path: journalPath(id))
                     batches[id] = RunningBatch(batch: batch, engine: engine, journal: journal)
                     logger.info("resuming batch after a restart (\(records.count) journal records)", metadata: ["batch": "\(id)"])
@@ -339,10 +352,9 @@ extension Node {
                     }
                     // Deadlines that passed while the node was down wait a little longer, so that
                     // results the hosts kept for it can arrive first.
-                    let actions = engine.resume(now: clock.now().adding(seconds: -Self.resumeGrace))
-                    batches[id]?.engine = engine
+                    let then = clock.now().adding(seconds: -Self.resumeGrace)
                     resumedAt[id] = clock.now()
-                    perform(actions, batch: id)
+                    step(id) { $0.resume(now: then) }
                 } catch {
                     let problem = try quarantine.take(path, reason: "cannot resume: \(error)")
                     logger.error("\(problem)", metadata: ["batch": "\(id)"])

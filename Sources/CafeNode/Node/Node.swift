@@ -96,20 +96,14 @@ public actor Node {
     public func tick() {
         let now = clock.now()
         for id in Array(batches.keys) {
-            guard var running = batches[id] else { continue }
             if let resumed = resumedAt[id] {
                 guard now.seconds(since: resumed) >= Self.resumeGrace else { continue }
                 resumedAt[id] = nil
             }
-            let actions = running.engine.tick(now: now)
-            batches[id] = running
-            perform(actions, batch: id)
+            step(id) { $0.tick(now: now) }
         }
         for key in Array(fanOuts.keys) {
-            guard var fan = fanOuts[key] else { continue }
-            let actions = fan.engine.tick(now: now)
-            fanOuts[key] = fan
-            performFanOut(actions, key: key)
+            stepFanOut(key) { $0.tick(now: now) }
         }
         do {
             for entry in try outbox.removeExpired(now: now) {
@@ -123,7 +117,11 @@ public actor Node {
         if now.seconds(since: lastPrune) > 60 {
             lastPrune = now
             replay.prune(now: now)
-            do { try spool.prune(now: now) } catch { logger.error("pruning the request spool failed: \(error)") }
+            do {
+                try spool.prune(now: now) { self.latestExpiry(of: $0) }
+            } catch {
+                logger.error("pruning the request spool failed: \(error)")
+            }
         }
     }
 
@@ -249,6 +247,21 @@ public actor Node {
                 sender: name, target: relay, created: now, expires: min(envelope.header.expires, now.adding(seconds: 3600))),
             body: .forward(ForwardBody(path: hops, envelope: envelope.text)), key: identity.key)
         return deliver(forward, to: relay)
+    }
+
+    /// The latest expiry in a request's delegation chain: until then a copy of the same request
+    /// (from the origin, or made afresh by a forwarding host) could still arrive, so the spool
+    /// keeps the entry that makes it a duplicate.
+    func latestExpiry(of request: Envelope) -> Timestamp {
+        var latest = request.header.expires
+        var current = request
+        while case .request(let body) = current.body, let text = body.delegation,
+            let parent = try? Envelope.open(Array(text.utf8), keys: identity.keys)
+        {
+            latest = max(latest, parent.header.expires)
+            current = parent
+        }
+        return latest
     }
 
     /// The neighbour an envelope for `target` is first handed to.

@@ -92,9 +92,11 @@ struct RequestSpool {
         entries[key]?.stage = .finished(result)
     }
 
-    /// Forgets entries whose request expired before `now`.
-    mutating func prune(now: Timestamp) throws {
-        for (key, entry) in entries where entry.request.header.expires < now && entry.stage != .running {
+    /// Forgets entries that may no longer arrive again: `retainUntil` gives, for an entry whose
+    /// own copy expired, the latest instant any copy of that request could still be valid.
+    mutating func prune(now: Timestamp, retainUntil: (Envelope) -> Timestamp) throws {
+        for (key, entry) in entries
+        where entry.request.header.expires < now && entry.stage != .running && retainUntil(entry.request) < now {
             for suffix in ["request", "running", "result"] { try FileSystem.remove(path(key, suffix)) }
             entries[key] = nil
         }
