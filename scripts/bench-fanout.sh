@@ -7,7 +7,6 @@
 # the ratio. Release build. Usage: scripts/bench-fanout.sh [N] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root="$PWD"
 source scripts/lib/sshd.sh
 count="${1:-50}"
 runs="${2:-5}"

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+source scripts/lib/sshd.sh
 scripts/install-deps.sh
 swift build --product cafe >&2
 swift build --product cafe-node >&2
@@ -21,13 +22,8 @@ trap cleanup EXIT
 
 nodes=(jlore monk1 cluster1)
 # Three free ports on 127.0.0.1, in place of config/'s 7401-7403.
-base=$(( 20000 + RANDOM % 30000 ))
 declare -A port
-for index in 0 1 2; do
-    candidate=$(( base + index ))
-    while (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; do candidate=$(( candidate + 3 )); done
-    port[${nodes[$index]}]=$candidate
-done
+for node in "${nodes[@]}"; do port[$node]=$(free_port); done
 
 echo "== cafe init: a home and a fresh Ed25519 key per node, in $scratch" >&2
 declare -A key

@@ -4,9 +4,8 @@
 #   openssh-client/-server      drop-box transport and its tests (scp, a throwaway sshd)
 #   pssh                        the parallel-ssh baseline of the fan-out benchmark
 #   iproute2                    network-namespace tests
-#   procps                      ps/pkill used by the demo and tests to find leftover nodes
 set -euo pipefail
-packages=(libsodium-dev libyaml-dev pkg-config openssh-client openssh-server pssh iproute2 procps)
+packages=(libsodium-dev libyaml-dev pkg-config openssh-client openssh-server pssh iproute2)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -65,6 +65,15 @@ public enum KeyFiles {
         return try SigningKey(seed: seed)
     }
 
+    /// Reads `keys/node.pub` of `home`: the node's name and public key.
+    public static func loadPublicKey(from home: NodeHome) throws -> (name: String, key: PublicKey) {
+        guard FileSystem.exists(home.publicKey) else {
+            throw CryptoError("\(home.publicKey) not found; create the node with `cafe init --name NAME --home \(home.root)`")
+        }
+        let text = String(decoding: try FileSystem.read(home.publicKey, maxBytes: 4096), as: UTF8.self)
+        return try parsePublicLine(String(text.split(separator: "\n").first ?? ""))
+    }
+
     /// Parses a public key line `NAME ed25519:BASE64`.
     public static func parsePublicLine(_ line: String) throws -> (name: String, key: PublicKey) {
         let parts = line.split(separator: " ", omittingEmptySubsequences: true)

@@ -55,7 +55,7 @@ public struct RequestBody: Sendable, Hashable {
     /// the request out gives its own hosts less time than that.
     public var answerBy: Timestamp?
     /// For a request a host fans out (hierarchical delivery): the signed request that host
-    /// received, which proves the origin asked. Empty for requests straight from the origin.
+    /// received, which proves the origin asked; nil for requests straight from the origin.
     public var delegation: String?
 
     public init(

@@ -2,8 +2,8 @@ import CafeCore
 import Glibc
 
 /// The durable part of the ``ReplayWindow``: an append-only file of admitted envelope ids with
-/// their expiry (`EXPIRY-MILLISECONDS SENDER/ID` per line), flushed before the envelope is acted
-/// on, compacted when it is opened. A line torn by a crash is ignored: its envelope was never
+/// their expiry (`EXPIRY-MILLISECONDS SENDER/ID` per line), flushed as soon as the envelope has
+/// been stored or journaled, and compacted when it is opened and by ``rewrite(_:)``. A line torn by a crash is ignored: its envelope was never
 /// acknowledged, so the sender sends it again.
 public final class SeenLog: @unchecked Sendable {
     public let path: String
@@ -23,14 +23,24 @@ public final class SeenLog: @unchecked Sendable {
                 if expiry > now { entries[String(decoding: parts[1], as: UTF8.self)] = expiry }
             }
         }
+        let log = SeenLog(path: path, fd: -1)
+        try log.rewrite(entries)
+        return (log, entries)
+    }
+
+    /// Replaces the log with just `entries` (the unexpired ones), atomically, and appends to
+    /// the new file from now on. Called at start and periodically, so the log stays the size
+    /// of the replay window.
+    public func rewrite(_ entries: [String: Timestamp]) throws {
         var compacted: [UInt8] = []
         for (key, expiry) in entries.sorted(by: { $0.key < $1.key }) {
             compacted.append(contentsOf: "\(expiry.milliseconds) \(key)\n".utf8)
         }
         try FileSystem.writeAtomically(compacted, to: path)
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard fd >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        return (SeenLog(path: path, fd: fd), entries)
+        let reopened = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard reopened >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        if fd >= 0 { close(fd) }
+        fd = reopened
     }
 
     private init(path: String, fd: Int32) {
@@ -38,7 +48,7 @@ public final class SeenLog: @unchecked Sendable {
         self.fd = fd
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Appends entries and flushes them to disk before returning.
     public func record(_ entries: [(key: String, expires: Timestamp)]) throws {

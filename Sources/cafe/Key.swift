@@ -13,13 +13,7 @@ struct Key: AsyncParsableCommand {
         @OptionGroup var options: HomeOption
 
         func run() async throws {
-            let home = options.nodeHome
-            guard FileSystem.exists(home.publicKey) else {
-                throw InputError(source: home.publicKey, message: "not found", hint: "create the node with `cafe init --name NAME`")
-            }
-            let text = String(decoding: try FileSystem.read(home.publicKey, maxBytes: 4096), as: UTF8.self)
-            let line = text.split(separator: "\n").first.map(String.init) ?? ""
-            let parsed = try KeyFiles.parsePublicLine(line)
+            let parsed = try KeyFiles.loadPublicKey(from: options.nodeHome)
             print(KeyFiles.publicLine(name: parsed.name, key: parsed.key), terminator: "")
         }
     }

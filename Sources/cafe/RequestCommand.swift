@@ -52,6 +52,9 @@ struct RequestCommand: AsyncParsableCommand {
                 guard let value = readSecretLine() else {
                     throw InputError(source: "stdin", message: "ended before the value of secret '\(key)'")
                 }
+                guard value.withUnsafeBytes({ String(validating: $0, as: UTF8.self) != nil }) else {
+                    throw InputError(source: "stdin", message: "the value of secret '\(key)' is not UTF-8 text")
+                }
                 try requestData.setSecret(key, .clear(value))
             }
         } catch let error as DataKeyError {

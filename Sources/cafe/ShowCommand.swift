@@ -45,7 +45,5 @@ func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
 func knownKeys(home: NodeHome) throws -> KeyRing {
     guard FileSystem.exists(home.nodeConfig) else { return KeyRing() }
     let configuration = try NodeConfiguration.load(from: home)
-    let line = String(decoding: try FileSystem.read(home.publicKey, maxBytes: 4096), as: UTF8.self)
-    let own = try KeyFiles.parsePublicLine(String(line.split(separator: "\n").first ?? ""))
-    return try KeyRing(config: configuration.node, ownKey: own.key)
+    return try KeyRing(config: configuration.node, ownKey: try KeyFiles.loadPublicKey(from: home).key)
 }

@@ -149,6 +149,28 @@ struct RunnerTests {
         #expect(shell.stdout.text == "{{username}}\n")
     }
 
+    @Test("commands started together run together, more of them than there are cores")
+    func concurrentCommands() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let count = 8
+        // Each command waits until all have started: with fewer running at once they would
+        // never all arrive, and would time out.
+        let results = await withTaskGroup(of: CommandResult.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    await run(.shell("touch \(directory.path)/\(index); until [ $(ls \(directory.path) | wc -l) -ge \(count) ]; do sleep 0.05; done"), timeout: 30)
+                }
+            }
+            var results: [CommandResult] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        #expect(results.count == count)
+        let failures = results.filter { !$0.succeeded }.map(\.outcomeSummary)
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
     @Test("a command inherits stdin, stdout and stderr only, not the caller's other descriptors")
     func noInheritedDescriptors() async {
         let fd = open("/dev/null", O_RDONLY)  // deliberately without O_CLOEXEC

@@ -1,4 +1,5 @@
-# Shell helpers for a throwaway OpenSSH server on 127.0.0.1 (benchmarks and drop-box tests).
+# Shell helpers: a throwaway OpenSSH server on 127.0.0.1 (the parallel-ssh baseline of
+# scripts/bench-fanout.sh; the drop-box tests start their own, with sftp, in Swift) and free_port.
 # Source this file; needs openssh-server (scripts/install-deps.sh installs it) and root.
 
 # start_sshd DIR PORT: host key, client key (DIR/client_key), config with key-only auth and
@@ -22,6 +23,7 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 UsePAM no
+Subsystem sftp internal-sftp
 MaxStartups 500
 MaxSessions 500
 LogLevel ERROR

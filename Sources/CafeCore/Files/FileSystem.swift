@@ -10,7 +10,7 @@ public enum FileSystem {
         // Files from outside (no links followed) are opened non-blocking, so that a FIFO put in
         // place of a file cannot stall the reader; it is then refused as not a regular file.
         let fd = open(path, O_RDONLY | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW | O_NONBLOCK))
-        guard fd >= 0 else { throw failure("cannot read", path) }
+        guard fd >= 0 else { throw failure("cannot read", path, exitStatus: 2) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw failure("cannot read", path) }
@@ -168,7 +168,7 @@ public enum FileSystem {
         }
     }
 
-    static func failure(_ what: String, _ path: String) -> EnvironmentError {
-        EnvironmentError("\(what) \(path): \(String(cString: strerror(errno)))")
+    static func failure(_ what: String, _ path: String, exitStatus: Int32 = 1) -> EnvironmentError {
+        EnvironmentError("\(what) \(path): \(String(cString: strerror(errno)))", exitStatus: exitStatus)
     }
 }

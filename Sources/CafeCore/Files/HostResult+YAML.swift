@@ -15,8 +15,7 @@ extension HostResult {
 
     static let yamlKeys = ["host", "state", "message", "commands", "leaves"]
 
-    /// Reads what ``yamlValue`` wrote from `mapping`; keys outside ``yamlKeys`` plus `extraKeys`
-    /// are refused.
+    /// Reads what ``yamlValue`` wrote from `mapping` (the caller decides which keys it allows).
     public init(_ mapping: YAMLMapping) throws {
         let hostReader = try mapping.required("host")
         let host = try hostReader.string()

@@ -27,7 +27,6 @@ public enum HostState: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    public var isSuccess: Bool { self == .ok }
 }
 
 /// What a host reports for one request: its verdict and every command it ran.

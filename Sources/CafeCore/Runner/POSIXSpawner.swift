@@ -1,4 +1,3 @@
-import Dispatch
 
 import Glibc
 
@@ -6,7 +5,8 @@ import Glibc
 /// stderr up to a cap while counting the rest, and enforces the timeout by killing the whole
 /// group (SIGTERM, then SIGKILL after a grace period). Never uses `Foundation.Process`.
 ///
-/// Each run blocks one thread from Dispatch's pool; the async ``run(_:)`` hops onto it.
+/// Each run blocks a thread of its own (a detached pthread), so that as many commands run at
+/// once as the caller starts, whatever the number of cores; the async ``run(_:)`` hops onto it.
 public struct POSIXSpawner: ProcessSpawner {
     public var clock: any WallClock
 
@@ -18,12 +18,11 @@ public struct POSIXSpawner: ProcessSpawner {
     /// Writing to a pipe whose reader has gone must give EPIPE, not kill the node.
     private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
-    private static let queue = DispatchQueue(label: "cafe.spawner", attributes: .concurrent)
     private static let spawnLock = SpawnLock()
 
     public func run(_ invocation: ProcessInvocation) async -> ProcessOutcome {
         await withCheckedContinuation { continuation in
-            Self.queue.async {
+            BlockingThread.start {
                 continuation.resume(returning: runBlocking(invocation))
             }
         }
@@ -202,6 +201,12 @@ private struct Session {
             let ready = poll(&fds, nfds_t(fds.count), pollTimeout(now: now))
             if ready < 0 {
                 if errno == EINTR { continue }
+                // poll itself failed: stop the program rather than wait for it blind.
+                note = "the runner could not watch the command (poll: \(String(cString: strerror(errno)))); its process group was killed"
+                kill(-pid, SIGKILL)
+                killSent = true
+                Self.closeFD(&stdinFD)
+                closeReaders()
                 break
             }
             for entry in fds where entry.revents != 0 {
@@ -338,4 +343,31 @@ private final class SpawnLock: @unchecked Sendable {
     func lock() { pthread_mutex_lock(&mutex) }
 
     func unlock() { pthread_mutex_unlock(&mutex) }
+}
+
+/// Runs blocking work on a detached thread of its own (commands wait in `poll` and `waitpid`;
+/// a shared pool sized to the cores would let only that many run at once).
+enum BlockingThread {
+    private final class Work {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    static func start(_ body: @escaping @Sendable () -> Void) {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        pthread_attr_setstacksize(&attributes, 512 << 10)
+        let context = Unmanaged.passRetained(Work(body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, &attributes, { raw in
+            Unmanaged<Work>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, context)
+        if status != 0 {
+            // No thread to be had: run here rather than not at all.
+            Unmanaged<Work>.fromOpaque(context).takeRetainedValue().body()
+        }
+    }
 }

@@ -90,7 +90,6 @@ public enum YAMLEmitter {
         case .int(let number): out.append(contentsOf: String(number).utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .seconds(let seconds): out.append(contentsOf: formatSeconds(seconds).utf8)
-        case .null: out.append(UInt8(ascii: "~"))
         case .map: out.append(contentsOf: "{}".utf8)
         case .list(let items):
             out.append(UInt8(ascii: "["))
@@ -114,7 +113,7 @@ public enum YAMLEmitter {
             case .string(let text):
                 if text.utf8.contains(newline) { return false }
                 width += text.utf8.count + 4
-            case .int, .bool, .seconds, .null:
+            case .int, .bool, .seconds:
                 width += 8
             default:
                 return false

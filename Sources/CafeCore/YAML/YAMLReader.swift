@@ -2,7 +2,7 @@
 /// throws an ``InputError`` that names the source, line, column and field path.
 ///
 /// ```swift
-/// let root = try YAMLReader.document(text, limits: .config, source: "node.yaml")
+/// let root = try YAMLReader.document(Array(text.utf8), limits: .config, source: "node.yaml")
 /// let node = try root.mapping(allowed: ["name", "listen", "peers"])
 /// let name = try node.required("name").string()
 /// ```

@@ -5,14 +5,8 @@ public indirect enum YAMLValue: Sendable, Equatable {
     case bool(Bool)
     /// A number written with three decimals (durations in seconds).
     case seconds(Double)
-    case null
     case list([YAMLValue])
     case map([YAMLPair])
-
-    /// Builds a mapping from key/value pairs, keeping their order.
-    public static func map(_ pairs: KeyValuePairs<String, YAMLValue>) -> YAMLValue {
-        .map(pairs.map { YAMLPair($0.key, $0.value) })
-    }
 
     /// A list of strings.
     public static func strings(_ items: [String]) -> YAMLValue {
@@ -20,7 +14,7 @@ public indirect enum YAMLValue: Sendable, Equatable {
     }
 }
 
-/// One key and value of a ``YAMLValue/map(_:)-swift.enum.case``.
+/// One key and value of a ``YAMLValue/map(_:)``.
 public struct YAMLPair: Sendable, Equatable {
     public var key: String
     public var value: YAMLValue

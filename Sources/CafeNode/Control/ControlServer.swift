@@ -97,6 +97,9 @@ public struct ControlServer: Sendable {
             case .finished(let state, let path):
                 try await send(.finished(state: state, path: path))
                 return
+            case .failed(let message):
+                try await send(.failure(message: message, exitStatus: 1))
+                return
             }
         }
         throw EnvironmentError("cafe-node stopped before the batch ended; it resumes when the node starts again", exitStatus: 3)

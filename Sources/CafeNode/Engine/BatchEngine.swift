@@ -81,6 +81,16 @@ public struct BatchEngine: Sendable {
         return actions
     }
 
+    /// The request for (request, host) could not be prepared or sent at all (this node's
+    /// problem, explained in `note`): the host counts as failed.
+    public mutating func failed(request: Int, host: String, note: String, now: Timestamp) -> [BatchAction] {
+        guard isCurrent(request, host), let slot = slots[request][host], !slot.state.isFinal else { return [] }
+        var actions: [BatchAction] = []
+        emit(.state(request: request, host: host, state: .failed, note: note), into: &actions)
+        completeGroupIfDone(now: now, into: &actions)
+        return actions
+    }
+
     /// The host refused the request (expired on arrival, or otherwise unacceptable there).
     public mutating func refused(request: Int, host: String, reason: String, now: Timestamp) -> [BatchAction] {
         guard isCurrent(request, host), let slot = slots[request][host], !slot.state.isFinal else { return [] }
@@ -140,7 +150,7 @@ public struct BatchEngine: Sendable {
                 advance(from: cursor.request + 1, group: 0, now: now, into: &actions)
             }
         } else {
-            fail(request: cursor.request, fromGroup: cursor.group + 1, into: &actions)
+            fail(request: cursor.request, into: &actions)
         }
     }
 
@@ -152,7 +162,7 @@ public struct BatchEngine: Sendable {
         }
         if let reason = plan.requests[request].undeliverable {
             emit(.requestFailedUndeliverable(request: request, note: reason), into: &actions)
-            fail(request: request, fromGroup: 0, into: &actions)
+            fail(request: request, into: &actions)
             return
         }
         emit(.groupStarted(request: request, group: group, at: now), into: &actions)
@@ -162,7 +172,7 @@ public struct BatchEngine: Sendable {
     }
 
     /// Marks the rest of `request` and every later request skipped, and ends the batch in error.
-    private mutating func fail(request: Int, fromGroup: Int, into actions: inout [BatchAction]) {
+    private mutating func fail(request: Int, into actions: inout [BatchAction]) {
         emit(.requestEnded(request: request, state: .failed), into: &actions)
         emit(.ended(.error), into: &actions)
     }

@@ -69,15 +69,6 @@ public struct LocalRun: Sendable {
 
     /// Writes `batches/original/ID.yaml` with every secret sealed to this node.
     func saveOriginal(_ batch: Batch) throws {
-        var sealed = batch
-        for index in sealed.requests.indices {
-            sealed.requests[index].data = try sealed.requests[index].data.mapSecrets { key, value in
-                guard case .clear(let clear) = value else { return value }
-                return .sealed(try SecretSealer.seal(
-                    clear, to: identity.key.publicKey,
-                    binding: SecretSealer.originalBinding(batch: batch.id.rawValue, index: index, origin: identity.name, key: key)))
-            }
-        }
-        try FileSystem.writeAtomically(try sealed.originalYAML(), to: identity.home.batchFile(batch.id, in: .original))
+        try FileSystem.writeAtomically(try identity.sealingSecrets(of: batch).originalYAML(), to: identity.home.batchFile(batch.id, in: .original))
     }
 }

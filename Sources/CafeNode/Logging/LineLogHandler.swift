@@ -15,6 +15,24 @@ public struct LineLogHandler: LogHandler {
         self.clock = clock
     }
 
+    /// Line breaks and other control characters escaped, so that text from a peer cannot start
+    /// a line of its own in the log.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
@@ -23,10 +41,10 @@ public struct LineLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        var text = "\(clock.now()) \(event.level) \(label): \(event.message)"
-        if let error = event.error { text += " error=\"\(error)\"" }
+        var text = "\(clock.now()) \(event.level) \(label): \(Self.oneLine("\(event.message)"))"
+        if let error = event.error { text += " error=\"\(Self.oneLine("\(error)"))\"" }
         for key in merged.keys.sorted() {
-            let value = "\(merged[key]!)"
+            let value = Self.oneLine("\(merged[key]!)")
             text += " \(key)=" + (value.contains(" ") ? "\"\(value)\"" : value)
         }
         StandardError.write(text + "\n")

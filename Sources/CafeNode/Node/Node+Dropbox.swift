@@ -30,18 +30,18 @@ extension Node {
             guard lstat(path, &info) == 0 else { continue }
             let modified = Timestamp(milliseconds: Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000)
             if (info.st_mode & S_IFMT) == S_IFREG && now.seconds(since: modified) < 1 { continue }
-            let bytes: [UInt8]
+            let envelope: Envelope
             do {
                 guard (info.st_mode & S_IFMT) == S_IFREG else {
                     throw InputError(source: path, message: "is not a regular file (a symbolic link or a directory)")
                 }
-                bytes = try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes, followLinks: false)
-                _ = try Envelope.open(bytes, keys: identity.keys, source: "drop-box file \(name)")
+                let bytes = try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes, followLinks: false)
+                envelope = try Envelope.open(bytes, keys: identity.keys, source: "drop-box file \(name)")
             } catch {
                 quarantineDropbox(path, reason: "\(error)")
                 continue
             }
-            receive(bytes, from: "dropbox")
+            handle(envelope, from: "dropbox")
             do { try FileSystem.remove(path) } catch { logger.error("drop-box: cannot remove processed \(name): \(error)") }
         }
     }

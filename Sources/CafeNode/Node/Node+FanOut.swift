@@ -103,6 +103,8 @@ extension Node {
             stepFanOut(key) { $0.start(now: now) }
         } catch {
             logger.error("cannot start the fan-out: \(error)", metadata: meta)
+            fanOuts[key] = nil
+            finish(key, result: HostResult(host: name, state: .failed, message: "\(name) could not start the fan-out: \(error)"), answering: request)
             return
         }
         await runOwnPart(key)
@@ -133,6 +135,7 @@ extension Node {
                     try FileSystem.writeAtomically([], to: fanOutPath(key, "own-started"))
                 } catch {
                     logger.error("cannot mark the own commands started, not running them: \(error)")
+                    recordOwn(key, HostResult(host: name, state: .failed, message: "\(name) could not record that its commands started, so it did not run them: \(error)"))
                     return
                 }
                 result = await LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
@@ -222,6 +225,8 @@ extension Node {
                 try queueRequest(delegated, origin: origin, to: host, expires: fan.request.header.expires)
             } catch {
                 logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(key.batch)"])
+                let now = clock.now()
+                stepFanOut(key) { $0.failed(request: 0, host: host, note: "\(name) could not prepare the request: \(error)", now: now) }
                 return
             }
         }
@@ -310,9 +315,7 @@ extension Node {
                     fan.own = try HostResult(mapping)
                     fan.ownDone = true
                 } else if FileSystem.exists(fanOutPath(key, "own-started")) {
-                    fan.own = HostResult(
-                        host: name, state: .failed,
-                        message: "interrupted: cafe-node on \(name) stopped while this request ran; it is not run again, to avoid running it twice")
+                    fan.own = interrupted()
                     fan.ownDone = true
                 } else {
                     ownToRun.append(key)

@@ -105,6 +105,7 @@ extension Node {
                     try spool.markRunning(key)
                 } catch {
                     logger.error("cannot mark the request running, not running it: \(error)", metadata: meta)
+                    finish(key, result: HostResult(host: name, state: .failed, message: "\(name) could not record that the request started, so it did not run it: \(error)"), answering: entry.request)
                     return
                 }
                 logger.info("running", metadata: meta)
@@ -151,9 +152,11 @@ extension Node {
             result, batch: BatchContext(id: body.batch, name: body.batchName, origin: request.header.origin),
             index: body.index, request: body.request, answers: request.header.id, now: clock.now(), random: random,
             target: request.header.sender)
+        // The spool first: a stored result is never lost (after a restart one that was not yet
+        // acknowledged is queued again); the outbox then carries it home.
         do {
-            try outbox.add(envelope)
             try spool.storeResult(envelope, key: key)
+            try outbox.add(envelope)
         } catch {
             logger.error("cannot store the result of \(key): \(error)")
         }
@@ -173,15 +176,22 @@ extension Node {
                     continue
                 }
                 logger.warning("request \(key) was running when the node stopped; reporting it interrupted, not running it again")
-                finish(key, result: HostResult(
-                    host: name, state: .failed,
-                    message: "interrupted: cafe-node on \(name) stopped while this request ran; it is not run again, to avoid running it twice"),
-                    answering: entry.request)
-            case .finished:
-                break
+                finish(key, result: interrupted(), answering: entry.request)
+            case .finished(let result):
+                // Not acknowledged by whoever asked, and not waiting in the outbox: send again.
+                if !spool.delivered.contains(key), outbox.entries[result.header.id] == nil {
+                    try outbox.add(result)
+                }
             }
         }
         startWaiting()
+    }
+
+    /// The result of a request that was running when the node stopped.
+    func interrupted() -> HostResult {
+        HostResult(
+            host: name, state: .failed,
+            message: "interrupted: cafe-node on \(name) stopped while this request ran; it is not run again, to avoid running it twice")
     }
 
     static func answers(_ candidate: Envelope, _ request: Envelope) -> Bool {

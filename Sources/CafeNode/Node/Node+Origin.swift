@@ -31,13 +31,18 @@ extension Node {
             for index in batch.requests.indices { batch.requests[index].groups = [hosts] }
         }
         let plan = try makePlan(batch, timeout: options.timeout, expiresIn: input.expiresIn, now: now)
-        let sealed = try sealToSelf(batch)
+        let sealed = try identity.sealingSecrets(of: batch)
         let home = identity.home
         try FileSystem.writeAtomically(try sealed.originalYAML(), to: home.batchFile(batch.id, in: .original))
         try FileSystem.writeAtomically(plan.yaml, to: home.batchFile(batch.id, in: .queue))
         logger.info("accepted batch '\(batch.name)' with \(batch.requests.count) request(s)", metadata: ["batch": "\(batch.id)"])
         let events = follow ? self.follow(batch.id) : nil
-        try begin(sealed, plan: plan)
+        do {
+            try begin(sealed, plan: plan)
+        } catch {
+            for (_, stream) in followers.removeValue(forKey: batch.id) ?? [:] { stream.finish() }
+            throw error
+        }
         return (batch.id, events)
     }
 
@@ -50,7 +55,11 @@ extension Node {
                 for host in groups.joined() where !known.contains(host) {
                     throw InputError(source: "command line", message: "host '\(host)' is not this node or a peer in node.yaml")
                 }
-                return PlannedRequest(name: request.name, groups: groups.filter { !$0.isEmpty })
+                let groups = groups.filter { !$0.isEmpty }
+                guard !groups.isEmpty else {
+                    throw InputError(source: "batch", field: request.name, message: "names no hosts to run on")
+                }
+                return PlannedRequest(name: request.name, groups: groups)
             }
             guard let groups = configuration.delivery.groups(for: request.name) else {
                 return PlannedRequest(
@@ -62,20 +71,6 @@ extension Node {
         return BatchPlan(
             id: batch.id, origin: name, requests: requests, groupTimeout: timeout,
             expires: now.adding(seconds: expiresIn ?? configuration.node.settings.requestExpiry))
-    }
-
-    /// The batch with every clear secret sealed to this node's own key.
-    func sealToSelf(_ batch: Batch) throws -> Batch {
-        var sealed = batch
-        for index in sealed.requests.indices {
-            sealed.requests[index].data = try sealed.requests[index].data.mapSecrets { key, value in
-                guard case .clear(let clear) = value else { return value }
-                return .sealed(try SecretSealer.seal(
-                    clear, to: identity.key.publicKey,
-                    binding: SecretSealer.originalBinding(batch: batch.id.rawValue, index: index, origin: name, key: key)))
-            }
-        }
-        return sealed
     }
 
     /// Moves a queued batch to running/ and starts its engine.
@@ -168,6 +163,8 @@ extension Node {
                 try queueRequest(body, origin: name, to: host, expires: running.engine.plan.expires)
             } catch {
                 logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(id)"])
+                let now = clock.now()
+                step(id) { $0.failed(request: index, host: host, note: "\(name) could not prepare the request: \(error)", now: now) }
                 return
             }
         }
@@ -182,7 +179,10 @@ extension Node {
     func receiveResult(_ envelope: Envelope, _ body: ResultBody, _ verdict: ReplayWindow.Verdict) {
         let header = envelope.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
-        if header.origin != name, body.result.host == header.sender, verdict == .admit || verdict.isReplay {
+        // A result seen before is harmless: the engine ignores it for a host that is already
+        // final, and it is acknowledged again so the host stops sending it.
+        if refuseStale(header, verdict, meta) { return }
+        if header.origin != name, body.result.host == header.sender {
             if !receiveLeafResult(envelope, body) {
                 logger.info("late result for a fan-out that has ended; acknowledged and ignored", metadata: meta)
                 acknowledge(header, .duplicate)
@@ -196,9 +196,6 @@ extension Node {
             acknowledge(header, .refused, reason: "not a result this node can accept")
             return
         }
-        // A result seen before is harmless: the engine ignores it for a host that is already
-        // final, and it is acknowledged again so the host stops sending it.
-        if refuseStale(header, verdict, meta) { return }
         guard let running = batches[id] else {
             logger.info("late or repeated result for a batch that has ended; acknowledged and ignored", metadata: meta)
             acknowledge(header, .duplicate)
@@ -231,6 +228,14 @@ extension Node {
         }
         guard let entry = outbox.entries[body.acks], entry.target == envelope.header.sender else { return }
         do { try outbox.remove(body.acks) } catch { logger.error("cannot remove an acknowledged envelope: \(error)") }
+        if case .result(let result) = entry.envelope.body, let batch = BatchID(validating: result.batch) {
+            do {
+                try spool.markDelivered(RequestKey(origin: entry.envelope.header.origin, batch: batch, index: result.index))
+            } catch {
+                logger.error("cannot record a result as delivered: \(error)")
+            }
+            return
+        }
         if entry.envelope.header.origin != name {
             leafAcknowledged(entry, body)
             return
@@ -268,10 +273,18 @@ extension Node {
         let path = home.batchFile(id, in: folder)
         do {
             try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key), to: path, mode: 0o644)
+        } catch {
+            // The plan and journal stay in running/: the next start finishes the batch again.
+            logger.critical("cannot write the executed batch file \(path): \(error)", metadata: ["batch": "\(id)"])
+            notify(id, .failed("the batch ended (\(batch.state.rawValue)) but \(path) could not be written: \(error); it is written when cafe-node starts again"))
+            for (_, stream) in followers.removeValue(forKey: id) ?? [:] { stream.finish() }
+            return
+        }
+        do {
             try FileSystem.remove(home.batchFile(id, in: .running))
             try FileSystem.remove(journalPath(id))
         } catch {
-            logger.critical("cannot write the executed batch file \(path): \(error)", metadata: ["batch": "\(id)"])
+            logger.error("cannot clear running/ for \(id): \(error)", metadata: ["batch": "\(id)"])
         }
         for entry in outbox.entries.values {
             if case .request(let body) = entry.envelope.body, entry.envelope.header.origin == name, body.batch == id.rawValue,
@@ -356,7 +369,12 @@ extension Node {
                     resumedAt[id] = clock.now()
                     step(id) { $0.resume(now: then) }
                 } catch {
-                    let problem = try quarantine.take(path, reason: "cannot resume: \(error)")
+                    let current = FileSystem.exists(path) ? path : home.batchFile(id, in: .running)
+                    guard FileSystem.exists(current) else {
+                        logger.error("cannot resume batch \(id): \(error)")
+                        continue
+                    }
+                    let problem = try quarantine.take(current, reason: "cannot resume: \(error)")
                     logger.error("\(problem)", metadata: ["batch": "\(id)"])
                     if FileSystem.exists(journalPath(id)) { _ = try quarantine.take(journalPath(id), reason: "journal of a quarantined batch") }
                 }

@@ -10,7 +10,7 @@ extension Node {
     /// origin may relay through here (trust.yaml `relay: true`), the path has no loop and is not
     /// too long. A relay cannot read sealed secrets and cannot change anything unnoticed: it only
     /// moves the signed bytes.
-    func receiveForward(_ envelope: Envelope, _ body: ForwardBody, _ verdict: ReplayWindow.Verdict, from peer: String) {
+    func receiveForward(_ envelope: Envelope, _ body: ForwardBody, _ verdict: ReplayWindow.Verdict) {
         var meta: Logger.Metadata = ["peer": "\(envelope.header.sender)"]
         if case .refuse(let refusal) = verdict {
             // Forwards are not kept in the durable seen-set: what they carry is idempotent.
@@ -40,7 +40,7 @@ extension Node {
             return
         }
         if inner.header.target == name {
-            receive(inner.bytes, from: envelope.header.sender)
+            handle(inner, from: envelope.header.sender)
             return
         }
         guard body.path.count < ForwardBody.maxPath else {
@@ -101,7 +101,4 @@ struct HeldEnvelope {
     var envelope: Envelope
     var path: [String]
     var since: Timestamp
-}
-
-extension Node {
 }

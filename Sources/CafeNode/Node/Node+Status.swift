@@ -135,9 +135,12 @@ extension Node {
             let path = home.batchFile(id, in: folder)
             let executed = try Batch(executedYAML: try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
             var kept: [Request] = []
-            for (index, request) in requests.enumerated() where executed.requests[safe: index]?.state != .ok {
+            for (index, request) in requests.enumerated() {
+                guard let record = executed.requests[safe: index], record.name == request.name else {
+                    throw InputError(source: path, message: "does not match the saved original of \(id) (request \(index) differs)")
+                }
+                guard record.state != .ok else { continue }
                 var request = request
-                let record = executed.requests[index]
                 if record.state != .skipped && !record.records.isEmpty {
                     let failed = Set(record.records.filter { $0.state != .ok }.map(\.host))
                     let groups = request.groups ?? identity.configuration.delivery.groups(for: request.name) ?? []

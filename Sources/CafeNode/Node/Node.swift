@@ -78,6 +78,11 @@ public actor Node {
     /// Resumes everything a previous run left unfinished: queued and running batches, requests
     /// stored but not run, requests interrupted while running, results not yet delivered.
     public func start() async throws {
+        for entry in outbox.entries.values where entry.target != name && identity.configuration.node.peers[entry.target] == nil {
+            let problem = try quarantine.take(entry.path, reason: "for \(entry.target), which is no longer a peer in node.yaml")
+            _ = try outbox.remove(entry.envelope.header.id)
+            logger.warning("\(problem)")
+        }
         try recoverBatches()
         try recoverFanOuts()
         try recoverRequests()
@@ -118,6 +123,11 @@ public actor Node {
             lastPrune = now
             replay.prune(now: now)
             do {
+                try seenLog.rewrite(replay.seen)
+            } catch {
+                logger.error("compacting the seen-set failed: \(error)")
+            }
+            do {
                 try spool.prune(now: now) { self.latestExpiry(of: $0) }
             } catch {
                 logger.error("pruning the request spool failed: \(error)")
@@ -152,13 +162,18 @@ public actor Node {
             NodeMetrics.refused((error as? EnvelopeError)?.reason.rawValue ?? "malformed")
             return
         }
+        handle(envelope, from: peer)
+    }
+
+    /// An envelope whose signature has been checked (by ``receive(_:from:)`` or the drop-box).
+    func handle(_ envelope: Envelope, from peer: String) {
         NodeMetrics.envelopesReceived.increment()
         let verdict = replay.check(envelope.header, now: clock.now())
         switch envelope.body {
         case .request(let body): receiveRequest(envelope, body, verdict)
         case .result(let body): receiveResult(envelope, body, verdict)
         case .ack(let body): receiveAck(envelope, body, verdict)
-        case .forward(let body): receiveForward(envelope, body, verdict, from: peer)
+        case .forward(let body): receiveForward(envelope, body, verdict)
         case .hello:
             logger.warning("refused hello outside a handshake", metadata: ["peer": "\(peer)"])
         }
@@ -306,4 +321,6 @@ struct RunningBatch {
 public enum FollowEvent: Sendable, Equatable {
     case progress(request: Int, name: String, host: String, state: HostState, note: String?)
     case finished(state: BatchState, path: String)
+    /// The batch could not be brought to its end now (the node says why).
+    case failed(String)
 }

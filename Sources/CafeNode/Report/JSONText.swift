@@ -14,7 +14,6 @@ enum JSONText {
         case .int(let number): out += String(number)
         case .bool(let flag): out += flag ? "true" : "false"
         case .seconds(let seconds): out += YAMLEmitter.formatSeconds(seconds)
-        case .null: out += "null"
         case .list(let items):
             out += "["
             for (index, item) in items.enumerated() {

@@ -60,7 +60,10 @@ struct Outbox {
     mutating func load(keys: KeyRing, quarantine: Quarantine) throws -> [String] {
         try FileSystem.makeDirectory(directory)
         var problems: [String] = []
-        for name in try FileSystem.list(directory) where !name.hasPrefix(".") {
+        let names = try FileSystem.list(directory)
+        // Temporary files of writes a crash interrupted (never renamed into place).
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") { try FileSystem.remove(directory + "/" + name) }
+        for name in names where !name.hasPrefix(".") {
             let path = directory + "/" + name
             do {
                 guard name.hasSuffix(".env") else { throw InputError(source: path, message: "unexpected file in the outbox") }

@@ -37,6 +37,8 @@ struct RequestSpool {
 
     let directory: String
     private(set) var entries: [RequestKey: Entry] = [:]
+    /// Entries whose result the asker acknowledged (`KEY.delivered`).
+    private(set) var delivered: Set<RequestKey> = []
 
     init(directory: String) {
         self.directory = directory
@@ -48,7 +50,10 @@ struct RequestSpool {
     mutating func load(keys: KeyRing, quarantine: Quarantine) throws -> [String] {
         try FileSystem.makeDirectory(directory)
         var problems: [String] = []
-        let names = try FileSystem.list(directory).filter { !$0.hasPrefix(".") }
+        let all = try FileSystem.list(directory)
+        // Temporary files of writes a crash interrupted (never renamed into place).
+        for name in all where name.hasPrefix(".") && name.contains(".tmp-") { try FileSystem.remove(directory + "/" + name) }
+        let names = all.filter { !$0.hasPrefix(".") }
         for name in names where name.hasSuffix(".request") {
             let path = directory + "/" + name
             do {
@@ -56,6 +61,7 @@ struct RequestSpool {
                 guard let key = Self.key(envelope) else { throw InputError(source: path, message: "not a request envelope") }
                 var entry = Entry(request: envelope, stage: .stored)
                 if FileSystem.exists(self.path(key, "running")) { entry.stage = .running }
+                if FileSystem.exists(self.path(key, "delivered")) { delivered.insert(key) }
                 let resultPath = self.path(key, "result")
                 if FileSystem.exists(resultPath) {
                     do {
@@ -87,6 +93,13 @@ struct RequestSpool {
         entries[key]?.stage = .running
     }
 
+    /// Records that the result of `key` was acknowledged by whoever asked for it.
+    mutating func markDelivered(_ key: RequestKey) throws {
+        guard entries[key] != nil, !delivered.contains(key) else { return }
+        try FileSystem.writeAtomically([], to: path(key, "delivered"))
+        delivered.insert(key)
+    }
+
     mutating func storeResult(_ result: Envelope, key: RequestKey) throws {
         try FileSystem.writeAtomically(result.bytes, to: path(key, "result"))
         entries[key]?.stage = .finished(result)
@@ -95,10 +108,12 @@ struct RequestSpool {
     /// Forgets entries that may no longer arrive again: `retainUntil` gives, for an entry whose
     /// own copy expired, the latest instant any copy of that request could still be valid.
     mutating func prune(now: Timestamp, retainUntil: (Envelope) -> Timestamp) throws {
-        for (key, entry) in entries
-        where entry.request.header.expires < now && entry.stage != .running && retainUntil(entry.request) < now {
-            for suffix in ["request", "running", "result"] { try FileSystem.remove(path(key, suffix)) }
+        for (key, entry) in entries where entry.request.header.expires < now && retainUntil(entry.request) < now {
+            // Stored and running entries still owe an answer (expired or interrupted).
+            guard case .finished = entry.stage else { continue }
+            for suffix in ["request", "running", "result", "delivered"] { try FileSystem.remove(path(key, suffix)) }
             entries[key] = nil
+            delivered.remove(key)
         }
     }
 }

@@ -25,11 +25,7 @@ public final class AuditLog: @unchecked Sendable {
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw EnvironmentError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            let bytes = Array(line.utf8)
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard written == bytes.count, fdatasync(fd) == 0 else {
-                throw EnvironmentError("cannot write the audit log \(path): \(String(cString: strerror(errno)))")
-            }
+            try FileSystem.appendDurably(fd: fd, Array(line.utf8), path: path)
         }
     }
 

@@ -13,9 +13,7 @@ public struct NodeIdentity: Sendable {
     public var name: String { configuration.node.name }
 
     public init(home: NodeHome, configuration: NodeConfiguration, key: SigningKey) throws {
-        guard let stored = try? KeyFiles.parsePublicLine(String(decoding: FileSystem.read(home.publicKey, maxBytes: 4096), as: UTF8.self)
-            .trimmingNewline()), stored.key == key.publicKey
-        else {
+        guard let stored = try? KeyFiles.loadPublicKey(from: home), stored.key == key.publicKey else {
             throw CryptoError("\(home.publicKey) is missing or does not match \(home.privateKey)")
         }
         self.home = home
@@ -29,6 +27,21 @@ public struct NodeIdentity: Sendable {
         let configuration = try NodeConfiguration.load(from: home)
         let key = try KeyFiles.loadPrivateKey(from: home, name: configuration.node.name)
         return try NodeIdentity(home: home, configuration: configuration, key: key)
+    }
+
+    /// `batch` with every clear secret sealed to this node's own key (for the saved original),
+    /// bound to the batch, the request's position and the key name.
+    public func sealingSecrets(of batch: Batch) throws -> Batch {
+        var sealed = batch
+        for index in sealed.requests.indices {
+            sealed.requests[index].data = try sealed.requests[index].data.mapSecrets { name, value in
+                guard case .clear(let clear) = value else { return value }
+                return .sealed(try SecretSealer.seal(
+                    clear, to: key.publicKey,
+                    binding: SecretSealer.originalBinding(batch: batch.id.rawValue, index: index, origin: self.name, key: name)))
+            }
+        }
+        return sealed
     }
 
     /// Signs `result` as this node's answer to request `index` of `batch`, addressed to `target`
@@ -68,10 +81,3 @@ public struct NodeIdentity: Sendable {
     }
 }
 
-extension String {
-    func trimmingNewline() -> String {
-        var text = self
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-        return text
-    }
-}

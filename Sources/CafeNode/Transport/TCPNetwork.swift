@@ -165,7 +165,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 if expected == nil { try await outbound.write(ByteBuffer(bytes: hello(to: peer))) }
                 linked = true
                 let underlying = channel.channel
-                let session = Session(peer: peer, maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
+                let session = Session(maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
                 state.withLockedValue { state in
                     state.sessions[peer]?.close()
                     state.sessions[peer] = session
@@ -240,15 +240,13 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 
 /// The sending side of one live link: a queue of frames with a byte bound.
 final class Session: @unchecked Sendable {
-    let peer: String
     let outgoing: AsyncStream<[UInt8]>
     private let continuation: AsyncStream<[UInt8]>.Continuation
     private let queued = NIOLockedValueBox(0)
     private let maxQueuedBytes: Int
     private let closeConnection: @Sendable () -> Void
 
-    init(peer: String, maxQueuedBytes: Int, closeConnection: @escaping @Sendable () -> Void) {
-        self.peer = peer
+    init(maxQueuedBytes: Int, closeConnection: @escaping @Sendable () -> Void) {
         self.maxQueuedBytes = maxQueuedBytes
         self.closeConnection = closeConnection
         (outgoing, continuation) = AsyncStream<[UInt8]>.makeStream()
