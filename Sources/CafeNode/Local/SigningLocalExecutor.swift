@@ -23,6 +23,8 @@ public struct SigningLocalExecutor: RequestExecutor {
         let envelope = identity.signResult(
             result, batch: batch, index: index, request: request.name,
             answers: "local-\(batch.id)-\(index)", now: now, random: random)
-        return [HostRecord(host: identity.name, state: result.state, result: result, signedResult: envelope.text)]
+        // The record holds what was signed (the output trimmed, if it had to be, to fit).
+        guard case .result(let signed) = envelope.body else { return [] }
+        return [HostRecord(host: identity.name, state: signed.result.state, result: signed.result, signedResult: envelope.text)]
     }
 }

@@ -104,6 +104,7 @@ extension Node {
         } catch {
             logger.error("cannot start the fan-out: \(error)", metadata: meta)
             fanOuts[key] = nil
+            for suffix in ["plan.yaml", "journal"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
             finish(key, result: HostResult(host: name, state: .failed, message: "\(name) could not start the fan-out: \(error)"), answering: request)
             return
         }
@@ -298,6 +299,11 @@ extension Node {
         for file in try FileSystem.list(fanOutDirectory) where file.hasSuffix(".plan.yaml") {
             let stem = String(file.dropLast(".plan.yaml".count))
             let path = fanOutDirectory + "/" + file
+            if let (_, entry) = byStem[stem], case .finished = entry.stage {
+                // Answered already (the fan-out ended, or could not start): only files are left.
+                for suffix in ["plan.yaml", "journal", "own.yaml", "own-started"] { try? FileSystem.remove(fanOutDirectory + "/" + stem + "." + suffix) }
+                continue
+            }
             guard let (key, entry) = byStem[stem] else {
                 let problem = try quarantine.take(path, reason: "a fan-out plan without its request in the spool")
                 logger.error("\(problem)")
