@@ -8,17 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/sshd.sh
+source scripts/lib/nodes.sh
 count="${1:-50}"
 runs="${2:-5}"
 scripts/install-deps.sh
-swift build -c release --product cafe >&2
-swift build -c release --product cafe-node >&2
-bin="$(swift build -c release --show-bin-path)"
+build_cafe release
 scratch="$(mktemp -d /tmp/cafe-fanout-XXXXXX)"
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_nodes
     stop_sshd "$scratch/sshd"
     rm -rf "$scratch"
 }
@@ -28,11 +26,7 @@ now() { date +%s.%N; }
 hosts=()
 for i in $(seq 1 "$count"); do hosts+=("h$i"); done
 declare -A port key
-for node in origin "${hosts[@]}"; do
-    port[$node]=$(free_port)
-    "$bin/cafe" init --home "$scratch/$node" --name "$node" --listen "127.0.0.1:${port[$node]}" >/dev/null
-    key[$node]="$("$bin/cafe" key show --home "$scratch/$node" | cut -d' ' -f2)"
-done
+for node in origin "${hosts[@]}"; do init_node "$node"; done
 {
     echo "name: origin"; echo "listen: 127.0.0.1:${port[origin]}"; echo "peers:"
     for host in "${hosts[@]}"; do echo "  $host: {address: 127.0.0.1:${port[$host]}, key: \"${key[$host]}\"}"; done
@@ -45,13 +39,8 @@ for host in "${hosts[@]}"; do
     echo 'bench: [["true"]]' > "$scratch/$host/config/commands.yaml"
     echo 'origin: {requests: [bench]}' > "$scratch/$host/config/trust.yaml"
 done
-for node in origin "${hosts[@]}"; do
-    "$bin/cafe-node" --home "$scratch/$node" --log-level warning 2>>"$scratch/$node.log" &
-    pids+=($!)
-done
-for node in origin "${hosts[@]}"; do
-    for _ in $(seq 200); do [ -S "$scratch/$node/run/control.sock" ] && break; sleep 0.05; done
-done
+for node in origin "${hosts[@]}"; do start_node "$node"; done
+wait_for_nodes origin "${hosts[@]}"
 sleep 1
 rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/${pids[1]}/status")
 printf 'name: fanout\nrequests:\n  - name: bench\n' > "$scratch/batch.yaml"

@@ -7,18 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/sshd.sh
+source scripts/lib/nodes.sh
 gateways="${1:-5}"
 leaves="${2:-10}"
 runs="${3:-5}"
 scripts/install-deps.sh
-swift build -c release --product cafe >&2
-swift build -c release --product cafe-node >&2
-bin="$(swift build -c release --show-bin-path)"
+build_cafe release
 scratch="$(mktemp -d /tmp/cafe-relay-XXXXXX)"
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_nodes
     rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -30,11 +28,7 @@ for g in $(seq 1 "$gateways"); do
     nodes+=("g$g")
     for l in $(seq 1 "$leaves"); do nodes+=("g$g-l$l"); done
 done
-for node in "${nodes[@]}"; do
-    port[$node]=$(free_port)
-    "$bin/cafe" init --home "$scratch/$node" --name "$node" --listen "127.0.0.1:${port[$node]}" >/dev/null
-    key[$node]="$("$bin/cafe" key show --home "$scratch/$node" | cut -d' ' -f2)"
-done
+for node in "${nodes[@]}"; do init_node "$node"; done
 peer() { echo "  $1: {$2, key: \"${key[$1]}\"}"; }
 {
     echo "name: origin"; echo "listen: 127.0.0.1:${port[origin]}"; echo "peers:"
@@ -64,13 +58,8 @@ for g in $(seq 1 "$gateways"); do
         echo 'origin: {requests: [bench]}' > "$scratch/$leaf/config/trust.yaml"
     done
 done
-for node in "${nodes[@]}"; do
-    "$bin/cafe-node" --home "$scratch/$node" --log-level warning 2>>"$scratch/$node.log" &
-    pids+=($!)
-done
-for node in "${nodes[@]}"; do
-    for _ in $(seq 200); do [ -S "$scratch/$node/run/control.sock" ] && break; sleep 0.05; done
-done
+for node in "${nodes[@]}"; do start_node "$node"; done
+wait_for_nodes "${nodes[@]}"
 sleep 1
 printf 'name: relayed fan-out\nrequests:\n  - name: bench\n' > "$scratch/batch.yaml"
 times=()

@@ -7,30 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 source scripts/lib/sshd.sh
+source scripts/lib/nodes.sh
 scripts/install-deps.sh
-swift build --product cafe >&2
-swift build --product cafe-node >&2
-bin="$(swift build --show-bin-path)"
+build_cafe debug
 scratch="$(mktemp -d /tmp/cafe-demo-XXXXXX)"
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_nodes
     rm -rf "$scratch"
 }
 trap cleanup EXIT
 
 nodes=(jlore monk1 cluster1)
-# Three free ports on 127.0.0.1, in place of config/'s 7401-7403.
-declare -A port
-for node in "${nodes[@]}"; do port[$node]=$(free_port); done
-
-echo "== cafe init: a home and a fresh Ed25519 key per node, in $scratch" >&2
-declare -A key
-for node in "${nodes[@]}"; do
-    "$bin/cafe" init --home "$scratch/$node" --name "$node" --listen "127.0.0.1:${port[$node]}" >/dev/null
-    key[$node]="$("$bin/cafe" key show --home "$scratch/$node" | cut -d' ' -f2)"
-done
+declare -A port key
+echo "== cafe init: a home and a fresh Ed25519 key per node, in $scratch (free ports in place of 7401-7403)" >&2
+for node in "${nodes[@]}"; do init_node "$node"; done
 for node in "${nodes[@]}"; do
     for file in node delivery commands trust; do
         sed -e "s|127.0.0.1:7401|127.0.0.1:${port[jlore]}|; s|127.0.0.1:7402|127.0.0.1:${port[monk1]}|; s|127.0.0.1:7403|127.0.0.1:${port[cluster1]}|" \
@@ -40,13 +31,8 @@ for node in "${nodes[@]}"; do
 done
 
 echo "== starting cafe-node for ${nodes[*]}" >&2
-for node in "${nodes[@]}"; do
-    "$bin/cafe-node" --home "$scratch/$node" 2>"$scratch/$node.log" &
-    pids+=($!)
-done
-for node in "${nodes[@]}"; do
-    for _ in $(seq 100); do [ -S "$scratch/$node/run/control.sock" ] && break; sleep 0.1; done
-done
+for node in "${nodes[@]}"; do start_node "$node" info; done
+wait_for_nodes "${nodes[@]}"
 
 echo "== cafe batch run config/seed-batch.yaml (from jlore)" >&2
 set +e

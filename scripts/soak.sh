@@ -7,12 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/sshd.sh
+source scripts/lib/nodes.sh
 batches="${1:-300}"
 hostcount="${2:-3}"
 scripts/install-deps.sh
-swift build --product cafe >&2
-swift build --product cafe-node >&2
-bin="$(swift build --show-bin-path)"
+build_cafe debug
 scratch="$(mktemp -d /tmp/cafe-soak-XXXXXX)"
 declare -A pid
 keep=0
@@ -27,11 +26,7 @@ hosts=()
 for i in $(seq 1 "$hostcount"); do hosts+=("h$i"); done
 nodes=(origin "${hosts[@]}")
 declare -A port key
-for node in "${nodes[@]}"; do
-    port[$node]=$(free_port)
-    "$bin/cafe" init --home "$scratch/$node" --name "$node" --listen "127.0.0.1:${port[$node]}" >/dev/null
-    key[$node]="$("$bin/cafe" key show --home "$scratch/$node" | cut -d' ' -f2)"
-done
+for node in "${nodes[@]}"; do init_node "$node"; done
 {
     echo "name: origin"; echo "listen: 127.0.0.1:${port[origin]}"; echo "peers:"
     for host in "${hosts[@]}"; do echo "  $host: {address: 127.0.0.1:${port[$host]}, key: \"${key[$host]}\"}"; done

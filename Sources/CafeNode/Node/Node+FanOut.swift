@@ -120,30 +120,9 @@ extension Node {
             completeFanOut(key)
             return
         }
-        let action = TrustAction.request(body.request)
-        let decision = auditedDecision(
-            signer: header.origin, action: action, fields: Self.auditFields(header, body, action),
-            ["batch": "\(body.batch)", "request": "\(body.request)"])
-        var result: HostResult
-        if !decision.allowed {
-            result = HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)")
-        } else {
-            switch openRequest(body, from: header.origin) {
-            case .failure(let problem):
-                result = HostResult(host: name, state: .failed, message: problem.description)
-            case .success(let request):
-                do {
-                    try FileSystem.writeAtomically([], to: fanOutPath(key, "own-started"))
-                } catch {
-                    logger.error("cannot mark the own commands started, not running them: \(error)")
-                    recordOwn(key, HostResult(host: name, state: .failed, message: "\(name) could not record that its commands started, so it did not run them: \(error)"))
-                    return
-                }
-                result = await LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
-                    .run(request, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin))
-            }
-        }
-        recordOwn(key, result)
+        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
+        let path = fanOutPath(key, "own-started")
+        recordOwn(key, await runHere(body, header, meta) { try FileSystem.writeAtomically([], to: path) })
     }
 
     func recordOwn(_ key: RequestKey, _ result: HostResult) {

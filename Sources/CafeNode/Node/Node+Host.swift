@@ -87,35 +87,41 @@ extension Node {
             await fanOut(key, entry.request, body, groups: groups)
             return
         }
-        // Hosts authorise the origin: a request fanned out by another host carries the
-        // origin's signed request as proof (see delegationChain).
-        let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
-        let decision = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
-        let batch = BatchContext(id: body.batch, name: body.batchName, origin: header.origin)
-        var result: HostResult
-        if !decision.allowed {
-            logger.warning("denied: \(decision.reason)", metadata: meta)
-            result = HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)")
-        } else {
-            switch openRequest(body, from: header.origin) {
-            case .failure(let problem):
-                result = HostResult(host: name, state: .failed, message: problem.description)
-            case .success(let request):
-                do {
-                    try spool.markRunning(key)
-                } catch {
-                    logger.error("cannot mark the request running, not running it: \(error)", metadata: meta)
-                    finish(key, result: HostResult(host: name, state: .failed, message: "\(name) could not record that the request started, so it did not run it: \(error)"), answering: entry.request)
-                    return
-                }
-                logger.info("running", metadata: meta)
-                let executor = LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
-                result = await executor.run(request, batch: batch)
-            }
-        }
+        let result = await runHere(body, header, meta) { try spool.markRunning(key) }
         finish(key, result: result, answering: entry.request)
         NodeMetrics.requestFinished(result.state.rawValue)
         logger.info("result \(result.state.rawValue)", metadata: meta)
+    }
+
+    /// Runs a request on this node: trust first (hosts authorise the origin; a request fanned
+    /// out by another host carries the origin's signed request as proof, see
+    /// ``delegationChain(_:_:)``), then the secrets, then `markStarted` (the durable record
+    /// that makes a crash from here on an interruption, never a second run), then the commands.
+    func runHere(
+        _ body: RequestBody, _ header: EnvelopeHeader, _ meta: Logger.Metadata, markStarted: () throws -> Void
+    ) async -> HostResult {
+        let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
+        let decision = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
+        guard decision.allowed else {
+            logger.warning("denied: \(decision.reason)", metadata: meta)
+            return HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)")
+        }
+        let request: Request
+        switch openRequest(body, from: header.origin) {
+        case .failure(let problem):
+            return HostResult(host: name, state: .failed, message: problem.description)
+        case .success(let opened):
+            request = opened
+        }
+        do {
+            try markStarted()
+        } catch {
+            logger.error("cannot record that the request started, not running it: \(error)", metadata: meta)
+            return HostResult(host: name, state: .failed, message: "\(name) could not record that the request started, so it did not run it: \(error)")
+        }
+        logger.info("running", metadata: meta)
+        return await LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
+            .run(request, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin))
     }
 
     /// The request as this host runs it: data, secrets opened with this node's key, commands.
