@@ -156,17 +156,7 @@ extension Node {
     @discardableResult
     func performFanOut(_ actions: [BatchAction], key: RequestKey) -> Bool {
         guard let fan = fanOuts[key] else { return false }
-        let records = actions.compactMap { action -> JournalRecord? in
-            if case .record(let record) = action { return record }
-            return nil
-        }
-        do {
-            try fan.journal.append(records)
-        } catch {
-            logger.critical("cannot write the fan-out journal of \(key), not acting on it: \(error)")
-            return false
-        }
-        for action in actions {
+        return journalThenAct(actions, in: fan.journal, of: "the fan-out of \(key)") { action in
             switch action {
             case .record:
                 break
@@ -182,7 +172,6 @@ extension Node {
                 completeFanOut(key)
             }
         }
-        return true
     }
 
     /// The request for one of this node's hosts: the same request, secrets sealed again to that

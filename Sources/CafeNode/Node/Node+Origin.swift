@@ -111,17 +111,7 @@ extension Node {
     @discardableResult
     func perform(_ actions: [BatchAction], batch id: BatchID) -> Bool {
         guard let running = batches[id] else { return false }
-        let records = actions.compactMap { action -> JournalRecord? in
-            if case .record(let record) = action { return record }
-            return nil
-        }
-        do {
-            try running.journal.append(records)
-        } catch {
-            logger.critical("cannot write the journal of batch \(id), not acting on it: \(error)")
-            return false
-        }
-        for action in actions {
+        return journalThenAct(actions, in: running.journal, of: "batch \(id)") { action in
             switch action {
             case .record:
                 break
@@ -139,6 +129,22 @@ extension Node {
                 finishBatch(id)
             }
         }
+    }
+
+    /// Appends the records among `actions` to `journal`, then hands every action to `act`;
+    /// when the journal cannot be written, logs it and returns false without acting.
+    func journalThenAct(_ actions: [BatchAction], in journal: BatchJournal, of what: String, act: (BatchAction) -> Void) -> Bool {
+        let records = actions.compactMap { action -> JournalRecord? in
+            if case .record(let record) = action { return record }
+            return nil
+        }
+        do {
+            try journal.append(records)
+        } catch {
+            logger.critical("cannot write the journal of \(what), not acting on it: \(error)")
+            return false
+        }
+        actions.forEach(act)
         return true
     }
 

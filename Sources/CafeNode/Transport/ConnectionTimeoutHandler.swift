@@ -21,13 +21,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, @unchecked Sendable 
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let onTimeout = self.onTimeout
-        let seconds = Double(handshake.nanoseconds) / 1e9
-        handshakeTimer = context.eventLoop.scheduleTask(in: handshake) {
-            onTimeout("no handshake within \(seconds) s")
-            loopBound.value.close(promise: nil)
-        }
+        handshakeTimer = closing(context, after: handshake, because: "no handshake within")
         resetIdle(context: context)
     }
 
@@ -50,11 +44,16 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, @unchecked Sendable 
 
     private func resetIdle(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        idleTimer = closing(context, after: idle, because: "idle for")
+    }
+
+    /// Closes the connection after `delay`, saying why ("REASON N s").
+    private func closing(_ context: ChannelHandlerContext, after delay: TimeAmount, because reason: String) -> Scheduled<Void> {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let onTimeout = self.onTimeout
-        let seconds = Double(idle.nanoseconds) / 1e9
-        idleTimer = context.eventLoop.scheduleTask(in: idle) {
-            onTimeout("idle for \(seconds) s")
+        let seconds = Double(delay.nanoseconds) / 1e9
+        return context.eventLoop.scheduleTask(in: delay) {
+            onTimeout("\(reason) \(seconds) s")
             loopBound.value.close(promise: nil)
         }
     }
