@@ -141,15 +141,9 @@ extension Node {
     /// Like ``step(_:_:)``, for a fan-out.
     @discardableResult
     func stepFanOut(_ key: RequestKey, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
-        guard var fan = fanOuts[key] else { return false }
-        let previous = fan.engine
-        let actions = event(&fan.engine)
-        fanOuts[key] = fan
-        guard performFanOut(actions, key: key) else {
-            fanOuts[key]?.engine = previous
-            return false
-        }
-        return true
+        stepEngine(
+            get: { fanOuts[key]?.engine }, set: { fanOuts[key]?.engine = $0 },
+            perform: { performFanOut($0, key: key) }, event)
     }
 
     /// Like ``perform(_:batch:)``: journal first; nothing is done when it cannot be written.

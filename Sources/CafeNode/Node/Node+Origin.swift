@@ -94,12 +94,24 @@ extension Node {
     /// as it was and nothing is done (false), so a repeat of the event is handled afresh.
     @discardableResult
     func step(_ id: BatchID, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
-        guard var running = batches[id] else { return false }
-        let previous = running.engine
-        let actions = event(&running.engine)
-        batches[id] = running
-        guard perform(actions, batch: id) else {
-            batches[id]?.engine = previous
+        stepEngine(
+            get: { batches[id]?.engine }, set: { batches[id]?.engine = $0 },
+            perform: { perform($0, batch: id) }, event)
+    }
+
+    /// The one undo-on-failure step behind ``step(_:_:)`` and ``stepFanOut(_:_:)``: the engine
+    /// (read by `get`, stored by `set`) takes the event, `perform` journals and acts; if it
+    /// cannot, the engine is stored back as it was.
+    func stepEngine(
+        get: () -> BatchEngine?, set: (BatchEngine) -> Void, perform: ([BatchAction]) -> Bool,
+        _ event: (inout BatchEngine) -> [BatchAction]
+    ) -> Bool {
+        guard var engine = get() else { return false }
+        let previous = engine
+        let actions = event(&engine)
+        set(engine)
+        guard perform(actions) else {
+            set(previous)
             return false
         }
         return true
