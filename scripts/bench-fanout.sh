@@ -55,7 +55,7 @@ done
 cold="${times[0]}"
 warm="$(printf '%s\n' "${times[@]:1}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}')"
 
-sshport=$(free_port)
+free_port sshport
 start_sshd "$scratch/sshd" "$sshport"
 for _ in $(seq 1 "$count"); do echo "root@127.0.0.1:$sshport"; done > "$scratch/pssh-hosts"
 ssh_times=()

@@ -138,6 +138,19 @@ struct TrustTests {
         #expect(!policy.decide(signer: "ops", action: .relay).allowed)
     }
 
+    @Test("a trust entry without a requests: list allows no request, whatever else it allows")
+    func noRequestsListAllowsNone() throws {
+        let config = try TrustConfig(yaml: Array("gw: {relay: true}\nops: {adhoc: true}\nnone: {requests: []}\n".utf8), source: "trust.yaml")
+        let policy = TrustPolicy(config)
+        for signer in ["gw", "ops", "none"] {
+            for request in ["activate_dialup", "x", "*", ""] {
+                #expect(!policy.decide(signer: signer, action: .request(request)).allowed, "\(signer) may not ask for '\(request)'")
+            }
+        }
+        #expect(policy.decide(signer: "gw", action: .relay).allowed)
+        #expect(policy.decide(signer: "ops", action: .adhoc).allowed)
+    }
+
     @Test("glob matching", arguments: [
         ("*", "", true), ("a*", "abc", true), ("a?c", "abc", true), ("a?c", "ac", false), ("*_x", "a_b_x", true),
         ("a*b*c", "aXbYc", true), ("a*b*c", "aXbY", false), ("abc", "abcd", false),

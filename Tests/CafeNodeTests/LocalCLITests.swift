@@ -104,6 +104,12 @@ struct LocalCLITests {
         defer { directory.cleanup() }
         let home = try seedHome(directory)
         let canary = "CANARY-\(UInt64.random(in: 1...UInt64.max))"
+        // `env` prints every variable the command received: the secret must not be among them.
+        try directory.write("jlore/config/commands.yaml", """
+            activate_dialup:
+              - env
+              - ["sh", "-c", "grep -q '^pw: ' && echo 'password received on stdin'"]
+            """)
         try directory.write("canary.yaml", """
             name: canary
             requests:
@@ -118,6 +124,8 @@ struct LocalCLITests {
         for run in [batch, request] {
             #expect(!run.stdout.contains(canary) && !run.stderr.contains(canary))
         }
+        let executed = try FileSystem.read(batch.lastLine, maxBytes: 1 << 20)
+        #expect(executed.contains("CAFE_DATA_USERNAME=cranky") && executed.contains("password received on stdin"), "env ran and its output was kept")
         let files = allFiles(under: home)
         #expect(files.count > 10)
         for (path, bytes) in files {

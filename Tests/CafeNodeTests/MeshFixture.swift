@@ -1,6 +1,7 @@
 import CafeCore
 import CafeNode
 import Glibc
+import Synchronization
 import CafeTestSupport
 import Testing
 
@@ -151,22 +152,41 @@ final class MeshFixture {
         directory.cleanup()
     }
 
+    /// A TCP port on 127.0.0.1 that nobody listens on and that this process has not handed
+    /// out before. Ports come from 10000-31999, below the kernel's ephemeral range
+    /// (32768-60999 here), so an outgoing connection of another node cannot take one between
+    /// this draw and the node's bind; a random start keeps concurrent test processes apart.
     static func freePort() throws -> Int {
+        try PortAllocator.shared.withLock { next in
+            for _ in 0..<PortAllocator.range.count {
+                let candidate = next
+                next = candidate + 1 == PortAllocator.range.upperBound ? PortAllocator.range.lowerBound : candidate + 1
+                if Self.isFree(candidate) { return candidate }
+            }
+            throw EnvironmentError("no free port in \(PortAllocator.range)")
+        }
+    }
+
+    /// True when a listener could bind `port` on 127.0.0.1 now.
+    static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound else { throw EnvironmentError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// The next port ``MeshFixture/freePort()`` tries; never goes back over a port it handed out.
+enum PortAllocator {
+    static let range = 10000..<32000
+    static let shared = Mutex(range.lowerBound + Int(getpid()) * 7919 % range.count)
 }
 
 /// Polls `condition` until it holds, failing after `timeout` seconds with `what` in the message.

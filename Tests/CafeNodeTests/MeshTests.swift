@@ -16,6 +16,7 @@ struct MeshTests {
                 activate_dialup:
                   - echo "$CAFE_NODE $CAFE_DATA_USERNAME" >> \(marker)
                   - ["sh", "-c", "grep '^pw: ' | tr a-z A-Z"]
+                  - env
                 slow:
                   - echo started >> \(marker).slow; sleep 3; echo finished
                 """)
@@ -50,6 +51,8 @@ struct MeshTests {
         let verify = run(mesh, ["verify", result.lastLine])
         #expect(verify.status == 0, "\(verify.stdout)")
         #expect(verify.stdout.contains("PASS  activate_dialup[0] on cluster1"))
+        let executed = try FileSystem.read(result.lastLine, maxBytes: 1 << 20)
+        #expect(executed.contains("CAFE_NODE=cluster1") && executed.contains("CAFE_DATA_USERNAME=cranky"), "every host's env output is in the file")
         for name in mesh.names {
             let leaks = allFiles(under: mesh.home(name)).filter { $0.1.contains("plane") }.map(\.0)
             #expect(leaks.isEmpty, "the password is in clear in \(leaks)")

@@ -12,7 +12,9 @@ build_cafe() {
 # init_node NAME: a home in $scratch/NAME with a fresh key, listening on a free port of
 # 127.0.0.1; sets port[NAME] and key[NAME] (the `ed25519:…` text).
 init_node() {
-    port[$1]=$(free_port)
+    local chosen
+    free_port chosen
+    port[$1]=$chosen
     "$bin/cafe" init --home "$scratch/$1" --name "$1" --listen "127.0.0.1:${port[$1]}" >/dev/null
     key[$1]="$("$bin/cafe" key show --home "$scratch/$1" | cut -d' ' -f2)"
 }

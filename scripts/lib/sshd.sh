@@ -43,11 +43,23 @@ stop_sshd() {
     [ -f "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null || true
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on.
+# free_port VAR: sets VAR to a TCP port on 127.0.0.1 that nobody listens on and that this
+# shell has not handed out before. Ports come from 10000-31999, below the kernel's ephemeral
+# range (32768-60999 here), so that no outgoing connection can take one before its node binds;
+# a random start keeps concurrent scripts apart, and the counter never repeats a port.
+_free_port_next=$(( 10000 + RANDOM % 20000 ))
 free_port() {
-    local port
-    while :; do
-        port=$(( 20000 + RANDOM % 40000 ))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    local tries=0
+    while (( tries < 22000 )); do
+        local candidate=$_free_port_next
+        _free_port_next=$(( _free_port_next + 1 ))
+        (( _free_port_next >= 32000 )) && _free_port_next=10000
+        tries=$(( tries + 1 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            printf -v "$1" '%s' "$candidate"
+            return 0
+        fi
     done
+    echo "free_port: no free port in 10000-31999" >&2
+    return 1
 }

@@ -20,8 +20,12 @@ public struct ControlServer: Sendable {
         self.logger = logger
     }
 
-    /// Serves until cancelled.
-    public func run() async throws {
+    /// The bound control socket that ``serve(_:)`` answers on.
+    public typealias Listener = NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+
+    /// Binds the control socket (replacing a stale one). Clients can connect as soon as this
+    /// returns, so a node binds it last: a control socket that answers means every listener is up.
+    public func bind() async throws -> Listener {
         let server = try await ServerBootstrap(group: group)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -32,6 +36,11 @@ public struct ControlServer: Sendable {
             }
         chmod(path, 0o600)
         logger.info("control socket at \(path)")
+        return server
+    }
+
+    /// Answers control requests on `server` until cancelled.
+    public func serve(_ server: Listener) async throws {
         try await withTaskCancellationHandler {
             try await server.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in

@@ -210,8 +210,15 @@ extension Node {
         guard header.origin == name, body.result.host == header.sender, [.ok, .failed, .denied, .expired].contains(body.result.state),
             let id = BatchID(validating: body.batch)
         else {
-            logger.warning("refused result: not a result for a batch of this node, or not signed by the host it speaks for", metadata: meta)
-            acknowledge(header, .refused, reason: "not a result this node can accept")
+            let reason = body.result.host != header.sender
+                ? "a result signed by \(header.sender) that speaks for \(body.result.host); hosts sign only their own results"
+                : "not a result for a batch of this node"
+            logger.warning("refused result: \(reason)", metadata: meta)
+            try? audit.record(
+                allowed: false,
+                fields: [("signer", header.sender), ("action", "result"), ("for-host", body.result.host), ("batch", body.batch)],
+                reason: reason)
+            acknowledge(header, .refused, reason: reason)
             return
         }
         guard let running = batches[id] else {

@@ -40,13 +40,24 @@ public struct NodeService: Service, CustomStringConvertible {
         await node.attach(TransportSet(peers: identity.configuration.node.peers, tcp: network, scp: scp))
         try await node.start()
         let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)
-        logger.info("cafe-node \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
         do {
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                if let listen = identity.configuration.node.listen {
-                    tasks.addTask { try await network.listen(on: listen) }
+            // Ready means every listener accepts: the peer port is bound before the control
+            // socket, which clients (and tests) take as the sign that the node is up.
+            var listener: TCPNetwork.Listener?
+            if let address = identity.configuration.node.listen {
+                do {
+                    listener = try await network.bind(on: address)
+                } catch {
+                    throw EnvironmentError("cannot listen on \(address) (node.yaml `listen`): \(error); is another program using that port?")
                 }
-                tasks.addTask { try await control.run() }
+            }
+            let controlListener = try await control.bind()
+            logger.info("cafe-node \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                if let listener {
+                    tasks.addTask { try await network.serve(listener) }
+                }
+                tasks.addTask { try await control.serve(controlListener) }
                 tasks.addTask {
                     var ticks = 0
                     while !Task.isCancelled {

@@ -70,8 +70,12 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 
     // MARK: - Listening
 
-    /// Accepts peer connections on `address` until cancelled.
-    public func listen(on address: HostPort) async throws {
+    /// The bound, listening socket that ``serve(_:)`` accepts peer connections from.
+    public typealias Listener = NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+
+    /// Binds `address` and listens; peers can connect (the kernel queues them) as soon as this
+    /// returns, before ``serve(_:)`` accepts them. Throws when the address cannot be bound.
+    public func bind(on address: HostPort) async throws -> Listener {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -80,6 +84,11 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
             }
         logger.info("listening on \(address)")
+        return server
+    }
+
+    /// Accepts peer connections from `server` until cancelled.
+    public func serve(_ server: Listener) async throws {
         try await withTaskCancellationHandler {
             try await server.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in

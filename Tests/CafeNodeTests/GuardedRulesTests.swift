@@ -1,0 +1,163 @@
+import CafeCore
+import CafeCrypto
+import CafeNode
+import CafeWire
+import Glibc
+import Testing
+
+/// Rules that users rely on and that once had no test failing when they broke: a result signed
+/// by one host for another, and a request that expires while it waits at its host.
+@Suite("rules guarded end to end", .serialized)
+struct GuardedRulesTests {
+    func text(_ path: String) throws -> String { String(decoding: try FileSystem.read(path, maxBytes: 16 << 20), as: UTF8.self) }
+
+    /// The next envelope of `kind` on `peer`'s link, acknowledging nothing.
+    func next(_ kind: EnvelopeKind, on peer: RawPeer, keys: KeyRing, timeout: Double = 10) -> Envelope? {
+        let deadline = Monotonic.seconds() + timeout
+        while Monotonic.seconds() < deadline, let frame = peer.readFrame(timeout: max(0.1, deadline - Monotonic.seconds())) {
+            if let envelope = try? Envelope.open(frame, keys: keys), envelope.header.kind == kind { return envelope }
+        }
+        return nil
+    }
+
+    func ack(_ envelope: Envelope, as name: String, key: SigningKey, status: AckBody.Status = .accepted) -> [UInt8] {
+        let now = SystemClock().now()
+        return Envelope.seal(
+            header: EnvelopeHeader(
+                kind: .ack, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: name, sender: name,
+                target: envelope.header.sender, created: now, expires: now.adding(seconds: 600)),
+            body: .ack(AckBody(acks: envelope.header.id, status: status)), key: key
+        ).bytes
+    }
+
+    func result(_ request: Envelope, host: String, state: HostState, signedBy name: String, key: SigningKey) -> Envelope {
+        guard case .request(let body) = request.body else { preconditionFailure("not a request") }
+        let now = SystemClock().now()
+        return Envelope.seal(
+            header: EnvelopeHeader(
+                kind: .result, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: request.header.origin, sender: name,
+                target: request.header.origin, created: now, expires: now.adding(seconds: 600)),
+            body: .result(ResultBody(
+                batch: body.batch, index: body.index, request: body.request, answers: request.header.id,
+                result: HostResult(host: host, state: state))),
+            key: key)
+    }
+
+    @Test("the origin refuses a result one trusted host signs for another host, audits it, and leaves that host's slot alone")
+    func resultForAnotherHostIsRefused() throws {
+        // jlore originates; monk1 is driven by hand over a raw link; cluster1 never starts.
+        let mesh = try MeshFixture(["jlore", "monk1", "cluster1"])
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "provision:\n  - [monk1, cluster1]\n")
+        try mesh.directory.write("provision.yaml", "name: forged\nexpires-in: 6\nrequests:\n  - name: provision\n")
+        try mesh.start("jlore")
+        let monk1 = try KeyFiles.loadPrivateKey(from: NodeHome(mesh.home("monk1")), name: "monk1")
+        let keys = KeyRing(keys: ["monk1": monk1.publicKey, "jlore": try PublicKey(text: mesh.keys["jlore"]!)])
+        let peer = try RawPeer(port: mesh.ports["jlore"]!)
+        #expect(peer.handshake(as: "monk1", key: monk1, with: "jlore", keys: keys) != nil)
+        let delivered = cafe(["batch", "deliver", "--home", mesh.home("jlore"), mesh.directory.path + "/provision.yaml"])
+        #expect(delivered.status == 0, "\(delivered.stderr)")
+        let id = delivered.lastLine
+        let request = try #require(next(.request, on: peer, keys: keys), "jlore sends monk1 its request over the link monk1 opened")
+        peer.sendFrame(ack(request, as: "monk1", key: monk1))
+
+        let forged = result(request, host: "cluster1", state: .ok, signedBy: "monk1", key: monk1)
+        peer.sendFrame(forged.bytes)
+        let answer = try #require(next(.ack, on: peer, keys: keys))
+        guard case .ack(let body) = answer.body else { Issue.record("not an ack"); return }
+        #expect(body.acks == forged.header.id && body.status == .refused, "\(body)")
+        let audit = try text(mesh.home("jlore") + "/log/audit.log")
+        #expect(audit.contains("deny signer=monk1") && audit.contains("for-host=cluster1"), "\(audit)")
+
+        let status = cafe(["status", "--home", mesh.home("jlore"), id, "--json"])
+        #expect(status.status == 0)
+        #expect(!status.stdout.contains("\"state\":\"ok\""), "no host is ok after the forged result: \(status.stdout)")
+
+        // monk1's own honest result still counts; cluster1 ends expired, never ok.
+        peer.sendFrame(result(request, host: "monk1", state: .ok, signedBy: "monk1", key: monk1).bytes)
+        let file = mesh.home("jlore") + "/batches/error/\(id).yaml"
+        try mesh.waitUntil("the batch ends in error/", timeout: 20) { FileSystem.exists(file) }
+        let batch = try Batch(executedYAML: FileSystem.read(file, maxBytes: 1 << 20), source: file)
+        let states = Dictionary(uniqueKeysWithValues: batch.requests[0].records.map { ($0.host, $0.state) })
+        #expect(states == ["monk1": .ok, "cluster1": .expired], "\(states)")
+        #expect(cafe(["verify", "--home", mesh.home("jlore"), file]).status == 0)
+    }
+
+    /// monk1 runs one request at a time; `slow` holds its only slot for 3 s.
+    func hostFixture() throws -> (MeshFixture, SigningKey, KeyRing) {
+        let mesh = try MeshFixture(["monk1", "tester"], settings: "max-parallel: 1")
+        let ran = mesh.directory.path
+        try mesh.write("monk1", "commands.yaml", """
+            slow:
+              - sleep 3; echo slow >> \(ran)/slow.ran
+            quick:
+              - echo quick >> \(ran)/quick.ran
+            """)
+        try mesh.write("monk1", "trust.yaml", "tester: {requests: [slow, quick]}\n")
+        let key = try KeyFiles.loadPrivateKey(from: NodeHome(mesh.home("tester")), name: "tester")
+        let keys = KeyRing(keys: ["tester": key.publicKey, "monk1": try PublicKey(text: mesh.keys["monk1"]!)])
+        try mesh.start("monk1")
+        return (mesh, key, keys)
+    }
+
+    func request(_ name: String, batch: String, expiresIn: Double, key: SigningKey) -> Envelope {
+        let now = SystemClock().now()
+        return Envelope.seal(
+            header: EnvelopeHeader(
+                kind: .request, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "tester", sender: "tester",
+                target: "monk1", created: now, expires: now.adding(seconds: expiresIn)),
+            body: .request(RequestBody(batch: batch, batchName: name, index: 0, request: name)), key: key)
+    }
+
+    /// Sends `envelope` and returns the status of its acknowledgement.
+    func deliver(_ envelope: Envelope, on peer: RawPeer, keys: KeyRing) -> AckBody.Status? {
+        peer.sendFrame(envelope.bytes)
+        guard let answer = next(.ack, on: peer, keys: keys), case .ack(let body) = answer.body else { return nil }
+        return body.acks == envelope.header.id ? body.status : nil
+    }
+
+    func results(on peer: RawPeer, keys: KeyRing, count: Int) -> [String: HostResult] {
+        var found: [String: HostResult] = [:]
+        while found.count < count, let envelope = next(.result, on: peer, keys: keys, timeout: 15) {
+            if case .result(let body) = envelope.body { found[body.request] = body.result }
+        }
+        return found
+    }
+
+    @Test("a request stored while valid that expires while it waits for a slot is answered expired and never runs")
+    func expiresWhileWaiting() throws {
+        let (mesh, key, keys) = try hostFixture()
+        defer { mesh.cleanup() }
+        let peer = try RawPeer(port: mesh.ports["monk1"]!)
+        #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+        #expect(deliver(request("slow", batch: "20261202-080000-000-0000000000a1", expiresIn: 600, key: key), on: peer, keys: keys) == .accepted)
+        #expect(deliver(request("quick", batch: "20261202-080000-000-0000000000a2", expiresIn: 1.5, key: key), on: peer, keys: keys) == .accepted)
+        let found = results(on: peer, keys: keys, count: 2)
+        #expect(found["slow"]?.state == .ok)
+        #expect(found["quick"]?.state == .expired, "\(String(describing: found["quick"]))")
+        #expect(lineCount(mesh.directory.path + "/quick.ran") == 0, "the expired request never ran")
+    }
+
+    @Test("a request stored while valid that expires while its node is down is answered expired after the restart and never runs")
+    func expiresWhileNodeIsDown() throws {
+        let (mesh, key, keys) = try hostFixture()
+        defer { mesh.cleanup() }
+        do {
+            let peer = try RawPeer(port: mesh.ports["monk1"]!)
+            #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+            #expect(deliver(request("slow", batch: "20261202-080000-000-0000000000b1", expiresIn: 600, key: key), on: peer, keys: keys) == .accepted)
+            #expect(deliver(request("quick", batch: "20261202-080000-000-0000000000b2", expiresIn: 1.5, key: key), on: peer, keys: keys) == .accepted)
+        }
+        // Stored, acknowledged, waiting behind `slow`: the node dies, and comes back after the expiry.
+        mesh.kill9("monk1")
+        usleep(2_000_000)
+        try mesh.start("monk1")
+        let peer = try RawPeer(port: mesh.ports["monk1"]!)
+        #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+        let found = results(on: peer, keys: keys, count: 2)
+        #expect(found["slow"]?.state == .failed, "interrupted by the kill, not run again")
+        #expect(found["quick"]?.state == .expired, "\(String(describing: found["quick"]))")
+        #expect(lineCount(mesh.directory.path + "/quick.ran") == 0, "the expired request never ran")
+        #expect(lineCount(mesh.directory.path + "/slow.ran") == 0, "the interrupted request did not run again")
+    }
+}
