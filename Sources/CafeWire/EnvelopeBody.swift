@@ -213,29 +213,58 @@ public struct AckBody: Sendable, Hashable {
         case accepted, duplicate, refused
     }
 
+    /// Why an envelope was refused, as a word a program can act on (the `reason` is for people).
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// It expired before it arrived, or claims a lifetime longer than receivers accept.
+        case expired
+        /// This node's trust.yaml does not allow what it asks.
+        case denied
+        /// This node cannot place it (no such batch or request, no delivery entry, a loop).
+        case unknownRequest = "unknown-request"
+        /// Seen before under the same id, or already received from another sender.
+        case replay
+        /// Its content cannot be used (dated in the future, a broken delegation chain).
+        case malformed
+        /// This node will not take more from this sender now; it may be sent again later.
+        case busy
+        /// The command-map entry changed since the plan the request carries.
+        case planMismatch = "plan-mismatch"
+    }
+
     public var acks: String
     public var status: Status
+    /// Set when `status` is `refused`.
+    public var code: Code?
     public var reason: String?
 
-    public init(acks: String, status: Status, reason: String? = nil) {
+    public init(acks: String, status: Status, code: Code? = nil, reason: String? = nil) {
         self.acks = acks
         self.status = status
+        self.code = code
         self.reason = reason
     }
 
     var yamlValue: YAMLValue {
         var pairs = [YAMLPair("acks", .string(acks)), YAMLPair("status", .string(status.rawValue))]
+        if let code { pairs.append(YAMLPair("code", .string(code.rawValue))) }
         if let reason { pairs.append(YAMLPair("reason", .string(reason))) }
         return .map(pairs)
     }
 
     init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["acks", "status", "reason"])
+        let mapping = try reader.mapping(allowed: ["acks", "status", "code", "reason"])
         let acks = try mapping.required("acks")
         guard EnvelopeID.isValid(try acks.string()) else { throw acks.error("is not an envelope id") }
         let statusReader = try mapping.required("status")
         guard let status = Status(rawValue: try statusReader.string()) else { throw statusReader.error("unknown status") }
-        self.init(acks: try acks.string(), status: status, reason: try mapping.optional("reason")?.string())
+        var code: Code?
+        if let codeReader = mapping.optional("code") {
+            code = Code(rawValue: try codeReader.string())
+            guard code != nil else {
+                throw codeReader.error("unknown code", hint: "one of " + Code.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+        }
+        self.init(acks: try acks.string(), status: status, code: code, reason: try mapping.optional("reason")?.string())
     }
 }
 

@@ -1,4 +1,5 @@
 import CafeCore
+import CafeWire
 @testable import CafeNode
 import Testing
 
@@ -125,12 +126,18 @@ struct BatchEngineTests {
         #expect(sends(restored.resume(now: t0.adding(seconds: 1))) == ["0:cluster1"])
     }
 
-    @Test("a refusal by the host fails it with the host's reason")
-    func refused() {
+    @Test("a refusal by the host ends it by the refusal's code, never by the wording of its reason", arguments: [
+        (AckBody.Code?.some(.expired), "envelope too old", HostState.expired),
+        (.some(.denied), "expired keys are not trusted here", .failed),
+        (.some(.busy), "too many answers waiting", .failed),
+        (nil, "expired at …", .failed),
+    ])
+    func refused(code: AckBody.Code?, reason: String, state: HostState) {
         var engine = BatchEngine(plan: plan([PlannedRequest(name: "a", groups: [["monk1"]])]))
         _ = engine.start(now: t0)
-        _ = engine.refused(request: 0, host: "monk1", reason: "expired at …", now: t0)
-        #expect(engine.slots[0]["monk1"]?.state == .expired)
+        _ = engine.refused(request: 0, host: "monk1", code: code, reason: reason, now: t0)
+        #expect(engine.slots[0]["monk1"]?.state == state)
+        #expect(engine.slots[0]["monk1"]?.note == "refused by monk1: \(reason)")
         #expect(engine.state == .error)
     }
 }

@@ -18,13 +18,66 @@ struct HostileAndDuplicateTests {
         return (mesh, key, keys)
     }
 
-    func request(_ key: SigningKey, batch: String = "20261129-153012-000-0000000000aa") -> Envelope {
+    func request(
+        _ key: SigningKey, batch: String = "20261129-153012-000-0000000000aa", name: String = "count", data: [RequestData.Field] = []
+    ) -> Envelope {
         let now = SystemClock().now()
         return Envelope.seal(
             header: EnvelopeHeader(
                 kind: .request, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "tester", sender: "tester",
                 target: "monk1", created: now, expires: now.adding(seconds: 600)),
-            body: .request(RequestBody(batch: batch, batchName: "dup", index: 0, request: "count")), key: key)
+            body: .request(RequestBody(batch: batch, batchName: "dup", index: 0, request: name, data: data)), key: key)
+    }
+
+    @Test("a signed request with 12,000 data keys is answered at once, and the node answers cafe status meanwhile")
+    func manyDataKeys() throws {
+        let (mesh, key, keys) = try fixture()
+        defer { mesh.cleanup() }
+        let peer = try RawPeer(port: mesh.ports["monk1"]!)
+        #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+        let data = (0..<12_000).map { RequestData.Field(key: "key\($0)", value: "value \($0)") }
+        let envelope = request(key, batch: "20261202-090000-000-0000000000c1", data: data)
+        #expect(envelope.bytes.count > 180_000)
+        peer.sendFrame(envelope.bytes)
+        #expect(cafe(["status", "--home", mesh.home("monk1")], timeout: 10).status == 0, "the node's actor is not held by the parse")
+        var result: ResultBody?
+        while result == nil, let frame = peer.readFrame(timeout: 10) {
+            if case .result(let body) = try Envelope.open(frame, keys: keys).body { result = body }
+        }
+        #expect(result?.result.state == .ok, "answered within seconds, not minutes")
+        #expect(lineCount(mesh.directory.path + "/count.ran") == 1)
+    }
+
+    @Test("requests trust.yaml denies are answered denied and never stored; past the quota of waiting answers they are refused busy")
+    func deniedRequestsAreNotStored() throws {
+        let (mesh, key, keys) = try fixture()
+        defer { mesh.cleanup() }
+        let peer = try RawPeer(port: mesh.ports["monk1"]!)
+        #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
+        // The answers are never acknowledged, so they all wait in monk1's outbox.
+        let total = 1_010
+        for index in 0..<total {
+            let hex = String(0xd000 + index, radix: 16)
+            let batch = "20261202-090000-000-" + String(repeating: "0", count: 12 - hex.count) + hex
+            peer.sendFrame(request(key, batch: batch, name: "forbidden").bytes)
+        }
+        var denied = 0, busy = 0, accepted = 0
+        while accepted + busy < total, let frame = peer.readFrame(timeout: 20) {
+            switch try Envelope.open(frame, keys: keys).body {
+            case .result(let body): if body.result.state == .denied { denied += 1 }
+            case .ack(let body):
+                if body.status == .accepted { accepted += 1 }
+                if body.status == .refused && body.code == .busy { busy += 1 }
+            default: break
+            }
+        }
+        #expect(accepted == 1_000 && busy == 10, "accepted \(accepted), busy \(busy)")
+        #expect(denied > 0)
+        let stored = (try? FileSystem.list(mesh.home("monk1") + "/spool/requests")) ?? []
+        #expect(stored.isEmpty, "no denied request takes spool space: \(stored.prefix(3))")
+        #expect(lineCount(mesh.directory.path + "/count.ran") == 0)
+        let audit = String(decoding: try FileSystem.read(mesh.home("monk1") + "/log/audit.log", maxBytes: 16 << 20), as: UTF8.self)
+        #expect(audit.contains("deny signer=tester action=\"request forbidden\""))
     }
 
     func ack(_ frame: [UInt8]?, keys: KeyRing) -> AckBody? {

@@ -58,6 +58,7 @@ public struct BatchInput: Sendable {
         if let secrets = mapping.optional("secrets") {
             secretKeys = try secrets.stringList()
         }
+        let secretSet = Set(secretKeys)
         var data = RequestData()
         var seen = Set<String>()
         if let dataReader = mapping.optional("data"), !dataReader.isNull {
@@ -65,7 +66,7 @@ public struct BatchInput: Sendable {
                 let text = try value.string()
                 seen.insert(key)
                 do {
-                    if secretKeys.contains(key) {
+                    if secretSet.contains(key) {
                         try data.setSecret(key, .clear(SecretBytes(Array(text.utf8))))
                     } else {
                         try data.set(key, text)

@@ -6,6 +6,16 @@
 public struct RequestData: Sendable, Equatable {
     public private(set) var fields: [Field]
     public private(set) var secrets: [Secret]
+    /// Where each key is: its position in ``fields`` or ``secrets``. Keeps every look-up and
+    /// every ``set(_:_:)`` O(1), so building data from n keys is linear.
+    private var slots: [String: Slot] = [:]
+    /// The key that owns each `CAFE_DATA_*` variable name, to refuse two keys that collide.
+    private var variables: [String: String] = [:]
+
+    private enum Slot: Equatable {
+        case field(Int)
+        case secret(Int)
+    }
 
     /// One non-secret key and value.
     public struct Field: Sendable, Equatable {
@@ -48,10 +58,14 @@ public struct RequestData: Sendable, Equatable {
         guard !value.utf8.contains(0) else {
             throw DataKeyError(key: key, reason: "has a value with a NUL byte, which no program can receive")
         }
-        secrets.removeAll { $0.key == key }
-        if let index = fields.firstIndex(where: { $0.key == key }) {
+        switch slots[key] {
+        case .field(let index):
             fields[index].value = value
-        } else {
+        case .secret(let index):
+            removeSecret(at: index)
+            fallthrough
+        case nil:
+            slots[key] = .field(fields.count)
             fields.append(Field(key: key, value: value))
         }
     }
@@ -59,25 +73,42 @@ public struct RequestData: Sendable, Equatable {
     /// Adds or replaces a secret field.
     public mutating func setSecret(_ key: String, _ value: SecretValue) throws {
         try check(key)
-        fields.removeAll { $0.key == key }
-        if let index = secrets.firstIndex(where: { $0.key == key }) {
+        switch slots[key] {
+        case .secret(let index):
             secrets[index].value = value
-        } else {
+        case .field(let index):
+            removeField(at: index)
+            fallthrough
+        case nil:
+            slots[key] = .secret(secrets.count)
             secrets.append(Secret(key: key, value: value))
         }
     }
 
     /// The non-secret value of `key`.
     public func value(for key: String) -> String? {
-        fields.first { $0.key == key }?.value
+        guard case .field(let index) = slots[key] else { return nil }
+        return fields[index].value
     }
 
     public func isSecret(_ key: String) -> Bool {
-        secrets.contains { $0.key == key }
+        guard case .secret = slots[key] else { return false }
+        return true
     }
 
     /// Names of the secret keys, in order.
     public var secretKeys: [String] { secrets.map(\.key) }
+
+    // A key that changes from field to secret (or back) is rare: re-indexing what follows it is fine.
+    private mutating func removeField(at index: Int) {
+        fields.remove(at: index)
+        for position in index..<fields.count { slots[fields[position].key] = .field(position) }
+    }
+
+    private mutating func removeSecret(at index: Int) {
+        secrets.remove(at: index)
+        for position in index..<secrets.count { slots[secrets[position].key] = .secret(position) }
+    }
 
     /// Replaces every secret value through `transform` (sealing, opening).
     public func mapSecrets(_ transform: (String, SecretValue) throws -> SecretValue) rethrows -> RequestData {
@@ -86,16 +117,17 @@ public struct RequestData: Sendable, Equatable {
         return copy
     }
 
-    private func check(_ key: String) throws {
+    /// Refuses invalid keys and keys whose variable name another key already has; records the
+    /// variable name as `key`'s.
+    private mutating func check(_ key: String) throws {
         guard Names.isValidDataKey(key) else {
             throw DataKeyError(key: key, reason: "is not a valid data key (a letter or _, then letters, digits, _ or -)")
         }
         let variable = Names.environmentName(forDataKey: key)
-        if let other = (fields.map(\.key) + secrets.map(\.key)).first(where: {
-            $0 != key && Names.environmentName(forDataKey: $0) == variable
-        }) {
+        if let other = variables[variable], other != key {
             throw DataKeyError(key: key, reason: "and '\(other)' would both become \(variable)")
         }
+        variables[variable] = key
     }
 }
 

@@ -30,9 +30,15 @@ public enum YAMLParser {
         try parse(Array(text.utf8), limits: limits, source: source)
     }
 
-    private enum Frame {
-        case sequence([YAMLNode], YAMLMark)
-        case mapping([YAMLEntry], YAMLMark, pendingKey: YAMLScalar?, keys: Set<String>)
+    /// An open collection. Its arrays are mutated in place on the stack (never copied out
+    /// and back), so that adding an item costs O(1) and a whole parse is linear in its input.
+    private struct Frame {
+        var isSequence: Bool
+        var mark: YAMLMark
+        var items: [YAMLNode] = []
+        var entries: [YAMLEntry] = []
+        var pendingKey: YAMLScalar?
+        var keys: Set<String> = []
     }
 
     private static func parse(buffer: UnsafeRawBufferPointer, limits: YAMLLimits, source: String) throws -> YAMLNode? {
@@ -59,35 +65,30 @@ public enum YAMLParser {
             if nodes > limits.maxNodes {
                 throw fail("has more than \(limits.maxNodes) nodes", node.mark)
             }
-            guard var top = stack.popLast() else {
+            guard let top = stack.indices.last else {
                 root = node
                 return
             }
-            switch top {
-            case .sequence(var items, let mark):
-                guard items.count < limits.maxCollectionCount else {
-                    throw fail("a list has more than \(limits.maxCollectionCount) items", mark)
+            if stack[top].isSequence {
+                guard stack[top].items.count < limits.maxCollectionCount else {
+                    throw fail("a list has more than \(limits.maxCollectionCount) items", stack[top].mark)
                 }
-                items.append(node)
-                top = .sequence(items, mark)
-            case .mapping(var entries, let mark, let pendingKey, var keys):
-                if let key = pendingKey {
-                    entries.append(YAMLEntry(key: key, value: node))
-                    top = .mapping(entries, mark, pendingKey: nil, keys: keys)
-                } else {
-                    guard case .scalar(let key) = node else {
-                        throw fail("mapping keys must be plain words, not \(node.kindName)", node.mark)
-                    }
-                    guard entries.count < limits.maxCollectionCount else {
-                        throw fail("a mapping has more than \(limits.maxCollectionCount) keys", mark)
-                    }
-                    guard keys.insert(key.text).inserted else {
-                        throw fail("duplicate key '\(key.text)'", key.mark, hint: "each key may appear once")
-                    }
-                    top = .mapping(entries, mark, pendingKey: key, keys: keys)
+                stack[top].items.append(node)
+            } else if let key = stack[top].pendingKey {
+                stack[top].entries.append(YAMLEntry(key: key, value: node))
+                stack[top].pendingKey = nil
+            } else {
+                guard case .scalar(let key) = node else {
+                    throw fail("mapping keys must be plain words, not \(node.kindName)", node.mark)
                 }
+                guard stack[top].entries.count < limits.maxCollectionCount else {
+                    throw fail("a mapping has more than \(limits.maxCollectionCount) keys", stack[top].mark)
+                }
+                guard stack[top].keys.insert(key.text).inserted else {
+                    throw fail("duplicate key '\(key.text)'", key.mark, hint: "each key may appear once")
+                }
+                stack[top].pendingKey = key
             }
-            stack.append(top)
         }
 
         var event = yaml_event_t()
@@ -127,22 +128,16 @@ public enum YAMLParser {
                 let tag = isSequence ? event.data.sequence_start.tag : event.data.mapping_start.tag
                 if anchor != nil { throw fail("YAML anchors (&name) are not allowed", mark) }
                 if tag != nil { throw fail("YAML tags (!tag) are not allowed", mark) }
-                if case .mapping(_, _, nil, _) = stack.last {
+                if let top = stack.last, !top.isSequence, top.pendingKey == nil {
                     throw fail("mapping keys must be plain words, not \(isSequence ? "a list" : "a mapping")", mark)
                 }
                 guard stack.count < limits.maxDepth else {
                     throw fail("nesting is deeper than \(limits.maxDepth) levels", mark)
                 }
-                stack.append(isSequence ? .sequence([], mark) : .mapping([], mark, pendingKey: nil, keys: []))
+                stack.append(Frame(isSequence: isSequence, mark: mark))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                switch stack.popLast() {
-                case .sequence(let items, let mark):
-                    try add(.sequence(items, mark))
-                case .mapping(let entries, let mark, _, _):
-                    try add(.mapping(entries, mark))
-                case nil:
-                    throw fail("unbalanced collection end", mark)
-                }
+                guard let frame = stack.popLast() else { throw fail("unbalanced collection end", mark) }
+                try add(frame.isSequence ? .sequence(frame.items, frame.mark) : .mapping(frame.entries, frame.mark))
             default:
                 break
             }

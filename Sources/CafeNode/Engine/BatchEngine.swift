@@ -1,4 +1,5 @@
 import CafeCore
+import CafeWire
 
 /// The pure decision logic of one batch at its origin: requests in order; for each, the groups
 /// of hosts in order; the hosts of a group at the same time; the next group only when every host
@@ -91,11 +92,12 @@ public struct BatchEngine: Sendable {
         return actions
     }
 
-    /// The host refused the request (expired on arrival, or otherwise unacceptable there).
-    public mutating func refused(request: Int, host: String, reason: String, now: Timestamp) -> [BatchAction] {
+    /// The host refused the request: `expired` when its code says so (it arrived too late),
+    /// `failed` for any other code, with the host's reason in the note.
+    public mutating func refused(request: Int, host: String, code: AckBody.Code?, reason: String, now: Timestamp) -> [BatchAction] {
         guard isCurrent(request, host), let slot = slots[request][host], !slot.state.isFinal else { return [] }
         var actions: [BatchAction] = []
-        let state: HostState = reason.hasPrefix("expired") ? .expired : .failed
+        let state: HostState = code == .expired ? .expired : .failed
         emit(.state(request: request, host: host, state: state, note: "refused by \(host): \(reason)"), into: &actions)
         completeGroupIfDone(now: now, into: &actions)
         return actions

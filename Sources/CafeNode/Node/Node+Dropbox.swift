@@ -41,7 +41,7 @@ extension Node {
                 quarantineDropbox(path, reason: "\(error)")
                 continue
             }
-            handle(envelope, from: "dropbox")
+            handle(OpenedEnvelope(envelope, keys: identity.keys), from: "dropbox")
             do { try FileSystem.remove(path) } catch { logger.error("drop-box: cannot remove processed \(name): \(error)") }
         }
     }

@@ -221,7 +221,7 @@ extension Node {
         let now = clock.now()
         stepFanOut(key) { engine in
             body.status == .refused
-                ? engine.refused(request: 0, host: entry.target, reason: body.reason ?? "refused", now: now)
+                ? engine.refused(request: 0, host: entry.target, code: body.code, reason: body.reason ?? "refused", now: now)
                 : engine.acknowledged(request: 0, host: entry.target)
         }
     }

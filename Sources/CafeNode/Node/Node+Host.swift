@@ -15,7 +15,7 @@ extension Node {
             _ = try delegationChain(envelope, body)
         } catch {
             logger.warning("refused request: \(error)", metadata: meta)
-            acknowledge(header, .refused, reason: "\(error)")
+            acknowledge(header, .refused, code: .malformed, reason: "\(error)")
             return
         }
         // Expired, future-dated or misaddressed copies are refused even when already stored.
@@ -24,7 +24,7 @@ extension Node {
             // Two senders for one request: the origin and a forwarding host both name this host.
             let reason = "already received this request from \(entry.request.header.sender); delivery maps overlap"
             logger.warning("refused request: \(reason)", metadata: meta)
-            acknowledge(header, .refused, reason: reason)
+            acknowledge(header, .refused, code: .replay, reason: reason)
             return
         }
         if let entry = spool.entries[key] {
@@ -44,6 +44,23 @@ extension Node {
             logger.info("not taking a request while stopping; the origin will send it again", metadata: meta)
             return
         }
+        // Decide before storing: only what this node will run or fan out takes spool space.
+        // A denial is answered with a signed `denied` result, which alone is kept until the
+        // asker takes it; a sender with too many answers waiting is refused (`busy`) instead.
+        let action = admissionAction(header, body)
+        let decision = trust.decide(signer: header.origin, action: action)
+        guard decision.allowed else {
+            guard outbox.count(for: header.sender) < Self.maxWaitingAnswersPerPeer else {
+                logger.warning("refused request: \(Self.maxWaitingAnswersPerPeer) answers already wait for \(header.sender)", metadata: meta)
+                acknowledge(header, .refused, code: .busy, reason: "\(name) has \(Self.maxWaitingAnswersPerPeer) answers waiting for \(header.sender); send again later")
+                return
+            }
+            let audited = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
+            logger.warning("denied: \(audited.reason)", metadata: meta)
+            acknowledge(header, .accepted)
+            answer(request: envelope, with: HostResult(host: name, state: .denied, message: "denied by \(name): \(audited.reason)"))
+            return
+        }
         do {
             try spool.store(envelope, key: key)
             try remember(header)
@@ -55,6 +72,18 @@ extension Node {
         logger.info("request stored", metadata: meta)
         waiting.append(key)
         startWaiting()
+    }
+
+    /// Answers (signed results, acknowledgements aside) that may wait in the outbox for one
+    /// peer before requests that would add more are refused as `busy`.
+    static let maxWaitingAnswersPerPeer = 1_000
+
+    /// What running `body` asks of this node: fanning it out (a request from another origin
+    /// that this node's delivery map also names), ad-hoc commands, or a command-map entry.
+    func admissionAction(_ header: EnvelopeHeader, _ body: RequestBody) -> TrustAction {
+        if !body.commands.isEmpty { return .adhoc }
+        if header.origin != name, identity.configuration.delivery.groups(for: body.request) != nil { return .relay }
+        return .request(body.request)
     }
 
     /// Starts waiting requests while execution slots are free.
@@ -153,11 +182,7 @@ extension Node {
     /// Signs `result`, stores it in the spool and the outbox, and sends it to whoever asked
     /// (the origin, or the host that fanned the request out to this one).
     func finish(_ key: RequestKey, result: HostResult, answering request: Envelope) {
-        guard case .request(let body) = request.body else { return }
-        let envelope = identity.signResult(
-            result, batch: BatchContext(id: body.batch, name: body.batchName, origin: request.header.origin),
-            index: body.index, request: body.request, answers: request.header.id, now: clock.now(), random: random,
-            target: request.header.sender)
+        guard let envelope = sign(result, answering: request) else { return }
         // The spool first: a stored result is never lost (after a restart one that was not yet
         // acknowledged is queued again); the outbox then carries it home.
         do {
@@ -167,6 +192,25 @@ extension Node {
             logger.error("cannot store the result of \(key): \(error)")
         }
         flush(to: envelope.header.target)
+    }
+
+    /// Signs `result` for a request that was not stored (a denial) and queues it for whoever asked.
+    func answer(request: Envelope, with result: HostResult) {
+        guard let envelope = sign(result, answering: request) else { return }
+        do {
+            try outbox.add(envelope)
+        } catch {
+            logger.error("cannot queue the answer to \(request.header.id): \(error)")
+        }
+        flush(to: envelope.header.target)
+    }
+
+    func sign(_ result: HostResult, answering request: Envelope) -> Envelope? {
+        guard case .request(let body) = request.body else { return nil }
+        return identity.signResult(
+            result, batch: BatchContext(id: body.batch, name: body.batchName, origin: request.header.origin),
+            index: body.index, request: body.request, answers: request.header.id, now: clock.now(), random: random,
+            target: request.header.sender)
     }
 
     /// After a restart: run what was stored but not started; report what was interrupted.

@@ -218,7 +218,7 @@ extension Node {
                 allowed: false,
                 fields: [("signer", header.sender), ("action", "result"), ("for-host", body.result.host), ("batch", body.batch)],
                 reason: reason)
-            acknowledge(header, .refused, reason: reason)
+            acknowledge(header, .refused, code: body.result.host != header.sender ? .denied : .unknownRequest, reason: reason)
             return
         }
         guard let running = batches[id] else {
@@ -227,7 +227,7 @@ extension Node {
             return
         }
         guard running.engine.plan.requests.indices.contains(body.index), running.engine.plan.requests[body.index].name == body.request else {
-            acknowledge(header, .refused, reason: "batch \(id) has no request \(body.request)[\(body.index)]")
+            acknowledge(header, .refused, code: .unknownRequest, reason: "batch \(id) has no request \(body.request)[\(body.index)]")
             return
         }
         let now = clock.now()
@@ -270,7 +270,7 @@ extension Node {
         let now = clock.now()
         if body.status == .refused {
             logger.warning("\(entry.target) refused the request: \(body.reason ?? "no reason given")", metadata: ["batch": "\(id)"])
-            step(id) { $0.refused(request: request.index, host: entry.target, reason: body.reason ?? "refused", now: now) }
+            step(id) { $0.refused(request: request.index, host: entry.target, code: body.code, reason: body.reason ?? "refused", now: now) }
         } else {
             step(id) { $0.acknowledged(request: request.index, host: entry.target) }
         }

@@ -10,7 +10,7 @@ extension Node {
     /// origin may relay through here (trust.yaml `relay: true`), the path has no loop and is not
     /// too long. A relay cannot read sealed secrets and cannot change anything unnoticed: it only
     /// moves the signed bytes.
-    func receiveForward(_ envelope: Envelope, _ body: ForwardBody, _ verdict: ReplayWindow.Verdict) {
+    func receiveForward(_ envelope: Envelope, _ body: ForwardBody, _ opened: Result<Envelope, any Error>, _ verdict: ReplayWindow.Verdict) {
         var meta: Logger.Metadata = ["peer": "\(envelope.header.sender)"]
         if case .refuse(let refusal) = verdict {
             // Forwards are not kept in the durable seen-set: what they carry is idempotent.
@@ -28,7 +28,7 @@ extension Node {
         }
         let inner: Envelope
         do {
-            inner = try Envelope.open(Array(body.envelope.utf8), keys: identity.keys, source: "envelope relayed by \(envelope.header.sender)")
+            inner = try opened.get()
         } catch {
             logger.warning("refused forwarded envelope: \(error)", metadata: meta)
             NodeMetrics.refused((error as? EnvelopeError)?.reason.rawValue ?? "malformed")
@@ -40,7 +40,7 @@ extension Node {
             return
         }
         if inner.header.target == name {
-            handle(inner, from: envelope.header.sender)
+            handle(OpenedEnvelope(envelope: inner), from: envelope.header.sender)
             return
         }
         guard body.path.count < ForwardBody.maxPath else {
@@ -101,4 +101,26 @@ struct HeldEnvelope {
     var envelope: Envelope
     var path: [String]
     var since: Timestamp
+}
+
+/// A verified envelope and, for a forward, the verified envelope it carries (or why that one
+/// did not verify): everything costly about an input, done before the node's actor sees it.
+struct OpenedEnvelope: Sendable {
+    var envelope: Envelope
+    var inner: Result<Envelope, any Error>?
+
+    init(envelope: Envelope, inner: Result<Envelope, any Error>? = nil) {
+        self.envelope = envelope
+        self.inner = inner
+    }
+
+    /// Opens the envelope a forward carries, if `envelope` is one.
+    init(_ envelope: Envelope, keys: KeyRing) {
+        self.envelope = envelope
+        if case .forward(let body) = envelope.body { inner = Self.openInner(body, of: envelope, keys: keys) }
+    }
+
+    static func openInner(_ body: ForwardBody, of envelope: Envelope, keys: KeyRing) -> Result<Envelope, any Error> {
+        Result { try Envelope.open(Array(body.envelope.utf8), keys: keys, source: "envelope relayed by \(envelope.header.sender)") }
+    }
 }

@@ -153,27 +153,35 @@ public actor Node {
 
     /// An envelope arrived from `peer` (the neighbour it came from, or this node itself).
     /// It is verified before anything is read from it; refusals are logged with the reason.
-    public func receive(_ bytes: [UInt8], from peer: String) {
-        let envelope: Envelope
+    /// Verifying and decoding, the part whose cost grows with the input, run off the actor
+    /// (for a forward, the envelope inside too), so that no input holds the node's decisions.
+    public nonisolated func receive(_ bytes: [UInt8], from peer: String) async {
+        guard let opened = open(bytes, source: "envelope from \(peer)", peer: peer) else { return }
+        await handle(opened, from: peer)
+    }
+
+    /// `bytes` verified and decoded, or nil (logged and counted) when they do not verify.
+    nonisolated func open(_ bytes: [UInt8], source: String, peer: String) -> OpenedEnvelope? {
         do {
-            envelope = try Envelope.open(bytes, keys: identity.keys, source: "envelope from \(peer)")
+            return OpenedEnvelope(try Envelope.open(bytes, keys: identity.keys, source: source), keys: identity.keys)
         } catch {
             logger.warning("refused envelope", metadata: ["peer": "\(peer)", "reason": "\(error)"])
             NodeMetrics.refused((error as? EnvelopeError)?.reason.rawValue ?? "malformed")
-            return
+            return nil
         }
-        handle(envelope, from: peer)
     }
 
     /// An envelope whose signature has been checked (by ``receive(_:from:)`` or the drop-box).
-    func handle(_ envelope: Envelope, from peer: String) {
+    func handle(_ opened: OpenedEnvelope, from peer: String) {
+        let envelope = opened.envelope
         NodeMetrics.envelopesReceived.increment()
         let verdict = replay.check(envelope.header, now: clock.now())
         switch envelope.body {
         case .request(let body): receiveRequest(envelope, body, verdict)
         case .result(let body): receiveResult(envelope, body, verdict)
         case .ack(let body): receiveAck(envelope, body, verdict)
-        case .forward(let body): receiveForward(envelope, body, verdict)
+        case .forward(let body):
+            receiveForward(envelope, body, opened.inner ?? OpenedEnvelope.openInner(body, of: envelope, keys: identity.keys), verdict)
         case .hello:
             logger.warning("refused hello outside a handshake", metadata: ["peer": "\(peer)"])
         }
@@ -185,8 +193,16 @@ public actor Node {
     func refuseStale(_ header: EnvelopeHeader, _ verdict: ReplayWindow.Verdict, _ meta: Logger.Metadata) -> Bool {
         guard case .refuse(let refusal) = verdict, refusal.kind != .replayed else { return false }
         logger.warning("refused \(header.kind.rawValue): \(refusal)", metadata: meta)
-        if refusal.kind != .wrongTarget { acknowledge(header, .refused, reason: refusal.message) }
+        if refusal.kind != .wrongTarget { acknowledge(header, .refused, code: Self.code(for: refusal.kind), reason: refusal.message) }
         return true
+    }
+
+    static func code(for kind: ReplayWindow.Refusal.Kind) -> AckBody.Code {
+        switch kind {
+        case .expired, .lifetimeTooLong: .expired
+        case .replayed: .replay
+        case .wrongTarget, .fromTheFuture: .malformed
+        }
     }
 
     /// The trust decision for `signer`, written to the audit log first. If the line cannot be
@@ -244,7 +260,7 @@ public actor Node {
     func deliver(_ envelope: Envelope, to target: String, path: [String]? = nil) -> Bool {
         if target == name {
             let bytes = envelope.bytes
-            Task { self.receive(bytes, from: target) }
+            Task { await self.receive(bytes, from: target) }
             return true
         }
         guard let peer = identity.configuration.node.peers[target] else {
@@ -291,13 +307,13 @@ public actor Node {
 
     /// Signs and sends an acknowledgement (not kept in the outbox: a lost ack makes the sender
     /// send again, and the duplicate is acknowledged again).
-    func acknowledge(_ header: EnvelopeHeader, _ status: AckBody.Status, reason: String? = nil) {
+    func acknowledge(_ header: EnvelopeHeader, _ status: AckBody.Status, code: AckBody.Code? = nil, reason: String? = nil) {
         let now = clock.now()
         let ack = Envelope.seal(
             header: EnvelopeHeader(
                 kind: .ack, id: EnvelopeID.make(time: now, random: random), origin: header.origin, sender: name,
                 target: header.sender, created: now, expires: now.adding(seconds: 3600)),
-            body: .ack(AckBody(acks: header.id, status: status, reason: reason)), key: identity.key)
+            body: .ack(AckBody(acks: header.id, status: status, code: code, reason: reason)), key: identity.key)
         _ = deliver(ack, to: header.sender)
     }
 

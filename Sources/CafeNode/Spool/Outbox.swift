@@ -117,6 +117,9 @@ struct Outbox {
     }
 
     /// Entries for `peer`, oldest first (ids begin with their creation time).
+    /// How many envelopes wait for `peer`.
+    func count(for peer: String) -> Int { byTarget[peer]?.count ?? 0 }
+
     func pending(for peer: String) -> [Entry] {
         (byTarget[peer] ?? []).sorted().compactMap { entries[$0] }
     }
