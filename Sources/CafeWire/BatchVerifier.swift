@@ -61,7 +61,70 @@ public enum BatchVerifier {
                     keys: keys, source: source, path: "\(request.name)[\(index)]"))
             }
         }
+        report.verdicts.append(consistency(batch))
         return report
+    }
+
+    /// Recomputes every request's state and the batch's from the host records (each record's
+    /// state is checked against its signed result separately) and the delivery plan the file
+    /// records, and refuses what no honest origin writes: a host listed twice, a host outside
+    /// the plan or missing from it, a later group or request that ran although an earlier one
+    /// did not succeed, and any stated request or batch state that the hosts do not give.
+    /// (Leaves below a forwarding host are checked with its signed result.)
+    public static func consistency(_ batch: Batch) -> Verdict {
+        var problems: [String] = []
+        var stopped = false
+        for (index, request) in batch.requests.enumerated() {
+            let label = "\(request.name)[\(index)]"
+            var states: [String: HostState] = [:]
+            for record in request.records {
+                if states.updateValue(record.state, forKey: record.host) != nil {
+                    problems.append("\(label) lists \(record.host) more than once")
+                }
+            }
+            let expected: RequestState
+            if stopped {
+                expected = .skipped
+                for record in request.records where record.state != .skipped {
+                    problems.append("\(label) comes after a request that did not succeed, but \(record.host) is '\(record.state.rawValue)'")
+                }
+            } else {
+                if let groups = request.groups {
+                    let planned = Set(groups.joined())
+                    for record in request.records where !planned.contains(record.host) {
+                        problems.append("\(label): \(record.host) is not in the request's delivery plan (\(groups.map { $0.joined(separator: ",") }.joined(separator: " then ")))")
+                    }
+                    for host in groups.joined() where states[host] == nil {
+                        problems.append("\(label): planned host \(host) has no record")
+                    }
+                    var blocked = false
+                    for group in groups {
+                        for host in group where blocked {
+                            if let state = states[host], state != .skipped {
+                                problems.append("\(label): \(host) is '\(state.rawValue)' although an earlier group did not succeed")
+                            }
+                        }
+                        if !group.allSatisfy({ states[$0] == .ok }) { blocked = true }
+                    }
+                }
+                expected = RequestState(records: request.records)
+            }
+            if request.state != expected {
+                problems.append("the file says \(label) is '\(request.state.rawValue)' but its hosts make it '\(expected.rawValue)'")
+            }
+            if expected != .ok { stopped = true }
+        }
+        if batch.state == .done || batch.state == .error {
+            let expected: BatchState = !batch.requests.isEmpty && !stopped ? .done : .error
+            if batch.state != expected {
+                problems.append("the file says the batch is '\(batch.state.rawValue)' but its requests make it '\(expected.rawValue)'")
+            }
+        } else {
+            problems.append("the batch is '\(batch.state.rawValue)', not finished ('done' or 'error')")
+        }
+        return problems.isEmpty
+            ? Verdict(subject: "states", passed: true, detail: "every request and batch state follows from the signed results and the delivery plan")
+            : Verdict(subject: "states", passed: false, detail: problems.joined(separator: "; "))
     }
 
     /// Verifies one host record and, recursively, the leaves it forwarded to.
@@ -95,6 +158,13 @@ public enum BatchVerifier {
         if envelope.header.origin != origin { problems.append("was made for origin \(envelope.header.origin)") }
         if body.result.state != record.state {
             problems.append("the file says '\(record.state.rawValue)' but the signed result says '\(body.result.state.rawValue)'")
+        }
+        var leafHosts = Set<String>()
+        for leaf in body.result.leaves {
+            if !leafHosts.insert(leaf.host).inserted { problems.append("lists leaf \(leaf.host) more than once") }
+            if body.result.state == .ok && leaf.state != .ok {
+                problems.append("says 'ok' but its leaf \(leaf.host) is '\(leaf.state.rawValue)'")
+            }
         }
         var verdicts = [
             problems.isEmpty

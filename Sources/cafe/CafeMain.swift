@@ -16,7 +16,9 @@ enum CafeMain {
                 try command.run()
             }
         } catch let error as any ExitCoded {
-            StandardError.write("cafe: \(error)\n")
+            // Messages quote file contents and peers' words: one safe line each.
+            let lines = "\(error)".split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.safe(String($0)) }
+            StandardError.write("cafe: " + lines.joined(separator: "\n") + "\n")
             exit(error.exitStatus)
         } catch {
             let code = Cafe.exitCode(for: error)
@@ -54,7 +56,8 @@ struct HomeOption: ParsableArguments {
     var nodeHome: NodeHome { NodeHome.resolve(home) }
 }
 
-/// Writes a line to stderr.
+/// Writes a line to stderr, with terminal control characters escaped (lines quote batch names,
+/// notes and output from files and peers).
 func note(_ line: String) {
-    StandardError.write(line + "\n")
+    StandardError.write(TerminalText.safe(line) + "\n")
 }

@@ -7,7 +7,12 @@ import CafeWire
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show an executed batch file as a table (or JSON).",
-        discussion: "Hosts whose results are identical are shown on one row. Signatures are checked with the keys the node knows.")
+        discussion: """
+            Hosts whose results are identical are shown on one row. Hosts, states and outputs come from the hosts' \
+            signed results; the whole file is verified as `cafe verify` does, with the keys the node knows. When \
+            verification fails the first line says NOT VERIFIED, the rows are marked, --json has "verified": false, \
+            and the exit status is 1.
+            """)
 
     @OptionGroup var options: HomeOption
 
@@ -20,9 +25,13 @@ struct ShowCommand: AsyncParsableCommand {
     func run() async throws {
         let home = options.nodeHome
         let path = try locateBatchFile(target, home: home)
-        let batch = try Batch(executedYAML: FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
-        let report = BatchReport(batch: batch, keys: try knownKeys(home: home))
+        let bytes = try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes)
+        let keys = try knownKeys(home: home)
+        let verification = try BatchVerifier.verify(bytes, keys: keys, source: path)
+        let batch = try Batch(executedYAML: bytes, source: path)
+        let report = BatchReport(batch: batch, keys: keys, verification: verification)
         print(json ? report.json() : report.table(), terminator: "")
+        if !report.isVerified { throw ExitCode(1) }
     }
 }
 

@@ -30,7 +30,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let bytes = try FileSystem.read(path, maxBytes: maxBytes)
         let report = try BatchVerifier.verify(bytes, keys: knownKeys(home: home), source: path)
         for verdict in report.verdicts {
-            print("\(verdict.passed ? "PASS" : "FAIL")  \(verdict.subject): \(verdict.detail)")
+            print(TerminalText.safe("\(verdict.passed ? "PASS" : "FAIL")  \(verdict.subject): \(verdict.detail)"))
         }
         let failed = report.verdicts.filter { !$0.passed }.count
         print(report.passed ? "verified: all \(report.verdicts.count) signature checks passed" : "NOT verified: \(failed) of \(report.verdicts.count) checks failed")

@@ -78,8 +78,42 @@ struct LocalCLITests {
         #expect(show.stdout.contains("REQUEST"))
         #expect(show.stdout.contains("activating cranky on jlore"))
         let json = cafe(["show", "--json", "--home", home, path])
-        #expect(json.stdout.hasPrefix("{\"batch\":\"\(id)\""))
-        #expect(json.stdout.contains("\"verified\":true"))
+        #expect(json.stdout.hasPrefix("{\"verified\":true,\"problems\":[],\"batch\":\"\(id)\""))
+    }
+
+    @Test("cafe show of an executed file edited without re-signing says NOT VERIFIED first, marks the rows, and exits 1", arguments: [
+        ("state: ok", "state: failed"), ("- host: jlore", "- host: monk1"), ("state: done", "state: error"),
+    ])
+    func showForgery(edit: (String, String)) throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let home = try seedHome(directory)
+        let path = cafe(["batch", "run", "--local", "--home", home, directory.path + "/seed.yaml"]).lastLine
+        let text = String(decoding: try FileSystem.read(path, maxBytes: 1 << 20), as: UTF8.self)
+        #expect(text.contains(edit.0))
+        try FileSystem.writeAtomically(Array(text.replacing(edit.0, with: edit.1).utf8), to: path)
+        let show = cafe(["show", "--home", home, path])
+        #expect(show.status == 1)
+        #expect(show.stdout.hasPrefix("NOT VERIFIED: "), "\(show.stdout)")
+        #expect(show.stdout.contains("(UNVERIFIED)"))
+        #expect(show.stdout.contains("\nactivate_dialup  jlore "), "the host name comes from the signed result, not the edited file")
+        let json = cafe(["show", "--json", "--home", home, path])
+        #expect(json.status == 1)
+        #expect(json.stdout.hasPrefix("{\"verified\":false,\"problems\":[\""), "\(json.stdout)")
+    }
+
+    @Test("terminal escapes in a batch name or output are shown escaped, never raw")
+    func terminalEscapes() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let home = try seedHome(directory)
+        try directory.write("escape.yaml", "name: \"evil\\e]0;owned\\a\\e[2J\\u202Ename\"\nrequests:\n  - name: activate_dialup\n    data: {username: \"x\\e[31mred\"}\n")
+        let run = cafe(["batch", "run", "--local", "--home", home, directory.path + "/escape.yaml"])
+        let show = cafe(["show", "--home", home, run.lastLine])
+        for output in [run.stdout, run.stderr, show.stdout, show.stderr] {
+            #expect(!output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x202E }, "\(output)")
+        }
+        #expect(show.stdout.contains("evil\\u{1B}]0;owned"), "\(show.stdout)")
     }
 
     @Test("editing the executed batch file makes cafe verify fail with exit 1")

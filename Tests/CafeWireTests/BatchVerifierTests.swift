@@ -22,7 +22,80 @@ struct BatchVerifierTests {
         let fixture = try Fixture()
         let report = try BatchVerifier.verify(executed(fixture), keys: fixture.keys, source: "f")
         #expect(report.passed, "\(report.verdicts)")
-        #expect(report.verdicts.count == 2)
+        #expect(report.verdicts.count == 3)
+        #expect(report.verdicts.last?.subject == "states")
+    }
+
+    /// A batch of `requests` copies of activate_dialup, signed by the origin as given: the
+    /// origin may sign anything, so only recomputing the states catches its lies.
+    func signed(_ fixture: Fixture, _ shape: (inout Batch) -> Void) -> [UInt8] {
+        var batch = Batch(
+            id: BatchID(validating: "20261129-153012-301-9f2c1a7be301")!, name: "seed", origin: "jlore",
+            created: fixture.now, requests: [Request(name: "activate_dialup"), Request(name: "activate_dialup")])
+        for index in batch.requests.indices {
+            batch.requests[index].groups = [["monk1"]]
+            batch.requests[index].records = [HostRecord(host: "monk1", state: .ok, signedResult: fixture.result(index: index).text)]
+            batch.requests[index].state = .ok
+        }
+        batch.state = .done
+        shape(&batch)
+        return batch.signedExecutedYAML(key: fixture.jlore)
+    }
+
+    @Test("an origin's signed file whose states disagree with the signed results or the plan fails", arguments: [
+        "failed host, request ok", "request failed, batch done", "host twice", "host outside the plan",
+        "planned host missing", "second group ran after a failure", "request ran after a failed one",
+    ])
+    func inconsistentStates(lie: String) throws {
+        let fixture = try Fixture()
+        let failed = fixture.result(state: .failed).text
+        let bytes = signed(fixture) { batch in
+            switch lie {
+            case "failed host, request ok":
+                batch.requests[0].records[0] = HostRecord(host: "monk1", state: .failed, signedResult: failed)
+            case "request failed, batch done":
+                batch.requests[0].records[0] = HostRecord(host: "monk1", state: .failed, signedResult: failed)
+                batch.requests[0].state = .failed
+                batch.requests[1].records = [HostRecord(host: "monk1", state: .skipped)]
+                batch.requests[1].state = .skipped
+            case "host twice":
+                batch.requests[0].records.append(batch.requests[0].records[0])
+            case "host outside the plan":
+                batch.requests[0].groups = [["jlore"]]
+            case "planned host missing":
+                batch.requests[0].groups = [["monk1", "cluster1"]]
+            case "second group ran after a failure":
+                batch.requests[0].groups = [["jlore"], ["monk1"]]
+                batch.requests[0].records.insert(HostRecord(host: "jlore", state: .noAnswer), at: 0)
+                batch.requests[0].state = .failed
+                batch.requests[1].records = [HostRecord(host: "monk1", state: .skipped)]
+                batch.requests[1].state = .skipped
+                batch.state = .error
+            default:
+                batch.requests[0].records[0] = HostRecord(host: "monk1", state: .failed, signedResult: failed)
+                batch.requests[0].state = .failed
+                batch.state = .error
+            }
+        }
+        let report = try BatchVerifier.verify(bytes, keys: fixture.keys, source: "f")
+        #expect(!report.passed, "\(lie): \(report.verdicts)")
+        #expect(report.verdicts.contains { $0.subject == "states" && !$0.passed }, "\(lie): \(report.verdicts)")
+    }
+
+    @Test("the same shapes told honestly verify")
+    func honestStates() throws {
+        let fixture = try Fixture()
+        let failed = fixture.result(state: .failed).text
+        let bytes = signed(fixture) { batch in
+            batch.requests[0].records[0] = HostRecord(host: "monk1", state: .failed, signedResult: failed)
+            batch.requests[0].state = .failed
+            batch.requests[1].records = [HostRecord(host: "monk1", state: .skipped)]
+            batch.requests[1].state = .skipped
+            batch.state = .error
+        }
+        let report = try BatchVerifier.verify(bytes, keys: fixture.keys, source: "f")
+        #expect(report.passed, "\(report.verdicts)")
+        #expect(try BatchVerifier.verify(signed(fixture) { _ in }, keys: fixture.keys, source: "f").passed)
     }
 
     @Test("editing an output line in the file makes verification fail")

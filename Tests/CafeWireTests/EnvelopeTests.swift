@@ -21,11 +21,11 @@ struct Fixture {
         EnvelopeHeader(kind: kind, id: id, origin: "jlore", sender: sender, target: target, created: now, expires: now.adding(seconds: 3600))
     }
 
-    func result(stdout: String = "activating cranky\n") -> Envelope {
+    func result(stdout: String = "activating cranky\n", state: HostState = .ok, index: Int = 0) -> Envelope {
         let body = ResultBody(
-            batch: "20261129-153012-301-9f2c1a7be301", index: 0, request: "activate_dialup",
+            batch: "20261129-153012-301-9f2c1a7be301", index: index, request: "activate_dialup",
             answers: "20261129-153012-302-0000000000000001",
-            result: HostResult(host: "monk1", state: .ok, commands: [
+            result: HostResult(host: "monk1", state: state, commands: [
                 CommandResult(
                     command: .argv(["/usr/sbin/useradd", "-m", "cranky"]), termination: .exited(0), started: now,
                     duration: 0.004, stdout: CapturedOutput(bytes: Array(stdout.utf8))),

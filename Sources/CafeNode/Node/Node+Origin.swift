@@ -288,6 +288,8 @@ extension Node {
         for index in batch.requests.indices {
             batch.requests[index].state = engine.requestStates[index]
             batch.requests[index].note = engine.undeliverableNote(index)
+            // The plan as it ran: `cafe verify` recomputes every state from it and the results.
+            batch.requests[index].groups = engine.plan.requests[index].groups
             batch.requests[index].records = engine.plan.requests[index].groups.joined().compactMap { host in
                 guard let slot = engine.slots[index][host] else { return nil }
                 return HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)

@@ -143,7 +143,7 @@ extension Node {
                 var request = request
                 if record.state != .skipped && !record.records.isEmpty {
                     let failed = Set(record.records.filter { $0.state != .ok }.map(\.host))
-                    let groups = request.groups ?? identity.configuration.delivery.groups(for: request.name) ?? []
+                    let groups = request.groups ?? record.groups ?? identity.configuration.delivery.groups(for: request.name) ?? []
                     var filtered = groups.map { $0.filter(failed.contains) }.filter { !$0.isEmpty }
                     let covered = Set(filtered.joined())
                     let missing = failed.subtracting(covered).sorted()

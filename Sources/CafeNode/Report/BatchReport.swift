@@ -3,18 +3,32 @@ import CafeCrypto
 import CafeWire
 
 /// An executed batch with every host's result decoded, and whether each one's signature held.
+/// Host names, states and outputs are taken from the hosts' signed results, never from the
+/// origin's copy beside them; the whole file's verification (``BatchVerifier``) decides whether
+/// the report may call itself verified.
 public struct BatchReport: Sendable {
     public var batch: Batch
     /// Per request, per host record: the decoded result and the verification problem, if any.
     public var rows: [[(record: HostRecord, result: HostResult?, problem: String?)]]
+    /// What `cafe verify` says of the whole file; nil when it was not checked (progress views).
+    public var verification: VerificationReport?
 
     /// Decodes the results of `batch`, verifying each signed one against `keys`. Hosts that a
     /// forwarding host fanned the request out to follow it, named `gateway/leaf`.
-    public init(batch: Batch, keys: KeyRing) {
+    public init(batch: Batch, keys: KeyRing, verification: VerificationReport? = nil) {
         self.batch = batch
+        self.verification = verification
         rows = batch.requests.map { request in
             request.records.flatMap { Self.decode($0, keys: keys, prefix: "") }
         }
+    }
+
+    /// False when the file's verification failed (or was not run).
+    public var isVerified: Bool { verification?.passed ?? false }
+
+    /// The failed checks of the file, for the first line and for JSON.
+    public var problems: [String] {
+        (verification?.verdicts ?? []).filter { !$0.passed }.map { "\($0.subject): \($0.detail)" }
     }
 
     static func decode(_ record: HostRecord, keys: KeyRing, prefix: String) -> [(record: HostRecord, result: HostResult?, problem: String?)] {
@@ -26,7 +40,17 @@ public struct BatchReport: Sendable {
         do {
             let envelope = try Envelope.open(bytes, keys: keys)
             guard case .result(let body) = envelope.body else { return [(shown, nil, "not a result envelope")] }
-            row = (shown, body.result, nil)
+            // What the host signed is what is shown; where the file says otherwise, it says so.
+            var disagreements: [String] = []
+            if body.result.host != record.host || envelope.header.sender != record.host {
+                disagreements.append("the file files it under \(record.host), but \(envelope.header.sender) signed it for \(body.result.host)")
+            }
+            if body.result.state != record.state {
+                disagreements.append("the file says '\(record.state.rawValue)', the signed result '\(body.result.state.rawValue)'")
+            }
+            shown.host = prefix + body.result.host
+            shown.state = body.result.state
+            row = (shown, body.result, disagreements.isEmpty ? nil : "UNVERIFIED: " + disagreements.joined(separator: "; "))
         } catch {
             let unverified = try? Envelope.decodeUnverified(bytes)
             guard case .result(let body)? = unverified?.body else { return [(shown, nil, "\(error)")] }
@@ -39,8 +63,13 @@ public struct BatchReport: Sendable {
     /// state, command, exit, duration, first lines of output.
     public func table(outputLines: Int = 3) -> String {
         var lines: [String] = []
+        if let verification, !verification.passed {
+            let problems = self.problems
+            lines.append(TerminalText.safe(
+                "NOT VERIFIED: \(problems.count) of \(verification.verdicts.count) checks failed; nothing below can be trusted. First: \(problems.first ?? "no signature checked")"))
+        }
         let duration = batch.finished.map { " in \(YAMLEmitter.formatSeconds($0.seconds(since: batch.created))) s" } ?? ""
-        lines.append("batch \(batch.id) '\(batch.name)' from \(batch.origin): \(batch.state.rawValue)\(duration)")
+        lines.append(TerminalText.safe("batch \(batch.id) '\(batch.name)' from \(batch.origin): \(batch.state.rawValue)\(duration)"))
         var table: [[String]] = [["REQUEST", "HOSTS", "STATE", "COMMAND", "EXIT", "TIME", "OUTPUT"]]
         for (index, request) in batch.requests.enumerated() {
             var requestCell = request.name
@@ -52,7 +81,7 @@ public struct BatchReport: Sendable {
                 let first = group[0]
                 let hosts = group.map(\.record.host).joined(separator: ",")
                 var state = first.record.state.rawValue
-                if group.contains(where: { $0.problem != nil }) { state += " (UNVERIFIED)" }
+                if group.contains(where: { $0.problem != nil }) || (verification.map { !$0.passed } ?? false) { state += " (UNVERIFIED)" }
                 var detail: [String] = []
                 if let note = first.record.note { detail.append(note) }
                 if let message = first.result?.message { detail.append(message) }
@@ -140,11 +169,12 @@ public struct BatchReport: Sendable {
     }
 
     static func clip(_ text: String, _ width: Int) -> String {
-        let cleaned = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "·" : Character($0) })
+        let cleaned = TerminalText.safe(text)
         return cleaned.count <= width ? cleaned : String(cleaned.prefix(width - 1)) + "…"
     }
 
-    static func render(_ table: [[String]]) -> [String] {
+    static func render(_ rows: [[String]]) -> [String] {
+        let table = rows.map { $0.map { TerminalText.safe($0) } }
         guard let columns = table.first?.count else { return [] }
         let widths = (0..<columns).map { column in table.map { $0[column].count }.max() ?? 0 }
         return table.map { row in
@@ -165,7 +195,7 @@ public struct BatchReport: Sendable {
             let hosts: [YAMLValue] = rows[index].map { row in
                 var pairs = [YAMLPair("host", .string(row.record.host)), YAMLPair("state", .string(row.record.state.rawValue))]
                 if let note = row.record.note { pairs.append(YAMLPair("note", .string(note))) }
-                pairs.append(YAMLPair("verified", .bool(row.problem == nil && row.record.signedResult != nil)))
+                pairs.append(YAMLPair("verified", .bool(isVerified && row.problem == nil && row.record.signedResult != nil)))
                 if let problem = row.problem { pairs.append(YAMLPair("problem", .string(problem))) }
                 if let result = row.result {
                     if let message = result.message { pairs.append(YAMLPair("message", .string(message))) }
@@ -180,6 +210,7 @@ public struct BatchReport: Sendable {
             ]))
         }
         var pairs = [
+            YAMLPair("verified", .bool(isVerified)), YAMLPair("problems", .strings(problems)),
             YAMLPair("batch", .string(batch.id.rawValue)), YAMLPair("name", .string(batch.name)),
             YAMLPair("origin", .string(batch.origin)), YAMLPair("state", .string(batch.state.rawValue)),
             YAMLPair("created", .string(batch.created.description)),
