@@ -71,7 +71,7 @@ enum ConfigTemplates {
         # A string runs under /bin/sh -c; a list is argv (no shell) where {{key}} takes request data.
         # activate_dialup:
         #   - /usr/bin/blahh
-        #   - ["/usr/sbin/useradd", "-m", "{{username}}"]
+        #   - ["/usr/sbin/useradd", "-m", "--", "{{username:operand}}"]
 
         """
 

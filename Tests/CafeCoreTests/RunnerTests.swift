@@ -149,6 +149,27 @@ struct RunnerTests {
         #expect(shell.stdout.text == "{{username}}\n")
     }
 
+    @Test("{{key:operand}} refuses a value that a program would read as an option, and an empty one")
+    func operandGuard() async throws {
+        let marker = TemporaryDirectory()
+        defer { marker.cleanup() }
+        for (value, runs) in [("cranky", true), ("-rf", false), ("--help", false), ("", false), ("a-b", true)] {
+            let context = RunContext(data: try RequestData(["username": value]))
+            let result = await run(.argv(["sh", "-c", "echo ran >> \(marker.path)/ran; echo \"$1\"", "sh", "{{username:operand}}"]), context: context)
+            if runs {
+                #expect(result.termination == .exited(0) && result.stdout.text == value + "\n")
+            } else {
+                guard case .failedToStart(let why) = result.termination else {
+                    Issue.record("'\(value)' must not reach the command")
+                    continue
+                }
+                #expect(why.contains("placeholder {{username:operand}} refuses"), "\(why)")
+            }
+        }
+        let ran = (try? FileSystem.read(marker.path + "/ran", maxBytes: 4096)) ?? []
+        #expect(ran.filter { $0 == UInt8(ascii: "\n") }.count == 2, "only the two operands ran")
+    }
+
     @Test("commands started together run together, more of them than there are cores")
     func concurrentCommands() async throws {
         let directory = TemporaryDirectory()

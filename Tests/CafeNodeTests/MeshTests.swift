@@ -59,6 +59,13 @@ struct MeshTests {
             #expect(!mesh.log(name).contains("plane"))
         }
         #expect(mesh.stop("monk1") == 0, "SIGTERM ends the node with status 0")
+        // The others stop while their links to monk1 redial: in order, with nothing scheduled
+        // on an event loop that has shut down.
+        for name in ["jlore", "cluster1"] {
+            #expect(mesh.stop(name) == 0)
+            #expect(!mesh.log(name).contains("Cannot schedule tasks"), "\(mesh.log(name))")
+            #expect(mesh.log(name).contains(" \(name): stopped\n"), "it says it stopped")
+        }
     }
 
     @Test("a failure in group 1 keeps group 2 from running; the batch goes to error/")

@@ -18,7 +18,7 @@ public struct CommandMapEntry: Sendable, Hashable {
 /// ```yaml
 /// activate_dialup:                       # a list: the commands, default limits
 ///   - /usr/bin/blahh                     # a string runs under /bin/sh -c
-///   - ["/usr/sbin/useradd", "-m", "{{username}}"]   # a list is argv, no shell
+///   - ["/usr/sbin/useradd", "-m", "--", "{{username:operand}}"]   # a list is argv, no shell
 /// rebuild_index:                         # a mapping: commands plus limits
 ///   timeout: 3600
 ///   output-cap: 4194304

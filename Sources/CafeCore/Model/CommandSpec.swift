@@ -25,6 +25,11 @@ public enum CommandSpec: Sendable, Hashable, CustomStringConvertible {
     /// `argv` with every `{{key}}` replaced by the value of non-secret data key `key`.
     /// A placeholder naming a secret or a key the request lacks is an error: the command must
     /// not run with a hole in its arguments, and secrets never go into argv.
+    ///
+    /// A value that starts with `-` would be read as an option by most programs. Put `--`
+    /// before placeholders where the program takes it (`["useradd", "-m", "--", "{{username}}"]`),
+    /// or guard the placeholder: `{{key:operand}}` refuses an empty value and one that starts
+    /// with `-`, so the command does not run.
     public func substituting(_ data: RequestData) throws -> CommandSpec {
         let result: CommandSpec
         if case .argv(let argv) = self {
@@ -49,14 +54,19 @@ public enum CommandSpec: Sendable, Hashable, CustomStringConvertible {
                 rest = rest[open.lowerBound...]
                 break
             }
-            let key = String(afterOpen[..<close.lowerBound])
+            let inside = String(afterOpen[..<close.lowerBound])
+            let (key, guarded) = Self.placeholder(inside)
             if Names.isValidDataKey(key) {
                 if data.isSecret(key) {
                     throw PlaceholderError(
                         key: key, reason: "names a secret; secrets reach commands on stdin only, never in argv")
                 }
                 guard let value = data.value(for: key) else {
-                    throw PlaceholderError(key: key, reason: "has no value in the request data")
+                    throw PlaceholderError(key: inside, reason: "has no value in the request data")
+                }
+                if guarded && (value.isEmpty || value.hasPrefix("-")) {
+                    throw PlaceholderError(
+                        key: inside, reason: "refuses '\(value.prefix(40))': an operand may not be empty or start with '-', which the program would read as an option")
                 }
                 result += value
             } else {
@@ -65,6 +75,11 @@ public enum CommandSpec: Sendable, Hashable, CustomStringConvertible {
             rest = afterOpen[close.upperBound...]
         }
         return result + rest
+    }
+
+    /// `key` and whether it carries the `:operand` guard.
+    static func placeholder(_ inside: String) -> (key: String, operand: Bool) {
+        inside.hasSuffix(":operand") ? (String(inside.dropLast(":operand".count)), true) : (inside, false)
     }
 
     static func shellQuoted(_ word: String) -> String {

@@ -76,11 +76,14 @@ public struct NodeService: Service, CustomStringConvertible {
         } catch {
             logger.critical("\(error)")
             await node.shutdown(grace: 0)
+            await network.stop()
             try? await group.shutdownGracefully()
             throw error
         }
         logger.info("stopping: no longer accepting work")
         await node.shutdown(grace: shutdownGrace)
+        // In order: no new work, then no links, then the event loops.
+        await network.stop()
         unlink(home.controlSocket)
         try await group.shutdownGracefully()
         logger.info("stopped")

@@ -33,6 +33,11 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         var dialing: Set<String> = []
         var backoff: [String: Backoff] = [:]
         var hellos: ReplayWindow
+        /// Set by ``stop()``: no new connections, so none is left for a closed event loop.
+        var stopped = false
+        /// Connections this node dialled, still running (inbound ones belong to ``serve(_:)``).
+        var dials: [Int: Task<Void, Never>] = [:]
+        var nextDial = 0
     }
 
     private let state: NIOLockedValueBox<State>
@@ -116,6 +121,22 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
     }
 
+    /// Closes every link, dials no more, and waits until the connections it dialled have
+    /// ended. Called before the event loops shut down, so that nothing is scheduled on a loop
+    /// that has gone (envelopes stay in the outbox).
+    public func stop() async {
+        let (sessions, dials) = state.withLockedValue { state -> ([Session], [Task<Void, Never>]) in
+            state.stopped = true
+            defer { state.sessions = [:] }
+            return (Array(state.sessions.values), Array(state.dials.values))
+        }
+        for session in sessions { session.close() }
+        for dial in dials {
+            dial.cancel()
+            await dial.value
+        }
+    }
+
     // MARK: - Dialling
 
     /// Connects to `peer` in the background, unless a link exists, a dial is under way, or the
@@ -123,37 +144,44 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     func dial(_ peer: String) {
         guard case .address(let address)? = identity.configuration.node.peers[peer]?.route else { return }
         let now = clock.now()
-        let proceed = state.withLockedValue { state -> Bool in
-            guard state.sessions[peer] == nil, !state.dialing.contains(peer),
+        state.withLockedValue { state in
+            guard !state.stopped, state.sessions[peer] == nil, !state.dialing.contains(peer),
                 state.backoff[peer, default: Backoff()].mayAttempt(now: now)
-            else { return false }
+            else { return }
             state.dialing.insert(peer)
-            return true
-        }
-        guard proceed else { return }
-        Task {
-            do {
-                let channel = try await ClientBootstrap(group: group)
-                    .connectTimeout(settings.connectTimeout)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .connect(host: address.host, port: address.port) { channel in
-                        channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
-                    }
-                // Still "dialling" until the handshake registers the link (or the link ends),
-                // so that envelopes queued meanwhile do not open a second connection. A link
-                // that never completed its handshake counts as a failed attempt.
-                let linked = await serve(channel, expected: peer)
-                state.withLockedValue { state in
-                    state.dialing.remove(peer)
-                    if !linked { state.backoff[peer, default: Backoff()].failed(now: clock.now(), random: random) }
-                }
-            } catch {
-                let delay = state.withLockedValue { state -> Double in
-                    state.dialing.remove(peer)
-                    return state.backoff[peer, default: Backoff()].failed(now: clock.now(), random: random)
-                }
-                logger.info("cannot connect: \(error); next attempt in \(YAMLEmitter.formatSeconds(delay)) s", metadata: ["peer": "\(peer)"])
+            state.nextDial += 1
+            let number = state.nextDial
+            // Registered under the lock, before its own removal can run, so `stop()` sees it.
+            state.dials[number] = Task {
+                await self.connect(to: peer, at: address)
+                _ = self.state.withLockedValue { $0.dials.removeValue(forKey: number) }
             }
+        }
+    }
+
+    private func connect(to peer: String, at address: HostPort) async {
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .connectTimeout(settings.connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
+                }
+            // Still "dialling" until the handshake registers the link (or the link ends),
+            // so that envelopes queued meanwhile do not open a second connection. A link
+            // that never completed its handshake counts as a failed attempt.
+            let linked = await serve(channel, expected: peer)
+            state.withLockedValue { state in
+                state.dialing.remove(peer)
+                if !linked { state.backoff[peer, default: Backoff()].failed(now: clock.now(), random: random) }
+            }
+        } catch {
+            let (delay, stopped) = state.withLockedValue { state -> (Double, Bool) in
+                state.dialing.remove(peer)
+                return (state.backoff[peer, default: Backoff()].failed(now: clock.now(), random: random), state.stopped)
+            }
+            if stopped { return }
+            logger.info("cannot connect: \(error); next attempt in \(YAMLEmitter.formatSeconds(delay)) s", metadata: ["peer": "\(peer)"])
         }
     }
 
