@@ -5,7 +5,6 @@ public enum EnvelopeBody: Sendable, Hashable {
     case request(RequestBody)
     case result(ResultBody)
     case ack(AckBody)
-    case hello(HelloBody)
     case forward(ForwardBody)
 
     public var kind: EnvelopeKind {
@@ -13,7 +12,6 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .request: .request
         case .result: .result
         case .ack: .ack
-        case .hello: .hello
         case .forward: .forward
         }
     }
@@ -23,7 +21,6 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .request(let body): body.yamlValue
         case .result(let body): body.yamlValue
         case .ack(let body): body.yamlValue
-        case .hello(let body): body.yamlValue
         case .forward(let body): body.yamlValue
         }
     }
@@ -33,7 +30,6 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .request: self = .request(try RequestBody(reader))
         case .result: self = .result(try ResultBody(reader))
         case .ack: self = .ack(try AckBody(reader))
-        case .hello: self = .hello(try HelloBody(reader))
         case .forward: self = .forward(try ForwardBody(reader))
         }
     }
@@ -295,22 +291,5 @@ public struct ForwardBody: Sendable, Hashable {
             throw pathReader.error("must list 1 to \(Self.maxPath) node names")
         }
         envelope = try mapping.required("envelope").string()
-    }
-}
-
-/// The first envelope on a connection. Proves the speaker holds its key; the random nonce
-/// makes each hello unique for the replay check.
-public struct HelloBody: Sendable, Hashable {
-    public var nonce: String
-
-    public init(nonce: String) {
-        self.nonce = nonce
-    }
-
-    var yamlValue: YAMLValue { .map([YAMLPair("nonce", .string(nonce))]) }
-
-    init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["nonce"])
-        nonce = try mapping.required("nonce").string()
     }
 }

@@ -7,8 +7,6 @@ public enum EnvelopeKind: String, Sendable, Hashable, CaseIterable {
     case result
     /// Receiver → sender: an envelope was stored durably (or refused, with the reason).
     case ack
-    /// First envelope on a connection: who is speaking, proven by signature.
-    case hello
     /// One hop of a relayed envelope: the end-to-end envelope inside, the path so far, signed by
     /// the hop that hands it on.
     case forward

@@ -1,25 +1,27 @@
 import NIOCore
 
 /// Splits a TCP byte stream into frames: a 4-byte big-endian length, then that many bytes
-/// (one signed envelope). A length of zero or over the limit is an error that closes the
-/// connection before any of the frame is buffered. The first frame (the hello of a peer not yet
-/// authenticated) has a much smaller limit, ``firstFrameMaxBytes``, so that an unknown peer
-/// cannot make the node buffer megabytes.
+/// (one sealed envelope, or a handshake message). A length of zero or over the limit is an
+/// error that closes the connection before any of the frame is buffered. The first
+/// ``firstFrames`` frames (the handshake, before the peer is authenticated) have a much smaller
+/// limit, ``firstFrameMaxBytes``, so that an unknown peer cannot make the node buffer megabytes.
 public struct FrameDecoder: ByteToMessageDecoder, Sendable {
     public typealias InboundOut = ByteBuffer
 
     public let maxFrameBytes: Int
     public let firstFrameMaxBytes: Int
+    public let firstFrames: Int
     private var framesSeen = 0
 
-    public init(maxFrameBytes: Int = EnvelopeLimits.maxBytes, firstFrameMaxBytes: Int? = nil) {
+    public init(maxFrameBytes: Int = EnvelopeLimits.maxBytes, firstFrameMaxBytes: Int? = nil, firstFrames: Int = 1) {
         self.maxFrameBytes = maxFrameBytes
         self.firstFrameMaxBytes = firstFrameMaxBytes ?? maxFrameBytes
+        self.firstFrames = firstFrames
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        let limit = framesSeen == 0 ? firstFrameMaxBytes : maxFrameBytes
+        let limit = framesSeen < firstFrames ? firstFrameMaxBytes : maxFrameBytes
         guard length > 0, Int(length) <= limit else {
             throw FrameError.badLength(Int(length), max: limit)
         }

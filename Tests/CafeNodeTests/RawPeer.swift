@@ -7,6 +7,10 @@ import Glibc
 final class RawPeer {
     let fd: Int32
     private var buffer: [UInt8] = []
+    /// The sealed link, after ``handshake(as:key:with:keys:)``.
+    private var link: (sealer: LinkSealer, opener: SecretStreamReceiver)?
+    /// Messages 1, 2 and 3 of the last handshake, as they crossed the wire.
+    private(set) var transcript: [[UInt8]] = []
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -26,12 +30,25 @@ final class RawPeer {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
+    /// Sends one frame: sealed once a handshake has set up the link, as given before.
     func sendFrame(_ bytes: [UInt8]) {
+        sendRawFrame(link.map { $0.sealer.seal(bytes) } ?? bytes)
+    }
+
+    /// Sends `bytes` as one frame exactly as given (handshake messages, or bytes to hostile ends).
+    func sendRawFrame(_ bytes: [UInt8]) {
         sendRaw(withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes)
     }
 
-    /// The next frame, or nil if the connection closed (or nothing came within `timeout`).
+    /// The next frame (opened, once the link is sealed), or nil if the connection closed, the
+    /// frame did not open, or nothing came within `timeout`.
     func readFrame(timeout: Double = 10) -> [UInt8]? {
+        guard let frame = readRawFrame(timeout: timeout) else { return nil }
+        guard let link else { return frame }
+        return link.opener.open(frame)
+    }
+
+    func readRawFrame(timeout: Double = 10) -> [UInt8]? {
         let deadline = Monotonic.seconds() + timeout
         while true {
             if buffer.count >= 4 {
@@ -71,16 +88,20 @@ final class RawPeer {
         return true
     }
 
-    /// Says hello as `name` to `peer` and returns the peer's verified hello, if any.
-    func handshake(as name: String, key: SigningKey, with peer: String, keys: KeyRing) -> Envelope? {
-        let now = SystemClock().now()
-        let hello = Envelope.seal(
-            header: EnvelopeHeader(
-                kind: .hello, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: name, sender: name,
-                target: peer, created: now, expires: now.adding(seconds: 60)),
-            body: .hello(HelloBody(nonce: SystemRandom().hex(8))), key: key)
-        sendFrame(hello.bytes)
-        guard let answer = readFrame() else { return nil }
-        return try? Envelope.open(answer, keys: keys)
+    /// Opens a sealed link to `peer` as `name` (the initiator's side of ``LinkHandshake``),
+    /// keeping the three handshake messages this side sent and received in ``transcript``.
+    /// Returns the name the peer proved, or nil when the handshake failed.
+    @discardableResult
+    func handshake(as name: String, key: SigningKey, with peer: String, keys: KeyRing) -> String? {
+        guard let initiator = try? LinkInitiator(name: name, key: key, peer: peer, keys: keys) else { return nil }
+        sendRawFrame(initiator.first)
+        guard let second = readRawFrame(), let (third, secrets) = try? initiator.finish(second) else { return nil }
+        sendRawFrame(third)
+        transcript = [initiator.first, second, third]
+        let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
+        sendRawFrame(sealer.header)
+        guard let header = readRawFrame(), let opener = SecretStreamReceiver(key: secrets.receiveKey, header: header) else { return nil }
+        link = (sealer, opener)
+        return secrets.peer
     }
 }

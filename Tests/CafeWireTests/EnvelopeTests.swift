@@ -92,7 +92,7 @@ struct EnvelopeTests {
     func refusals() throws {
         let fixture = try Fixture()
         let stranger = try SigningKey.generate()
-        let forged = Envelope.seal(header: fixture.header(.hello, sender: "monk1"), body: .hello(HelloBody(nonce: "n")), key: stranger)
+        let forged = Envelope.seal(header: fixture.header(.ack, sender: "monk1"), body: .ack(AckBody(acks: "x1", status: .accepted)), key: stranger)
         #expect(throws: EnvelopeError.self) { _ = try Envelope.open(forged.bytes, keys: fixture.keys) }
         let onlyJlore = KeyRing(keys: ["jlore": fixture.jlore.publicKey])
         do {

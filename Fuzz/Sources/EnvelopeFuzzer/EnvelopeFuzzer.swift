@@ -78,7 +78,6 @@ enum Seeds {
             ("request.yaml", Envelope.seal(header: header(.request), body: .request(request), key: fuzzKey).bytes),
             ("result.yaml", resultEnvelope.bytes),
             ("ack.yaml", Envelope.seal(header: header(.ack), body: .ack(AckBody(acks: "x1", status: .refused, reason: "r")), key: fuzzKey).bytes),
-            ("hello.yaml", Envelope.seal(header: header(.hello), body: .hello(HelloBody(nonce: "n0")), key: fuzzKey).bytes),
             ("forward.yaml", Envelope.seal(
                 header: header(.forward), body: .forward(ForwardBody(path: ["monk1"], envelope: resultEnvelope.text)), key: fuzzKey).bytes),
             ("executed-batch.yaml", batch.signedExecutedYAML(key: fuzzKey)),

@@ -347,13 +347,14 @@ private final class SpawnLock: @unchecked Sendable {
 
 /// Runs blocking work on a detached thread of its own (commands wait in `poll` and `waitpid`;
 /// a shared pool sized to the cores would let only that many run at once).
-enum BlockingThread {
+public enum BlockingThread {
     private final class Work {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    static func start(_ body: @escaping @Sendable () -> Void) {
+    /// Starts `body` on a new detached thread (or, if no thread can be had, runs it here).
+    public static func start(_ body: @escaping @Sendable () -> Void) {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }

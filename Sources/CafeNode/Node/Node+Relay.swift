@@ -35,7 +35,7 @@ extension Node {
             return
         }
         meta["origin"] = "\(inner.header.origin)"
-        guard inner.header.sender == body.path.first, inner.header.kind != .forward, inner.header.kind != .hello else {
+        guard inner.header.sender == body.path.first, inner.header.kind != .forward else {
             logger.warning("refused forwarded envelope: its author is not the first node of its path", metadata: meta)
             return
         }

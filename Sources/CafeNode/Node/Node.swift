@@ -182,8 +182,6 @@ public actor Node {
         case .ack(let body): receiveAck(envelope, body, verdict)
         case .forward(let body):
             receiveForward(envelope, body, opened.inner ?? OpenedEnvelope.openInner(body, of: envelope, keys: identity.keys), verdict)
-        case .hello:
-            logger.warning("refused hello outside a handshake", metadata: ["peer": "\(peer)"])
         }
     }
 

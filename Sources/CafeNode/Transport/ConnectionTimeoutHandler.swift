@@ -1,7 +1,12 @@
 import NIOCore
 
-/// Closes a connection that sends no first frame within `handshake`, or on which nothing is
-/// read or written for `idle`. A connection that never speaks cannot hold resources.
+/// Sent down a connection's pipeline (`fireUserInboundEventTriggered`) when its link handshake
+/// has completed.
+struct LinkEstablished: Sendable {}
+
+/// Closes a connection whose link handshake has not completed within `handshake` (see
+/// ``LinkEstablished``), or on which nothing is read or written for `idle`. A connection that
+/// never speaks, or speaks only part of a handshake, cannot hold resources.
 final class ConnectionTimeoutHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -31,10 +36,16 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, @unchecked Sendable 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handshakeTimer?.cancel()
-        handshakeTimer = nil
         resetIdle(context: context)
         context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is LinkEstablished {
+            handshakeTimer?.cancel()
+            handshakeTimer = nil
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -6,9 +6,11 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// Peers over TCP: length-prefixed frames of signed envelopes, one reused connection per peer
-/// (whoever dialled it), a signed `hello` from each side first, reconnection with backoff and
-/// jitter, handshake and idle timeouts, and a bound on what may queue for a slow peer.
+/// Peers over TCP: one reused connection per peer (whoever dialled it), opened by the
+/// mutually authenticated ``LinkHandshake`` and then sealed frame by frame (``LinkSealer``,
+/// length-prefixed), reconnection with backoff and jitter, handshake and idle timeouts, and a
+/// bound on what may queue for a slow peer. Nothing crosses the network in clear but the
+/// handshake's ephemeral keys and nonces.
 public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     public struct Settings: Sendable {
         public var handshakeTimeout: TimeAmount = .seconds(10)
@@ -32,7 +34,6 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         var sessions: [String: Session] = [:]
         var dialing: Set<String> = []
         var backoff: [String: Backoff] = [:]
-        var hellos: ReplayWindow
         /// Set by ``stop()``: no new connections, so none is left for a closed event loop.
         var stopped = false
         /// Connections this node dialled, still running (inbound ones belong to ``serve(_:)``).
@@ -53,8 +54,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         self.clock = clock
         self.random = random
         self.settings = settings
-        state = NIOLockedValueBox(State(hellos: ReplayWindow(
-            node: identity.name, maxSkew: identity.configuration.node.settings.maxClockSkew, maxLifetime: 600)))
+        state = NIOLockedValueBox(State())
     }
 
     // MARK: - PeerTransport
@@ -112,7 +112,9 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
         // Frames first, so that the timeouts count whole frames, not bytes: a trickle of a
         // partial frame does not count as a handshake or as activity.
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(firstFrameMaxBytes: 64 << 10)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(
+            maxFrameBytes: EnvelopeLimits.maxBytes + SecretStreamSender.overhead,
+            firstFrameMaxBytes: LinkHandshake.maxMessageBytes, firstFrames: 3)))
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
         try channel.pipeline.syncOperations.addHandler(
             ConnectionTimeoutHandler(handshake: settings.handshakeTimeout, idle: settings.idleTimeout) { reason in
@@ -187,8 +189,9 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 
     // MARK: - A connection
 
-    /// Runs one connection: handshake, then frames both ways until either side closes.
-    /// Returns whether the handshake succeeded.
+    /// Runs one connection: the sealed-link handshake (``LinkHandshake``; this side is the
+    /// initiator when it dialled `expected`), then sealed frames both ways until either side
+    /// closes. Returns whether the handshake succeeded.
     @discardableResult
     func serve(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, expected: String?) async -> Bool {
         let remote = channel.channel.remoteAddress.map { "\($0)" } ?? "?"
@@ -196,10 +199,30 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var frames = inbound.makeAsyncIterator()
-                if let expected { try await outbound.write(ByteBuffer(bytes: hello(to: expected))) }
-                guard let first = try await frames.next() else { return }
-                let peer = try checkHello(Array(buffer: first), expected: expected)
-                if expected == nil { try await outbound.write(ByteBuffer(bytes: hello(to: peer))) }
+                func next() async throws -> [UInt8] {
+                    guard let frame = try await frames.next() else { throw HandshakeError("the peer closed the connection during the handshake") }
+                    return Array(buffer: frame)
+                }
+                let secrets: LinkSecrets
+                if let expected {
+                    let initiator = try LinkInitiator(name: identity.name, key: identity.key, peer: expected, keys: identity.keys)
+                    try await outbound.write(ByteBuffer(bytes: initiator.first))
+                    let (third, link) = try initiator.finish(try await next())
+                    try await outbound.write(ByteBuffer(bytes: third))
+                    secrets = link
+                } else {
+                    let answered = try LinkResponder(name: identity.name, key: identity.key, keys: identity.keys).answer(try await next())
+                    try await outbound.write(ByteBuffer(bytes: answered.second))
+                    secrets = try answered.finish(try await next())
+                }
+                let peer = secrets.peer
+                guard peer != identity.name else { throw HandshakeError("a node cannot link to itself") }
+                let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
+                try await outbound.write(ByteBuffer(bytes: sealer.header))
+                guard let opener = SecretStreamReceiver(key: secrets.receiveKey, header: try await next()) else {
+                    throw HandshakeError("\(peer) sent no valid stream header")
+                }
+                channel.channel.pipeline.fireUserInboundEventTriggered(LinkEstablished())
                 linked = true
                 let underlying = channel.channel
                 let session = Session(maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
@@ -209,7 +232,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                     state.backoff[peer]?.succeeded()
                     state.dialing.remove(peer)
                 }
-                logger.info("link up", metadata: ["peer": "\(peer)", "address": "\(remote)"])
+                logger.info("link up (sealed)", metadata: ["peer": "\(peer)", "address": "\(remote)"])
                 defer {
                     state.withLockedValue { state in
                         if state.sessions[peer] === session { state.sessions[peer] = nil }
@@ -220,7 +243,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await bytes in session.outgoing {
-                            try await outbound.write(ByteBuffer(bytes: bytes))
+                            try await outbound.write(ByteBuffer(bytes: sealer.seal(bytes)))
                             session.written(bytes.count)
                         }
                     }
@@ -229,7 +252,10 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                         group.cancelAll()
                     }
                     while let frame = try await frames.next() {
-                        await node.receive(Array(buffer: frame), from: peer)
+                        guard let bytes = opener.open(Array(buffer: frame)) else {
+                            throw HandshakeError("a frame from \(peer) did not open (altered, replayed, reordered or cut); closing the link")
+                        }
+                        await node.receive(bytes, from: peer)
                     }
                 }
             }
@@ -237,36 +263,6 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             logger.info("connection closed: \(error)", metadata: ["address": "\(remote)"])
         }
         return linked
-    }
-
-    /// A signed hello for `peer`, valid for a minute.
-    func hello(to peer: String) -> [UInt8] {
-        let now = clock.now()
-        let header = EnvelopeHeader(
-            kind: .hello, id: EnvelopeID.make(time: now, random: random), origin: identity.name, sender: identity.name,
-            target: peer, created: now, expires: now.adding(seconds: 60))
-        return Envelope.seal(header: header, body: .hello(HelloBody(nonce: random.hex(16))), key: identity.key).bytes
-    }
-
-    /// Checks the first frame of a connection: a fresh hello for this node, signed by a known
-    /// peer (the one dialled, when this side dialled). Returns the peer's name.
-    func checkHello(_ bytes: [UInt8], expected: String?) throws -> String {
-        let envelope = try Envelope.open(bytes, keys: identity.keys, source: "handshake")
-        guard case .hello = envelope.body else {
-            throw HandshakeError("the first envelope must be a hello, not a \(envelope.header.kind.rawValue)")
-        }
-        let header = envelope.header
-        if let expected, header.sender != expected {
-            throw HandshakeError("dialled \(expected) but \(header.sender) answered")
-        }
-        guard header.sender != identity.name else { throw HandshakeError("a node cannot link to itself") }
-        let now = clock.now()
-        let verdict = state.withLockedValue { state -> ReplayWindow.Verdict in
-            if state.hellos.seen.count > 1024 { state.hellos.prune(now: now) }
-            return state.hellos.admit(header, now: now)
-        }
-        if case .refuse(let refusal) = verdict { throw HandshakeError("hello refused: \(refusal)") }
-        return header.sender
     }
 
     struct HandshakeError: Error, CustomStringConvertible {
