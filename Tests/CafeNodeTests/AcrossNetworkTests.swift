@@ -149,13 +149,17 @@ struct AcrossNetworkTests {
         let request = Envelope.seal(
             header: EnvelopeHeader(kind: .request, id: "dropbox-request-1", origin: "origin", sender: "origin", target: "host", created: now, expires: now.adding(seconds: 600)),
             body: .request(RequestBody(batch: "20261129-153012-000-00000000cccc", batchName: "db", index: 0, request: "provision")), key: originKey)
-        try FileSystem.writeAtomically(Array(request.bytes.prefix(40)), to: dropbox + "/.incoming.part")
+        let hostKey = try PublicKey(text: mesh.keys["host"]!)
+        let sealed = try DropboxFile.seal(request.bytes, to: hostKey)
+        try FileSystem.writeAtomically(Array(sealed.prefix(40)), to: dropbox + "/.incoming.part")
         try FileSystem.writeAtomically(Array("a: &a [1]\nb: *a\n".utf8), to: dropbox + "/bomb.env")
         try FileSystem.writeAtomically([UInt8](repeating: 65, count: EnvelopeLimits.maxBytes + 1), to: dropbox + "/huge.env")
         symlink("/etc/passwd", dropbox + "/link.env")
         try FileSystem.writeAtomically(Array("notes".utf8), to: dropbox + "/README.txt")
-        try FileSystem.writeAtomically(request.bytes, to: dropbox + "/first.env")
-        try FileSystem.writeAtomically(request.bytes, to: dropbox + "/again.env")
+        try FileSystem.writeAtomically(request.bytes, to: dropbox + "/plain.env")
+        try FileSystem.writeAtomically(try DropboxFile.seal(request.bytes, to: originKey.publicKey), to: dropbox + "/other.env")
+        try FileSystem.writeAtomically(sealed, to: dropbox + "/first.env")
+        try FileSystem.writeAtomically(sealed, to: dropbox + "/again.env")
         try mesh.waitUntil("the host ran the dropped request", timeout: 20) { lineCount(mesh.directory.path + "/host.ran") == 1 }
         try mesh.waitUntil("the drop-box is sorted", timeout: 20) {
             Set(try FileSystem.list(dropbox)) == [".incoming.part", "README.txt"]
@@ -163,10 +167,12 @@ struct AcrossNetworkTests {
         usleep(500_000)
         #expect(lineCount(mesh.directory.path + "/host.ran") == 1, "a file renamed into place twice runs once")
         let quarantined = try FileSystem.list(mesh.home("host") + "/spool/quarantine")
-        for name in ["bomb.env", "huge.env", "link.env"] {
+        for name in ["bomb.env", "huge.env", "link.env", "plain.env", "other.env"] {
             #expect(quarantined.contains(name) && quarantined.contains(name + ".reason"), "\(name) is quarantined with its reason")
         }
         #expect(mesh.log("host").contains("'README.txt' is not a name this node takes; left alone"))
         #expect(FileSystem.exists("/etc/passwd"), "nothing outside the home is touched")
+        #expect(mesh.log("host").contains("is not a sealed drop-box file"), "a plain envelope is refused")
+        #expect(mesh.log("host").contains("was not sealed to this node's key"), "one sealed to another node is refused")
     }
 }

@@ -147,3 +147,29 @@ struct LinkHandshakeTests {
 final class ManualSeconds: @unchecked Sendable {
     var value = 0.0
 }
+
+@Suite("sealed drop-box files")
+struct DropboxFileTests {
+    @Test("a drop-box file shows nothing of its envelope, opens only for its recipient, and not after any change")
+    func sealedFile() throws {
+        let fixture = try Fixture()
+        let envelope = fixture.result(stdout: "MARKER-OUTPUT\n").bytes
+        let file = try DropboxFile.seal(envelope, to: fixture.jlore.publicKey)
+        for word in ["MARKER-OUTPUT", "monk1", "jlore", "activate_dialup", "kind"] {
+            #expect(!file.contains(Array(word.utf8)), "'\(word)' is readable in the file")
+        }
+        #expect(try DropboxFile.open(file, with: fixture.jlore, source: "f") == envelope)
+        #expect(throws: InputError.self) { _ = try DropboxFile.open(file, with: fixture.monk1, source: "f") }
+        #expect(throws: InputError.self) { _ = try DropboxFile.open(envelope, with: fixture.jlore, source: "f") }
+        var altered = file
+        altered[altered.count - 5] ^= 1
+        #expect(throws: InputError.self) { _ = try DropboxFile.open(altered, with: fixture.jlore, source: "f") }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, count >= needle.count else { return false }
+        return (0...(count - needle.count)).contains { self[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+}

@@ -35,7 +35,8 @@ extension Node {
                 guard (info.st_mode & S_IFMT) == S_IFREG else {
                     throw InputError(source: path, message: "is not a regular file (a symbolic link or a directory)")
                 }
-                let bytes = try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes, followLinks: false)
+                let file = try FileSystem.read(path, maxBytes: DropboxFile.maxBytes, followLinks: false)
+                let bytes = try DropboxFile.open(file, with: identity.key, source: "drop-box file \(name)")
                 envelope = try Envelope.open(bytes, keys: identity.keys, source: "drop-box file \(name)")
             } catch {
                 quarantineDropbox(path, reason: "\(error)")

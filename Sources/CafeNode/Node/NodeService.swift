@@ -36,7 +36,7 @@ public struct NodeService: Service, CustomStringConvertible {
         linkSettings.handshakeTimeout = .milliseconds(Int64(settings.handshakeTimeout * 1000))
         linkSettings.idleTimeout = .milliseconds(Int64(settings.idleTimeout * 1000))
         let network = TCPNetwork(identity: identity, node: node, group: group, logger: logger, settings: linkSettings)
-        let scp = ScpTransport(staging: home.spool + "/scp-out", logger: logger)
+        let scp = ScpTransport(staging: home.spool + "/scp-out", keys: identity.keys, logger: logger)
         await node.attach(TransportSet(peers: identity.configuration.node.peers, tcp: network, scp: scp))
         try await node.start()
         let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)

@@ -1,4 +1,6 @@
 import CafeCore
+import CafeCrypto
+import CafeWire
 import Glibc
 import Logging
 import NIOConcurrencyHelpers
@@ -11,6 +13,8 @@ import NIOConcurrencyHelpers
 /// outbox with its backoff.
 public final class ScpTransport: @unchecked Sendable {
     let staging: String
+    /// Recipients' keys: every file is sealed to its recipient (``DropboxFile``).
+    let keys: KeyRing
     let spawner: any ProcessSpawner
     let logger: Logger
     let random: any RandomSource
@@ -22,8 +26,12 @@ public final class ScpTransport: @unchecked Sendable {
     private let queued = NIOLockedValueBox<[String: Int]>([:])
     let maxQueued = 256
 
-    public init(staging: String, spawner: any ProcessSpawner = POSIXSpawner(), logger: Logger, random: any RandomSource = SystemRandom(), timeout: Double = 120) {
+    public init(
+        staging: String, keys: KeyRing, spawner: any ProcessSpawner = POSIXSpawner(), logger: Logger,
+        random: any RandomSource = SystemRandom(), timeout: Double = 120
+    ) {
         self.staging = staging
+        self.keys = keys
         self.spawner = spawner
         self.logger = logger
         self.random = random
@@ -80,8 +88,10 @@ public final class ScpTransport: @unchecked Sendable {
             return
         }
         do {
+            guard let recipient = keys[peer] else { throw EnvironmentError("no key for \(peer) in node.yaml to seal the envelope to") }
+            let sealed = try DropboxFile.seal(bytes, to: recipient)
             try FileSystem.makeDirectory(staging)
-            try FileSystem.writeAtomically(bytes, to: local)
+            try FileSystem.writeAtomically(sealed, to: local)
         } catch {
             logger.error("cannot stage an envelope for \(peer): \(error)")
             return
