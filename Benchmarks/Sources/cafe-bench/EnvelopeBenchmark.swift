@@ -3,7 +3,9 @@ import CafeCrypto
 import CafeWire
 import Glibc
 
-/// Envelope encode+sign+verify+decode against the libsodium floor (sign + verify of the same bytes).
+/// Envelope encode+sign+verify+decode against the libsodium floor (sign + verify of the same
+/// bytes), without and with the sealed link (secretstream seal + open of every frame), and the
+/// cost of one link handshake.
 enum EnvelopeBenchmark {
     static func run(count: Int) {
         let key = try! SigningKey(seed: [UInt8](repeating: 3, count: 32))
@@ -21,7 +23,10 @@ enum EnvelopeBenchmark {
             ])))
         let sample = Envelope.seal(header: header, body: body, key: key).bytes
         print("envelope: \(sample.count) bytes, \(count) iterations each way")
-        var floor = 0.0, full = 0.0
+        var floor = 0.0, full = 0.0, sealed = 0.0
+        let link = Self.link()
+        let sealer = LinkSealer(key: link.initiator.sendKey, now: { Monotonic.seconds() })
+        let opener = SecretStreamReceiver(key: link.responder.receiveKey, header: sealer.header)!
         for _ in 0..<(count / 1000) {
             var start = Monotonic.seconds()
             for _ in 0..<1000 {
@@ -36,9 +41,32 @@ enum EnvelopeBenchmark {
                 precondition(opened.header.id == header.id)
             }
             full += Monotonic.seconds() - start
+            start = Monotonic.seconds()
+            for _ in 0..<1000 {
+                let envelope = Envelope.seal(header: header, body: body, key: key)
+                let opened = try! Envelope.open(opener.open(sealer.seal(envelope.bytes))!, keys: keys)
+                precondition(opened.header.id == header.id)
+            }
+            sealed += Monotonic.seconds() - start
         }
         let n = Double(count / 1000 * 1000)
         print("  libsodium sign+verify        \(fixed(floor / n * 1e6, 1, width: 7)) µs/envelope  (floor)")
         print("  encode+sign+verify+decode    \(fixed(full / n * 1e6, 1, width: 7)) µs/envelope  \(fixed(full / floor, 2))× floor  (target ≤ 2×)")
+        print("  the same over a sealed link  \(fixed(sealed / n * 1e6, 1, width: 7)) µs/envelope  \(fixed(sealed / floor, 2))× floor  (target ≤ 2×)")
+        let handshakes = 200
+        let start = Monotonic.seconds()
+        for _ in 0..<handshakes { _ = Self.link() }
+        print("  one link handshake, both ends \(fixed((Monotonic.seconds() - start) / Double(handshakes) * 1e6, 1, width: 6)) µs  (once per link)")
+    }
+
+    /// A completed handshake between two fresh identities.
+    static func link() -> (initiator: LinkSecrets, responder: LinkSecrets) {
+        let jlore = try! SigningKey(seed: [UInt8](repeating: 1, count: 32))
+        let monk1 = try! SigningKey(seed: [UInt8](repeating: 2, count: 32))
+        let keys = KeyRing(keys: ["jlore": jlore.publicKey, "monk1": monk1.publicKey])
+        let initiator = try! LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys)
+        let answered = try! LinkResponder(name: "monk1", key: monk1, keys: keys).answer(initiator.first)
+        let (third, secrets) = try! initiator.finish(answered.second)
+        return (secrets, try! answered.finish(third))
     }
 }
