@@ -23,9 +23,15 @@ func follow(_ client: ControlClient, home: NodeHome) throws {
             view.update(request: request, name: name, host: host, state: state, note: note)
         case .finished(let state, let path):
             view.end()
-            let batch = try Batch(executedYAML: FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
-            note("")
-            StandardError.write(BatchReport(batch: batch, keys: try knownKeys(home: home)).table())
+            // The batch has ended: its path is printed and its outcome decides the exit status,
+            // whatever happens to the summary table.
+            do {
+                let batch = try Batch(executedYAML: FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
+                note("")
+                StandardError.write(BatchReport(batch: batch, keys: try knownKeys(home: home)).table())
+            } catch {
+                note("warning: cannot show the summary (\(error)); the batch ended \(state.rawValue), see `cafe show \(path)`")
+            }
             print(path)
             if state != .done { throw ExitCode(1) }
             return

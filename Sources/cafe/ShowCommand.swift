@@ -51,8 +51,10 @@ func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
 }
 
 /// The keys of the node at `home` (its own and its peers'), or none when there is no node.
+/// Only `node.yaml` and `node.pub` are read: checking a finished batch must not depend on
+/// today's delivery, command or trust maps, which may be mid-edit.
 func knownKeys(home: NodeHome) throws -> KeyRing {
     guard FileSystem.exists(home.nodeConfig) else { return KeyRing() }
-    let configuration = try NodeConfiguration.load(from: home)
-    return try KeyRing(config: configuration.node, ownKey: try KeyFiles.loadPublicKey(from: home).key)
+    let node = try NodeConfig(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
+    return try KeyRing(config: node, ownKey: try KeyFiles.loadPublicKey(from: home).key)
 }

@@ -68,6 +68,21 @@ struct MeshTests {
         }
     }
 
+    @Test("a config file broken while the node runs does not make finished work look failed: run, show and verify go by the batch")
+    func brokenConfigAfterStart() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.startAll()
+        // The running node keeps the delivery map it started with; the file now names a stranger.
+        try mesh.write("jlore", "delivery.yaml", "activate_dialup:\n  - [jlore, monk1]\n  - [ghost]\n")
+        try mesh.write("jlore", "trust.yaml", "nobody-known: {requests: [x]}\n")
+        let result = run(mesh, ["batch", "run", "--timeout", "30", mesh.directory.path + "/seed.yaml"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lastLine.hasPrefix(mesh.home("jlore") + "/batches/done/"))
+        #expect(run(mesh, ["show", result.lastLine]).status == 0)
+        #expect(run(mesh, ["verify", result.lastLine]).status == 0)
+    }
+
     @Test("a failure in group 1 keeps group 2 from running; the batch goes to error/")
     func groupGating() throws {
         let mesh = try seedMesh()
