@@ -135,8 +135,13 @@ public enum BatchVerifier {
         let subject = "\(path) on \(record.host)"
         guard let signed = record.signedResult else {
             switch record.state {
-            case .ok, .failed, .denied:
+            case .ok, .denied:
+                // Success, or a host's own refusal, is only ever shown with the host's signature.
                 return [Verdict(subject: subject, passed: false, detail: "claims '\(record.state.rawValue)' but carries no signed result")]
+            case .failed:
+                // The origin's own account (the request could not be prepared or sent, or the
+                // host refused it on arrival): not a claim about what the host ran.
+                return [Verdict(subject: subject, passed: true, detail: "failed by the origin's account (\(record.note ?? "no note")): no result to verify")]
             default:
                 return [Verdict(subject: subject, passed: true, detail: "\(record.state.rawValue): no result to verify")]
             }

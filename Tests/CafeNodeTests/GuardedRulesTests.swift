@@ -20,13 +20,13 @@ struct GuardedRulesTests {
         return nil
     }
 
-    func ack(_ envelope: Envelope, as name: String, key: SigningKey, status: AckBody.Status = .accepted) -> [UInt8] {
+    func ack(_ envelope: Envelope, as name: String, key: SigningKey, status: AckBody.Status = .accepted, code: AckBody.Code? = nil) -> [UInt8] {
         let now = SystemClock().now()
         return Envelope.seal(
             header: EnvelopeHeader(
                 kind: .ack, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: name, sender: name,
                 target: envelope.header.sender, created: now, expires: now.adding(seconds: 600)),
-            body: .ack(AckBody(acks: envelope.header.id, status: status)), key: key
+            body: .ack(AckBody(acks: envelope.header.id, status: status, code: code)), key: key
         ).bytes
     }
 
@@ -81,6 +81,56 @@ struct GuardedRulesTests {
         let states = Dictionary(uniqueKeysWithValues: batch.requests[0].records.map { ($0.host, $0.state) })
         #expect(states == ["monk1": .ok, "cluster1": .expired], "\(states)")
         #expect(cafe(["verify", "--home", mesh.home("jlore"), file]).status == 0)
+    }
+
+    /// jlore originates to monk1, which the test plays: jlore dials it and the test answers.
+    func dialledMesh() throws -> (MeshFixture, SigningKey, KeyRing, batch: String) {
+        let mesh = try MeshFixture(["jlore", "monk1"])
+        try mesh.write("jlore", "delivery.yaml", "provision:\n  - [monk1]\n")
+        try mesh.directory.write("provision.yaml", "name: dialled\nrequests:\n  - name: provision\n")
+        try mesh.start("jlore")
+        let monk1 = try KeyFiles.loadPrivateKey(from: NodeHome(mesh.home("monk1")), name: "monk1")
+        let keys = KeyRing(keys: ["monk1": monk1.publicKey, "jlore": try PublicKey(text: mesh.keys["jlore"]!)])
+        let delivered = cafe(["batch", "deliver", "--home", mesh.home("jlore"), mesh.directory.path + "/provision.yaml"])
+        return (mesh, monk1, keys, delivered.lastLine)
+    }
+
+    @Test("the node that dialled takes a large sealed frame right after the handshake (a result waiting for it, say)")
+    func largeFirstFrameToTheDialler() throws {
+        let (mesh, monk1, keys, id) = try dialledMesh()
+        defer { mesh.cleanup() }
+        let peer = try RawPeer(acceptingOn: mesh.ports["monk1"]!)
+        #expect(peer.answerHandshake(as: "monk1", key: monk1, keys: keys) == "jlore")
+        // At once, before anything else, a frame of several KiB (an ack with a long reason).
+        let now = SystemClock().now()
+        peer.sendFrame(Envelope.seal(
+            header: EnvelopeHeader(
+                kind: .ack, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "monk1", sender: "monk1",
+                target: "jlore", created: now, expires: now.adding(seconds: 600)),
+            body: .ack(AckBody(acks: EnvelopeID.make(time: now, random: SystemRandom()), status: .refused, code: .unknownRequest, reason: String(repeating: "x", count: 4096))),
+            key: monk1).bytes)
+        let request = try #require(next(.request, on: peer, keys: keys), "the link stays up and carries the request")
+        peer.sendFrame(ack(request, as: "monk1", key: monk1))
+        peer.sendFrame(result(request, host: "monk1", state: .ok, signedBy: "monk1", key: monk1).bytes)
+        try mesh.waitUntil("the batch is done", timeout: 20) { FileSystem.exists(mesh.home("jlore") + "/batches/done/\(id).yaml") }
+        #expect(!mesh.log("jlore").contains("frame length"))
+    }
+
+    @Test("a host that answers busy is asked again later, and the batch completes")
+    func busyIsAskedAgain() throws {
+        let (mesh, monk1, keys, id) = try dialledMesh()
+        defer { mesh.cleanup() }
+        let peer = try RawPeer(acceptingOn: mesh.ports["monk1"]!)
+        #expect(peer.answerHandshake(as: "monk1", key: monk1, keys: keys) == "jlore")
+        let first = try #require(next(.request, on: peer, keys: keys))
+        peer.sendFrame(ack(first, as: "monk1", key: monk1, status: .refused, code: .busy))
+        let again = try #require(next(.request, on: peer, keys: keys, timeout: 20), "the outbox sends it again")
+        #expect(again.header.id == first.header.id)
+        let status = cafe(["status", "--home", mesh.home("jlore"), id])
+        #expect(!status.stdout.contains("failed"), "busy is not a failure: \(status.stdout)")
+        peer.sendFrame(ack(again, as: "monk1", key: monk1))
+        peer.sendFrame(result(again, host: "monk1", state: .ok, signedBy: "monk1", key: monk1).bytes)
+        try mesh.waitUntil("the batch is done", timeout: 20) { FileSystem.exists(mesh.home("jlore") + "/batches/done/\(id).yaml") }
     }
 
     /// monk1 runs one request at a time; `slow` holds its only slot for 3 s.

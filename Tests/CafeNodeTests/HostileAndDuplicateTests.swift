@@ -56,10 +56,13 @@ struct HostileAndDuplicateTests {
         #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
         // The answers are never acknowledged, so they all wait in monk1's outbox.
         let total = 1_010
+        var first: Envelope?
         for index in 0..<total {
             let hex = String(0xd000 + index, radix: 16)
             let batch = "20261202-090000-000-" + String(repeating: "0", count: 12 - hex.count) + hex
-            peer.sendFrame(request(key, batch: batch, name: "forbidden").bytes)
+            let envelope = request(key, batch: batch, name: "forbidden")
+            first = first ?? envelope
+            peer.sendFrame(envelope.bytes)
         }
         var denied = 0, busy = 0, accepted = 0
         while accepted + busy < total, let frame = peer.readFrame(timeout: 20) {
@@ -73,6 +76,14 @@ struct HostileAndDuplicateTests {
         }
         #expect(accepted == 1_000 && busy == 10, "accepted \(accepted), busy \(busy)")
         #expect(denied > 0)
+        // The same denied request again: a duplicate, answered by the denial already sent.
+        let repeated = try #require(first)
+        peer.sendFrame(repeated.bytes)
+        var repeatedStatus: AckBody.Status?
+        while repeatedStatus == nil, let frame = peer.readFrame(timeout: 20) {
+            if case .ack(let body) = try Envelope.open(frame, keys: keys).body, body.acks == repeated.header.id { repeatedStatus = body.status }
+        }
+        #expect(repeatedStatus == .duplicate)
         let stored = (try? FileSystem.list(mesh.home("monk1") + "/spool/requests")) ?? []
         #expect(stored.isEmpty, "no denied request takes spool space: \(stored.prefix(3))")
         #expect(lineCount(mesh.directory.path + "/count.ran") == 0)

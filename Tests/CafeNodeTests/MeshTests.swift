@@ -83,6 +83,18 @@ struct MeshTests {
         #expect(run(mesh, ["verify", result.lastLine]).status == 0)
     }
 
+    @Test("a host named twice with --on is refused with exit 2, and the node carries on")
+    func hostTwice() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.start("jlore")
+        let twice = cafe(["run", "--home", mesh.home("jlore"), "--on", "jlore,jlore", "--", "true"])
+        #expect(twice.status == 2)
+        #expect(twice.stderr.contains("names host 'jlore' more than once"), "\(twice.stderr)")
+        #expect(mesh.processes["jlore"]?.isRunning == true)
+        #expect(cafe(["run", "--home", mesh.home("jlore"), "--on", "jlore", "--", "true"]).status == 0)
+    }
+
     @Test("a failure in group 1 keeps group 2 from running; the batch goes to error/")
     func groupGating() throws {
         let mesh = try seedMesh()

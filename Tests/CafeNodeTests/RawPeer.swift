@@ -24,6 +24,24 @@ final class RawPeer {
         guard connected == 0 else { throw EnvironmentError("cannot connect to port \(port)") }
     }
 
+    /// The first connection a node makes to `port` on 127.0.0.1 within `timeout` seconds: the
+    /// test plays a peer that a node dials.
+    init(acceptingOn port: Int, timeout: Double = 20) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var one: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = TapProxy.loopback(port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard bound, listen(listener, 4) == 0 else { throw EnvironmentError("cannot listen on port \(port)") }
+        var entry = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, Int32(timeout * 1000)) > 0 else { throw EnvironmentError("no connection to port \(port) within \(timeout) s") }
+        fd = accept(listener, nil, nil)
+        guard fd >= 0 else { throw EnvironmentError("accept failed on port \(port)") }
+    }
+
     deinit { close(fd) }
 
     func sendRaw(_ bytes: [UInt8]) {
@@ -98,6 +116,19 @@ final class RawPeer {
         guard let second = readRawFrame(), let (third, secrets) = try? initiator.finish(second) else { return nil }
         sendRawFrame(third)
         transcript = [initiator.first, second, third]
+        let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
+        sendRawFrame(sealer.header)
+        guard let header = readRawFrame(), let opener = SecretStreamReceiver(key: secrets.receiveKey, header: header) else { return nil }
+        link = (sealer, opener)
+        return secrets.peer
+    }
+
+    /// Answers a node's handshake as `name` (the accepting side); returns the caller's name.
+    @discardableResult
+    func answerHandshake(as name: String, key: SigningKey, keys: KeyRing) -> String? {
+        guard let first = readRawFrame(), let answered = try? LinkResponder(name: name, key: key, keys: keys).answer(first) else { return nil }
+        sendRawFrame(answered.second)
+        guard let third = readRawFrame(), let secrets = try? answered.finish(third) else { return nil }
         let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
         sendRawFrame(sealer.header)
         guard let header = readRawFrame(), let opener = SecretStreamReceiver(key: secrets.receiveKey, header: header) else { return nil }

@@ -82,6 +82,32 @@ struct BatchVerifierTests {
         #expect(report.verdicts.contains { $0.subject == "states" && !$0.passed }, "\(lie): \(report.verdicts)")
     }
 
+    @Test("without a host's signature a record may say failed (the origin's account), never ok or denied")
+    func unsignedRecords() throws {
+        let fixture = try Fixture()
+        let failed = signed(fixture) { batch in
+            batch.requests[0].records[0] = HostRecord(host: "monk1", state: .failed, note: "could not seal the request to monk1")
+            batch.requests[0].state = .failed
+            batch.requests[1].records = [HostRecord(host: "monk1", state: .skipped)]
+            batch.requests[1].state = .skipped
+            batch.state = .error
+        }
+        #expect(try BatchVerifier.verify(failed, keys: fixture.keys, source: "f").passed)
+        for state in [HostState.ok, .denied] {
+            let claimed = signed(fixture) { batch in
+                batch.requests[0].records[0] = HostRecord(host: "monk1", state: state)
+                if state == .denied {
+                    batch.requests[0].state = .failed
+                    batch.requests[1].records = [HostRecord(host: "monk1", state: .skipped)]
+                    batch.requests[1].state = .skipped
+                    batch.state = .error
+                }
+            }
+            let report = try BatchVerifier.verify(claimed, keys: fixture.keys, source: "f")
+            #expect(report.verdicts.contains { !$0.passed && $0.detail.contains("carries no signed result") }, "\(state)")
+        }
+    }
+
     @Test("the same shapes told honestly verify")
     func honestStates() throws {
         let fixture = try Fixture()

@@ -54,10 +54,10 @@ public struct RequestData: Sendable, Equatable {
 
     /// Adds or replaces a non-secret field.
     public mutating func set(_ key: String, _ value: String) throws {
-        try check(key)
         guard !value.utf8.contains(0) else {
             throw DataKeyError(key: key, reason: "has a value with a NUL byte, which no program can receive")
         }
+        try check(key)
         switch slots[key] {
         case .field(let index):
             fields[index].value = value

@@ -37,9 +37,16 @@ extension Node {
             logger.info("duplicate request answered from the spool", metadata: meta)
             return
         }
-        // The spool, not the seen-set, decides what is a duplicate (the request is stored before
-        // its id is remembered); a replayed id with nothing in the spool is one whose entry
-        // expired and was pruned, and the freshness check above has refused those already.
+        // The spool, not the seen-set, decides what is a duplicate of a stored request (it is
+        // stored before its id is remembered). A replayed id with nothing in the spool is a
+        // request this node denied (its id is remembered, the request is not stored; the signed
+        // denial waits in the outbox until taken), or one whose entry expired and was pruned,
+        // which the freshness check above has refused already.
+        if case .refuse(let refusal) = verdict, refusal.kind == .replayed {
+            acknowledge(header, .duplicate)
+            logger.info("duplicate of a request denied before; its answer stands", metadata: meta)
+            return
+        }
         guard !stopping else {
             logger.info("not taking a request while stopping; the origin will send it again", metadata: meta)
             return
@@ -50,15 +57,20 @@ extension Node {
         let action = admissionAction(header, body)
         let decision = trust.decide(signer: header.origin, action: action)
         guard decision.allowed else {
-            guard outbox.count(for: header.sender) < Self.maxWaitingAnswersPerPeer else {
+            guard outbox.answers(for: header.sender) < Self.maxWaitingAnswersPerPeer else {
                 logger.warning("refused request: \(Self.maxWaitingAnswersPerPeer) answers already wait for \(header.sender)", metadata: meta)
                 acknowledge(header, .refused, code: .busy, reason: "\(name) has \(Self.maxWaitingAnswersPerPeer) answers waiting for \(header.sender); send again later")
                 return
             }
             let audited = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
             logger.warning("denied: \(audited.reason)", metadata: meta)
-            acknowledge(header, .accepted)
             answer(request: envelope, with: HostResult(host: name, state: .denied, message: "denied by \(name): \(audited.reason)"))
+            do {
+                try remember(header)
+            } catch {
+                logger.error("cannot remember the denied request's id: \(error)", metadata: meta)
+            }
+            acknowledge(header, .accepted)
             return
         }
         do {
@@ -74,8 +86,8 @@ extension Node {
         startWaiting()
     }
 
-    /// Answers (signed results, acknowledgements aside) that may wait in the outbox for one
-    /// peer before requests that would add more are refused as `busy`.
+    /// Answers (signed results) that may wait in the outbox for one peer before requests
+    /// that this node would deny are refused as `busy` instead of answered.
     static let maxWaitingAnswersPerPeer = 1_000
 
     /// What running `body` asks of this node: fanning it out (a request from another origin

@@ -52,8 +52,14 @@ extension Node {
         let known = Set(configuration.node.peers.keys).union([name])
         let requests = try batch.requests.map { request -> PlannedRequest in
             if let groups = request.groups {
-                for host in groups.joined() where !known.contains(host) {
-                    throw InputError(source: "command line", message: "host '\(host)' is not this node or a peer in node.yaml")
+                var seen = Set<String>()
+                for host in groups.joined() {
+                    guard known.contains(host) else {
+                        throw InputError(source: "command line", message: "host '\(host)' is not this node or a peer in node.yaml")
+                    }
+                    guard seen.insert(host).inserted else {
+                        throw InputError(source: "command line", field: request.name, message: "names host '\(host)' more than once", hint: "list each host once")
+                    }
                 }
                 let groups = groups.filter { !$0.isEmpty }
                 guard !groups.isEmpty else {
@@ -252,6 +258,11 @@ extension Node {
             return
         }
         guard let entry = outbox.entries[body.acks], entry.target == envelope.header.sender else { return }
+        if body.status == .refused && body.code == .busy {
+            // Not taken now: it stays in the outbox and goes again with the outbox's backoff.
+            logger.info("\(entry.target) is busy: \(body.reason ?? "no reason given"); sending again later", metadata: ["peer": "\(entry.target)"])
+            return
+        }
         do { try outbox.remove(body.acks) } catch { logger.error("cannot remove an acknowledged envelope: \(error)") }
         if case .result(let result) = entry.envelope.body, let batch = BatchID(validating: result.batch) {
             do {

@@ -117,8 +117,10 @@ struct Outbox {
     }
 
     /// Entries for `peer`, oldest first (ids begin with their creation time).
-    /// How many envelopes wait for `peer`.
-    func count(for peer: String) -> Int { byTarget[peer]?.count ?? 0 }
+    /// How many results (answers) wait for `peer`.
+    func answers(for peer: String) -> Int {
+        (byTarget[peer] ?? []).reduce(0) { count, id in entries[id]?.envelope.header.kind == .result ? count + 1 : count }
+    }
 
     func pending(for peer: String) -> [Entry] {
         (byTarget[peer] ?? []).sorted().compactMap { entries[$0] }

@@ -86,7 +86,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: address.host, port: address.port) { channel in
-                channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
+                channel.eventLoop.makeCompletedFuture { try self.configure(channel, dialled: false) }
             }
         logger.info("listening on \(address)")
         return server
@@ -107,14 +107,18 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         }
     }
 
-    private func configure(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    /// The pipeline of a connection. Before the link is up only small frames are taken: the
+    /// side that accepted reads three handshake frames (message 1, message 3, the stream
+    /// header), the side that dialled two (message 2, the stream header); the next frame is
+    /// already a sealed envelope, up to the full limit.
+    private func configure(_ channel: any Channel, dialled: Bool) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         let logger = self.logger
         let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
         // Frames first, so that the timeouts count whole frames, not bytes: a trickle of a
         // partial frame does not count as a handshake or as activity.
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(
             maxFrameBytes: EnvelopeLimits.maxBytes + SecretStreamSender.overhead,
-            firstFrameMaxBytes: LinkHandshake.maxMessageBytes, firstFrames: 3)))
+            firstFrameMaxBytes: LinkHandshake.maxMessageBytes, firstFrames: dialled ? 2 : 3)))
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
         try channel.pipeline.syncOperations.addHandler(
             ConnectionTimeoutHandler(handshake: settings.handshakeTimeout, idle: settings.idleTimeout) { reason in
@@ -133,10 +137,8 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             return (Array(state.sessions.values), Array(state.dials.values))
         }
         for session in sessions { session.close() }
-        for dial in dials {
-            dial.cancel()
-            await dial.value
-        }
+        for dial in dials { dial.cancel() }
+        for dial in dials { await dial.value }
     }
 
     // MARK: - Dialling
@@ -167,7 +169,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 .connectTimeout(settings.connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: address.host, port: address.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
+                    channel.eventLoop.makeCompletedFuture { try self.configure(channel, dialled: true) }
                 }
             // Still "dialling" until the handshake registers the link (or the link ends),
             // so that envelopes queued meanwhile do not open a second connection. A link
@@ -203,25 +205,30 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                     guard let frame = try await frames.next() else { throw HandshakeError("the peer closed the connection during the handshake") }
                     return Array(buffer: frame)
                 }
-                let secrets: LinkSecrets
-                if let expected {
-                    let initiator = try LinkInitiator(name: identity.name, key: identity.key, peer: expected, keys: identity.keys)
-                    try await outbound.write(ByteBuffer(bytes: initiator.first))
-                    let (third, link) = try initiator.finish(try await next())
-                    try await outbound.write(ByteBuffer(bytes: third))
-                    secrets = link
-                } else {
-                    let answered = try LinkResponder(name: identity.name, key: identity.key, keys: identity.keys).answer(try await next())
-                    try await outbound.write(ByteBuffer(bytes: answered.second))
-                    secrets = try answered.finish(try await next())
+                // The handshake in a function of its own: its ephemeral and first traffic keys
+                // are released when it returns, and only the two streams live on with the link.
+                func handshake() async throws -> (peer: String, sealer: LinkSealer, opener: SecretStreamReceiver) {
+                    let secrets: LinkSecrets
+                    if let expected {
+                        let initiator = try LinkInitiator(name: identity.name, key: identity.key, peer: expected, keys: identity.keys)
+                        try await outbound.write(ByteBuffer(bytes: initiator.first))
+                        let (third, link) = try initiator.finish(try await next())
+                        try await outbound.write(ByteBuffer(bytes: third))
+                        secrets = link
+                    } else {
+                        let answered = try LinkResponder(name: identity.name, key: identity.key, keys: identity.keys).answer(try await next())
+                        try await outbound.write(ByteBuffer(bytes: answered.second))
+                        secrets = try answered.finish(try await next())
+                    }
+                    guard secrets.peer != identity.name else { throw HandshakeError("a node cannot link to itself") }
+                    let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
+                    try await outbound.write(ByteBuffer(bytes: sealer.header))
+                    guard let opener = SecretStreamReceiver(key: secrets.receiveKey, header: try await next()) else {
+                        throw HandshakeError("\(secrets.peer) sent no valid stream header")
+                    }
+                    return (secrets.peer, sealer, opener)
                 }
-                let peer = secrets.peer
-                guard peer != identity.name else { throw HandshakeError("a node cannot link to itself") }
-                let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
-                try await outbound.write(ByteBuffer(bytes: sealer.header))
-                guard let opener = SecretStreamReceiver(key: secrets.receiveKey, header: try await next()) else {
-                    throw HandshakeError("\(peer) sent no valid stream header")
-                }
+                let (peer, sealer, opener) = try await handshake()
                 channel.channel.pipeline.fireUserInboundEventTriggered(LinkEstablished())
                 linked = true
                 let underlying = channel.channel
