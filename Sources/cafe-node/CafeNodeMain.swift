@@ -21,7 +21,9 @@ enum CafeNodeMain {
           -h, --help                Show this help.
 
         Logs go to stderr, one line per event. SIGTERM or SIGINT: stop accepting, let running
-        commands finish (up to --shutdown-grace seconds), exit 0. Exit 2: bad usage, config or key.
+        commands finish (up to --shutdown-grace seconds), exit 0. SIGHUP (or `cafe reload`):
+        re-read every config file and apply them all if all are valid, else keep the running
+        config and log every error. Exit 2: bad usage, config or key.
 
         """
 

@@ -44,7 +44,7 @@ struct Cafe: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Key.self, BatchCommand.self, RequestCommand.self, RunCommand.self, StatusCommand.self,
-            ShowCommand.self, VerifyCommand.self, RerunCommand.self,
+            ShowCommand.self, VerifyCommand.self, RerunCommand.self, ReloadCommand.self, ConfigCommand.self,
         ])
 }
 

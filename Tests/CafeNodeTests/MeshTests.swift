@@ -83,6 +83,75 @@ struct MeshTests {
         #expect(run(mesh, ["verify", result.lastLine]).status == 0)
     }
 
+    @Test("SIGHUP and cafe reload: broken files keep the running config and every error is logged; fixed files apply without a restart")
+    func reload() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.startAll()
+        let seed = mesh.directory.path + "/seed.yaml"
+        // Every file of monk1 broken at once: SIGHUP logs each problem, and monk1 keeps serving.
+        try mesh.write("monk1", "trust.yaml", "jlore: {requests: [activate_dialup], adhok: true}\n")
+        try mesh.write("monk1", "commands.yaml", "activate_dialup: []\n")
+        try mesh.write("monk1", "delivery.yaml", "x: [nosuchhost]\n")
+        try mesh.write("monk1", "node.yaml", "name: monk1\nlisten: 127.0.0.1:\(mesh.ports["monk1"]!)\npeers: {jlore: {address: nowhere}}\n")
+        kill(mesh.processes["monk1"]!.pid, SIGHUP)
+        try mesh.waitUntil("monk1 logs every problem", timeout: 10) {
+            let log = mesh.log("monk1")
+            return log.contains("reload refused: 4 problem(s); still running on config generation 1")
+                && log.contains("trust.yaml:1:") && log.contains("did you mean 'adhoc'?") && log.contains("commands.yaml:1:")
+                && log.contains("delivery.yaml:") && log.contains("node.yaml:")
+        }
+        #expect(mesh.processes["monk1"]?.isRunning == true, "SIGHUP does not end the node")
+        #expect(run(mesh, ["batch", "run", "--timeout", "30", seed]).status == 0, "the old config still serves")
+
+        // Valid again, and monk1 now denies activate_dialup: the new rule applies without a restart.
+        for name in ["node.yaml", "delivery.yaml"] { try FileSystem.remove(mesh.home("monk1") + "/config/" + name) }
+        try FileSystem.writeAtomically(
+            Array("name: monk1\nlisten: 127.0.0.1:\(mesh.ports["monk1"]!)\npeers:\n  jlore: {address: 127.0.0.1:\(mesh.ports["jlore"]!), key: \"\(mesh.keys["jlore"]!)\"}\n".utf8),
+            to: mesh.home("monk1") + "/config/node.yaml")
+        try mesh.write("monk1", "commands.yaml", "activate_dialup:\n  - echo ran\n")
+        try mesh.write("monk1", "trust.yaml", "jlore: {requests: [slow]}\n")
+        let reloaded = cafe(["reload", "--home", mesh.home("monk1")])
+        #expect(reloaded.status == 0, "\(reloaded.stderr)")
+        #expect(reloaded.stdout.hasPrefix("config generation 2 applied"))
+        let denied = run(mesh, ["batch", "run", "--timeout", "30", seed])
+        #expect(denied.status == 1)
+        let file = try String(decoding: FileSystem.read(denied.lastLine, maxBytes: 1 << 20), as: UTF8.self)
+        #expect(file.contains("config generation 2"), "the refusal says which config it used")
+
+        // cafe reload of a broken file: exit 2 with every error, generation 2 stays.
+        try mesh.write("monk1", "trust.yaml", "jlore: [oops\n")
+        let broken = cafe(["reload", "--home", mesh.home("monk1")])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("still running on config generation 2") && broken.stderr.contains("trust.yaml:"), "\(broken.stderr)")
+    }
+
+    @Test("cafe config check reports every error in every file at once, and warnings across files")
+    func configCheck() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        let ok = cafe(["config", "check", "--home", mesh.home("monk1")])
+        #expect(ok.status == 0, "\(ok.stdout)")
+        #expect(ok.stdout.contains("config OK: monk1, 2 peer(s)") && !ok.stdout.contains("warning:"), "\(ok.stdout)")
+        // Two files broken: both reported in one run.
+        try mesh.write("monk1", "trust.yaml", "jlore: {requests: [activate_dialup], adhok: true}\n")
+        try mesh.write("monk1", "delivery.yaml", "x: [monk]\n")
+        let bad = cafe(["config", "check", "--home", mesh.home("monk1")])
+        #expect(bad.status == 2)
+        #expect(bad.stdout.contains("trust.yaml:1:") && bad.stdout.contains("did you mean 'adhoc'?"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("delivery.yaml:1:") && bad.stdout.contains("2 error(s)"), "\(bad.stdout)")
+        // Files that parse, but disagree: a mistyped host name, and a command nobody may ask for.
+        try mesh.write("monk1", "trust.yaml", "jlore: {requests: [activate_dialup]}\n")
+        try mesh.write("monk1", "delivery.yaml", "x:\n  - [monk]\n")
+        let cross = cafe(["config", "check", "--home", mesh.home("monk1")])
+        #expect(cross.status == 2)
+        #expect(cross.stdout.contains("host 'monk' is not this node or a peer") && cross.stdout.contains("did you mean 'monk1'?"), "\(cross.stdout)")
+        try mesh.write("monk1", "delivery.yaml", "x:\n  - [monk1]\n")
+        let warned = cafe(["config", "check", "--home", mesh.home("monk1")])
+        #expect(warned.status == 0)
+        #expect(warned.stdout.contains("'x' runs on monk1 too, but") && warned.stdout.contains("allows anyone to ask for 'slow'"), "\(warned.stdout)")
+    }
+
     @Test("a host named twice with --on is refused with exit 2, and the node carries on")
     func hostTwice() throws {
         let mesh = try seedMesh()

@@ -13,43 +13,88 @@ public struct NodeConfiguration: Sendable {
     }
 
     /// Reads `config/` of `home`. `node.yaml` must exist; the other three files may be missing
-    /// (no deliveries, no commands, trust nobody). Every problem names its file and line.
+    /// (no deliveries, no commands, trust nobody). Throws the first problem, naming its file and
+    /// line; ``check(home:)`` reports them all.
     public static func load(from home: NodeHome) throws -> NodeConfiguration {
-        guard FileSystem.exists(home.nodeConfig) else {
-            throw InputError(
-                source: home.nodeConfig, message: "not found",
-                hint: "create the node with `cafe init --name NAME --home \(home.root)`")
+        switch check(home: home) {
+        case .success(let configuration): return configuration
+        case .failure(let problems): throw problems.errors[0]
         }
-        let node = try NodeConfig(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
-        func optionalFile(_ path: String) throws -> [UInt8]? {
-            FileSystem.exists(path) ? try FileSystem.read(path, maxBytes: YAMLLimits.config.maxBytes) : nil
+    }
+
+    /// Every problem of every config file at once, each naming its file, line and field (a
+    /// file that does not parse stops only its own checks), then the checks across files.
+    public static func check(home: NodeHome) -> Result<NodeConfiguration, ConfigurationProblems> {
+        var errors: [any Error] = []
+        func read<T>(_ path: String, required: Bool = false, _ parse: ([UInt8]) throws -> T) -> T? {
+            guard FileSystem.exists(path) else {
+                if required {
+                    errors.append(InputError(
+                        source: path, message: "not found", hint: "create the node with `cafe init --name NAME --home \(home.root)`"))
+                }
+                return nil
+            }
+            do {
+                return try parse(try FileSystem.read(path, maxBytes: YAMLLimits.config.maxBytes))
+            } catch {
+                errors.append(error)
+                return nil
+            }
         }
-        let delivery = try optionalFile(home.deliveryConfig).map { try DeliveryMap(yaml: $0, source: home.deliveryConfig) } ?? DeliveryMap()
-        let commands = try optionalFile(home.commandsConfig).map { try CommandMap(yaml: $0, source: home.commandsConfig) } ?? CommandMap()
-        let trust = try optionalFile(home.trustConfig).map { try TrustConfig(yaml: $0, source: home.trustConfig) } ?? TrustConfig()
-        let configuration = NodeConfiguration(node: node, delivery: delivery, commands: commands, trust: trust)
-        try configuration.validate(home: home)
-        return configuration
+        let node = read(home.nodeConfig, required: true) { try NodeConfig(yaml: $0, source: home.nodeConfig) }
+        let delivery = read(home.deliveryConfig) { try DeliveryMap(yaml: $0, source: home.deliveryConfig) }
+        let commands = read(home.commandsConfig) { try CommandMap(yaml: $0, source: home.commandsConfig) }
+        let trust = read(home.trustConfig) { try TrustConfig(yaml: $0, source: home.trustConfig) }
+        guard let node, errors.isEmpty else { return .failure(ConfigurationProblems(errors: errors)) }
+        let configuration = NodeConfiguration(
+            node: node, delivery: delivery ?? DeliveryMap(), commands: commands ?? CommandMap(), trust: trust ?? TrustConfig())
+        let crossFile = configuration.problems(home: home)
+        return crossFile.isEmpty ? .success(configuration) : .failure(ConfigurationProblems(errors: crossFile))
     }
 
     /// Names in delivery.yaml and trust.yaml must be this node or a peer of node.yaml.
     public func validate(home: NodeHome) throws {
+        if let first = problems(home: home).first { throw first }
+    }
+
+    /// Every name in delivery.yaml and trust.yaml that is not this node or a peer of node.yaml.
+    func problems(home: NodeHome) -> [InputError] {
+        var problems: [InputError] = []
         let known = Set(node.peers.keys).union([node.name])
         for (request, groups) in delivery.entries.sorted(by: { $0.key < $1.key }) {
             for host in groups.joined() where !known.contains(host) {
                 let mark = delivery.marks[request]
-                throw InputError(
+                problems.append(InputError(
                     source: home.deliveryConfig, line: mark?.line, column: mark?.column, field: request,
                     message: "host '\(host)' is not this node or a peer in node.yaml",
-                    hint: "add it under peers: in \(home.nodeConfig) with its key")
+                    hint: Self.suggestion(host, among: known) ?? "add it under peers: in \(home.nodeConfig) with its key"))
             }
         }
         for signer in trust.rules.keys.sorted() where !known.contains(signer) {
             let mark = trust.marks[signer]
-            throw InputError(
+            problems.append(InputError(
                 source: home.trustConfig, line: mark?.line, column: mark?.column, field: signer,
                 message: "'\(signer)' is not this node or a peer in node.yaml, so its signature cannot be checked",
-                hint: "add it under peers: in \(home.nodeConfig) with its key")
+                hint: Self.suggestion(signer, among: known) ?? "add it under peers: in \(home.nodeConfig) with its key"))
         }
+        return problems
     }
+
+    /// "did you mean 'monk1'?" for a name close to a known one.
+    static func suggestion(_ name: String, among known: Set<String>) -> String? {
+        let hint = YAMLMapping.suggestion(for: name, among: known.sorted())
+        return hint.hasPrefix("did you mean") ? hint : nil
+    }
+}
+
+/// Everything wrong with a node's config files, each with its file and line.
+public struct ConfigurationProblems: Error, Sendable, CustomStringConvertible, ExitCoded {
+    public var errors: [any Error]
+
+    public init(errors: [any Error]) {
+        self.errors = errors
+    }
+
+    public var description: String { errors.map { "\($0)" }.joined(separator: "\n") }
+    public var exitStatus: Int32 { 2 }
 }

@@ -10,6 +10,8 @@ public enum ControlRequest: Sendable, Equatable {
     case status(batch: String?)
     /// Run a batch again from its saved original; `failedOnly`: only what did not succeed.
     case rerun(batch: String, failedOnly: Bool, follow: Bool, timeout: Double?)
+    /// Re-read every config file and apply them all if all are valid (as SIGHUP does).
+    case reload
 
     /// A whole input batch file travels as one value.
     static let limits = YAMLLimits(
@@ -35,6 +37,8 @@ public enum ControlRequest: Sendable, Equatable {
             ]
             if let timeout { pairs.append(YAMLPair("timeout", .seconds(timeout))) }
             return YAMLEmitter.bytes(.map(pairs))
+        case .reload:
+            return YAMLEmitter.bytes(.map([YAMLPair("op", .string("reload"))]))
         }
     }
 
@@ -54,6 +58,8 @@ public enum ControlRequest: Sendable, Equatable {
             self = .rerun(
                 batch: try mapping.required("batch").string(), failedOnly: try mapping.required("failed-only").bool(),
                 follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds())
+        case "reload":
+            self = .reload
         default:
             throw op.error("unknown operation")
         }

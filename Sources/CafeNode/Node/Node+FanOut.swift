@@ -71,7 +71,7 @@ extension Node {
             fields: [("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)], meta)
         guard decision.allowed else {
             logger.warning("not fanning out: \(decision.reason)", metadata: meta)
-            finish(key, result: HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)"), answering: request)
+            finish(key, result: HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason) (\(configGeneration))"), answering: request)
             return
         }
         let hosts = groups.joined()

@@ -64,7 +64,7 @@ extension Node {
             }
             let audited = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
             logger.warning("denied: \(audited.reason)", metadata: meta)
-            answer(request: envelope, with: HostResult(host: name, state: .denied, message: "denied by \(name): \(audited.reason)"))
+            answer(request: envelope, with: HostResult(host: name, state: .denied, message: "denied by \(name): \(audited.reason) (\(configGeneration))"))
             do {
                 try remember(header)
             } catch {
@@ -145,7 +145,7 @@ extension Node {
         let decision = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
         guard decision.allowed else {
             logger.warning("denied: \(decision.reason)", metadata: meta)
-            return HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason)")
+            return HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason) (\(configGeneration))")
         }
         let request: Request
         switch openRequest(body, from: header.origin) {

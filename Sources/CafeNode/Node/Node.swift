@@ -8,13 +8,15 @@ import Logging
 /// and carries out what they decide. Transports and the control socket call into it; it calls
 /// out only through ``PeerTransport``.
 public actor Node {
-    public let identity: NodeIdentity
+    /// The identity and configuration in force, replaced whole by ``reload()``.
+    public let current: CurrentIdentity
+    public nonisolated var identity: NodeIdentity { current.identity }
     let clock: any WallClock
     let random: any RandomSource
     let runner: CommandRunner
     let logger: Logger
     let audit: AuditLog
-    let trust: TrustPolicy
+    var trust: TrustPolicy { TrustPolicy(identity.configuration.trust) }
     let quarantine: Quarantine
     var transport: (any PeerTransport)?
 
@@ -51,14 +53,13 @@ public actor Node {
     ) throws {
         let home = identity.home
         try home.createLayout()
-        self.identity = identity
+        current = CurrentIdentity(identity)
         self.clock = clock
         self.random = random
         self.runner = runner
         self.logger = logger
         self.maxParallel = maxParallel
         audit = AuditLog(path: home.auditLog, clock: clock)
-        trust = TrustPolicy(identity.configuration.trust)
         quarantine = Quarantine(directory: home.spool + "/quarantine")
         let now = clock.now()
         lastPrune = now

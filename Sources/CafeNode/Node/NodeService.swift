@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import UnixSignals
 
 /// The whole daemon as one swift-service-lifecycle `Service`: it locks the home, opens the
 /// node (recovering its spools), listens for peers and on the control socket, drives the
@@ -35,9 +36,9 @@ public struct NodeService: Service, CustomStringConvertible {
         var linkSettings = TCPNetwork.Settings()
         linkSettings.handshakeTimeout = .milliseconds(Int64(settings.handshakeTimeout * 1000))
         linkSettings.idleTimeout = .milliseconds(Int64(settings.idleTimeout * 1000))
-        let network = TCPNetwork(identity: identity, node: node, group: group, logger: logger, settings: linkSettings)
-        let scp = ScpTransport(staging: home.spool + "/scp-out", keys: identity.keys, logger: logger)
-        await node.attach(TransportSet(peers: identity.configuration.node.peers, tcp: network, scp: scp))
+        let network = TCPNetwork(identity: node.current, node: node, group: group, logger: logger, settings: linkSettings)
+        let scp = ScpTransport(staging: home.spool + "/scp-out", identity: node.current, logger: logger)
+        await node.attach(TransportSet(identity: node.current, tcp: network, scp: scp))
         try await node.start()
         let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)
         do {
@@ -51,6 +52,9 @@ public struct NodeService: Service, CustomStringConvertible {
                     throw EnvironmentError("cannot listen on \(address) (node.yaml `listen`): \(error); is another program using that port?")
                 }
             }
+            // SIGHUP reloads the config; trapped before the node says it is ready, so that it
+            // never falls back to the default action (ending the process).
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
             let controlListener = try await control.bind()
             logger.info("cafe-node \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
             try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -58,6 +62,12 @@ public struct NodeService: Service, CustomStringConvertible {
                     tasks.addTask { try await network.serve(listener) }
                 }
                 tasks.addTask { try await control.serve(controlListener) }
+                tasks.addTask {
+                    for await _ in hangups {
+                        logger.notice("SIGHUP: reloading the config")
+                        _ = await node.reload()
+                    }
+                }
                 tasks.addTask {
                     var ticks = 0
                     while !Task.isCancelled {

@@ -13,8 +13,8 @@ import NIOConcurrencyHelpers
 /// outbox with its backoff.
 public final class ScpTransport: @unchecked Sendable {
     let staging: String
-    /// Recipients' keys: every file is sealed to its recipient (``DropboxFile``).
-    let keys: KeyRing
+    /// Where recipients' keys come from: every file is sealed to its recipient (``DropboxFile``).
+    let current: CurrentIdentity
     let spawner: any ProcessSpawner
     let logger: Logger
     let random: any RandomSource
@@ -27,11 +27,11 @@ public final class ScpTransport: @unchecked Sendable {
     let maxQueued = 256
 
     public init(
-        staging: String, keys: KeyRing, spawner: any ProcessSpawner = POSIXSpawner(), logger: Logger,
+        staging: String, identity current: CurrentIdentity, spawner: any ProcessSpawner = POSIXSpawner(), logger: Logger,
         random: any RandomSource = SystemRandom(), timeout: Double = 120
     ) {
         self.staging = staging
-        self.keys = keys
+        self.current = current
         self.spawner = spawner
         self.logger = logger
         self.random = random
@@ -88,7 +88,7 @@ public final class ScpTransport: @unchecked Sendable {
             return
         }
         do {
-            guard let recipient = keys[peer] else { throw EnvironmentError("no key for \(peer) in node.yaml to seal the envelope to") }
+            guard let recipient = current.identity.keys[peer] else { throw EnvironmentError("no key for \(peer) in node.yaml to seal the envelope to") }
             let sealed = try DropboxFile.seal(bytes, to: recipient)
             try FileSystem.makeDirectory(staging)
             try FileSystem.writeAtomically(sealed, to: local)
@@ -114,18 +114,18 @@ public final class ScpTransport: @unchecked Sendable {
 /// The node's transports by route: TCP for `address:` peers, the drop-box for `scp:` peers.
 /// (`via:` peers never reach a transport: the node wraps their envelopes for the relay.)
 public struct TransportSet: PeerTransport {
-    let peers: [String: Peer]
+    let current: CurrentIdentity
     let tcp: TCPNetwork
     let scp: ScpTransport
 
-    public init(peers: [String: Peer], tcp: TCPNetwork, scp: ScpTransport) {
-        self.peers = peers
+    public init(identity current: CurrentIdentity, tcp: TCPNetwork, scp: ScpTransport) {
+        self.current = current
         self.tcp = tcp
         self.scp = scp
     }
 
     public func send(_ bytes: [UInt8], to peer: String) -> Bool {
-        switch peers[peer]?.route {
+        switch current.identity.configuration.node.peers[peer]?.route {
         case .address?: tcp.send(bytes, to: peer)
         case .scp(let target)?: scp.send(bytes, to: peer, target: target)
         default: false

@@ -22,7 +22,8 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         public init() {}
     }
 
-    let identity: NodeIdentity
+    let current: CurrentIdentity
+    var identity: NodeIdentity { current.identity }
     let node: Node
     let group: any EventLoopGroup
     let logger: Logger
@@ -44,10 +45,10 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     private let state: NIOLockedValueBox<State>
 
     public init(
-        identity: NodeIdentity, node: Node, group: any EventLoopGroup, logger: Logger,
+        identity current: CurrentIdentity, node: Node, group: any EventLoopGroup, logger: Logger,
         clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), settings: Settings = Settings()
     ) {
-        self.identity = identity
+        self.current = current
         self.node = node
         self.group = group
         self.logger = logger

@@ -1,0 +1,57 @@
+import CafeCore
+import Logging
+
+/// What a reload did.
+public enum ReloadOutcome: Sendable, Equatable {
+    /// Every file was valid: `generation` is in force. `notes` name changes that wait for the
+    /// next start (`listen`, `settings`).
+    case applied(generation: Int, notes: [String])
+    /// Something was wrong: the running configuration (`generation`) stays, and `problems`
+    /// lists every error, each with its file and line.
+    case refused(generation: Int, problems: [String])
+}
+
+extension Node {
+    /// "config generation N", for refusals and logs.
+    nonisolated var configGeneration: String { "config generation \(current.generation)" }
+
+    /// Re-reads and checks every config file (SIGHUP, `cafe reload`). If all are valid they
+    /// apply at once and together, to everything that starts from now on (delivery, commands,
+    /// trust, peers and their keys); otherwise nothing changes and every error is logged.
+    public func reload() -> ReloadOutcome {
+        let old = identity
+        let loaded = NodeConfiguration.check(home: old.home).flatMap { configuration -> Result<NodeIdentity, ConfigurationProblems> in
+            guard configuration.node.name == old.name else {
+                return .failure(ConfigurationProblems(errors: [InputError(
+                    source: old.home.nodeConfig, field: "name",
+                    message: "the name changed from '\(old.name)' to '\(configuration.node.name)'",
+                    hint: "a node's name belongs to its key; put the name back, or create a new node with cafe init")]))
+            }
+            do {
+                return .success(try NodeIdentity(home: old.home, configuration: configuration, key: old.key))
+            } catch {
+                return .failure(ConfigurationProblems(errors: [error]))
+            }
+        }
+        switch loaded {
+        case .failure(let problems):
+            let generation = current.generation
+            let lines = problems.errors.map { "\($0)" }
+            logger.error("reload refused: \(lines.count) problem(s); still running on config generation \(generation)")
+            for line in lines { logger.error("reload: \(line)") }
+            return .refused(generation: generation, problems: lines)
+        case .success(let identity):
+            var notes: [String] = []
+            if identity.configuration.node.listen != old.configuration.node.listen {
+                notes.append("node.yaml listen changed: it takes effect at the next start")
+            }
+            if identity.configuration.node.settings != old.configuration.node.settings {
+                notes.append("node.yaml settings changed: they take effect at the next start")
+            }
+            let generation = current.replace(with: identity)
+            logger.notice("config generation \(generation) applied (delivery, commands, trust, peers)")
+            for note in notes { logger.notice("reload: \(note)") }
+            return .applied(generation: generation, notes: notes)
+        }
+    }
+}
