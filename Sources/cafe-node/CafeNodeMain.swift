@@ -18,6 +18,7 @@ enum CafeNodeMain {
           --home DIR                The node's home directory (default: $CAFE_HOME, else ~/.cafe).
           --log-level LEVEL         trace, debug, info, notice, warning, error or critical (default: info).
           --shutdown-grace SECONDS  Seconds to wait for running commands when asked to stop (default: 10).
+          --version                 Print the version and exit.
           -h, --help                Show this help.
 
         Logs go to stderr, one line per event. SIGTERM or SIGINT: stop accepting, let running
@@ -31,6 +32,7 @@ enum CafeNodeMain {
         var home: String?
         var level = Logger.Level.info
         var shutdownGrace = 10.0
+        var version = false
     }
 
     static func parse(_ arguments: [String]) throws -> Options? {
@@ -49,6 +51,8 @@ enum CafeNodeMain {
             switch flag {
             case "-h", "--help":
                 return nil
+            case "--version":
+                options.version = true
             case "--home":
                 options.home = try value(flag)
             case "--log-level":
@@ -74,6 +78,10 @@ enum CafeNodeMain {
         do {
             guard let options = try parse(Array(CommandLine.arguments.dropFirst())) else {
                 StandardError.write(usage)
+                return
+            }
+            if options.version {
+                print("cafe-node \(CafeVersion.string)")
                 return
             }
             let identity = try NodeIdentity.load(home: NodeHome.resolve(options.home))

@@ -42,9 +42,10 @@ struct Cafe: AsyncParsableCommand {
             Exit status: 0 all succeeded or verified; 1 a command failed, a host gave no answer, or \
             verification failed; 2 bad usage, config or input file; 3 the local node is not running.
             """,
+        version: "cafe \(CafeVersion.string)",
         subcommands: [
             Init.self, Key.self, BatchCommand.self, RequestCommand.self, RunCommand.self, StatusCommand.self,
-            ShowCommand.self, VerifyCommand.self, RerunCommand.self, ReloadCommand.self, ConfigCommand.self,
+            ShowCommand.self, VerifyCommand.self, RerunCommand.self, ReloadCommand.self, ConfigCommand.self, SecretCommand.self,
         ])
 }
 

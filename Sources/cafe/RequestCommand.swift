@@ -1,5 +1,6 @@
 import ArgumentParser
 import CafeCore
+import CafeNode
 import Glibc
 
 struct RequestCommand: AsyncParsableCommand {
@@ -49,7 +50,7 @@ struct RequestCommand: AsyncParsableCommand {
                 try requestData.set(String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
             }
             for key in secrets {
-                guard let value = readSecretLine() else {
+                guard let value = readSecretLine(prompt: "value of secret '\(key)': ") else {
                     throw InputError(source: "stdin", message: "ended before the value of secret '\(key)'")
                 }
                 guard value.withUnsafeBytes({ String(validating: $0, as: UTF8.self) != nil }) else {
@@ -68,8 +69,23 @@ struct RequestCommand: AsyncParsableCommand {
         }
     }
 
-    /// One line of stdin, without its newline, in wiped memory.
-    private func readSecretLine() -> SecretBytes? {
+    /// One line of stdin, without its newline, in wiped memory. On a terminal, `prompt` goes to
+    /// stderr and echo is off while the line is typed (and restored after, even on an error).
+    private func readSecretLine(prompt: String) -> SecretBytes? {
+        var saved = termios()
+        let terminal = isatty(0) == 1 && tcgetattr(0, &saved) == 0
+        if terminal {
+            StandardError.write(prompt)
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(0, TCSAFLUSH, &quiet)
+        }
+        defer {
+            if terminal {
+                tcsetattr(0, TCSAFLUSH, &saved)
+                StandardError.write("\n")
+            }
+        }
         var bytes: [UInt8] = []
         defer { bytes.withUnsafeMutableBytes { SecretBytes.wipe($0) } }
         var byte: UInt8 = 0

@@ -54,7 +54,10 @@ func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
 /// Only `node.yaml` and `node.pub` are read: checking a finished batch must not depend on
 /// today's delivery, command or trust maps, which may be mid-edit.
 func knownKeys(home: NodeHome) throws -> KeyRing {
-    guard FileSystem.exists(home.nodeConfig) else { return KeyRing() }
+    guard FileSystem.exists(home.nodeConfig) else {
+        note("note: no node at \(home.root) (no \(home.nodeConfig)), so no keys to check signatures with; pass --home DIR of a node whose node.yaml lists the signers")
+        return KeyRing()
+    }
     let node = try NodeConfig(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
     return try KeyRing(config: node, ownKey: try KeyFiles.loadPublicKey(from: home).key)
 }

@@ -102,6 +102,21 @@ struct LocalCLITests {
         #expect(json.stdout.hasPrefix("{\"verified\":false,\"problems\":[\""), "\(json.stdout)")
     }
 
+    @Test("cafe secret prints a key's raw value from the YAML a command gets on stdin; both binaries say their version")
+    func secretAndVersion() throws {
+        let yaml = "username: cranky\npw: \"s3cret \\\"x\\\" \\\\ y\"\n"
+        let secret = cafe(["secret", "pw"], stdin: yaml)
+        #expect(secret.status == 0, "\(secret.stderr)")
+        #expect(secret.stdout == "s3cret \"x\" \\ y", "exactly the value, no quotes, escapes or newline: \(secret.stdout)")
+        let missing = cafe(["secret", "password"], stdin: yaml)
+        #expect(missing.status == 2 && missing.stderr.contains("has no key 'password'") && missing.stderr.contains("username, pw"))
+        #expect(cafe(["secret", "pw"], stdin: "not: [yaml").status == 2)
+        let version = cafe(["--version"])
+        #expect(version.status == 0 && version.stdout == "cafe \(CafeVersion.string)\n")
+        let node = POSIXSpawner().runBlocking(ProcessInvocation(arguments: [Binaries.cafeNode, "--version"], environment: [], timeout: 10, outputCap: 4096))
+        #expect(node.termination == .exited(0) && node.stdout.displayText == "cafe-node \(CafeVersion.string)\n")
+    }
+
     @Test("terminal escapes in a batch name or output are shown escaped, never raw")
     func terminalEscapes() throws {
         let directory = TemporaryDirectory()

@@ -81,6 +81,8 @@ struct MeshTests {
         #expect(result.lastLine.hasPrefix(mesh.home("jlore") + "/batches/done/"))
         #expect(run(mesh, ["show", result.lastLine]).status == 0)
         #expect(run(mesh, ["verify", result.lastLine]).status == 0)
+        let status = run(mesh, ["status"])
+        #expect(status.stdout.contains(" done   seed "), "finished batches are listed with their names: \(status.stdout)")
     }
 
     @Test("SIGHUP and cafe reload: broken files keep the running config and every error is logged; fixed files apply without a restart")
@@ -210,6 +212,12 @@ struct MeshTests {
         let text = String(decoding: try FileSystem.read(result.lastLine, maxBytes: 1 << 20), as: UTF8.self)
         #expect(text.contains("- host: monk1\n        state: no-answer"))
         #expect(text.contains("- host: cluster1\n        state: no-answer\n        note: not delivered within 2 s"))
+        // cluster1 was dialled several times in those 2 s: one clear line, not one per attempt.
+        let log = mesh.log("jlore")
+        #expect(log.split(separator: "\n").filter { $0.contains("cluster1 is unreachable at 127.0.0.1:") }.count == 1, "\(log)")
+        #expect(log.contains("Connection refused; retrying with backoff"))
+        #expect(log.contains("debug jlore: cannot connect: Connection refused; next attempt"), "later attempts are at debug level")
+        #expect(!log.contains("info jlore: cannot connect"), "SwiftNIO's nested errors stay out of the info log")
     }
 
     @Test("ad-hoc commands run only where the signer is trusted with adhoc: true")

@@ -4,6 +4,22 @@ import Glibc
 /// a file is written to a temporary name, fsynced, renamed into place, and the directory is
 /// fsynced, so after a crash it is either the old file or the whole new one.
 public enum FileSystem {
+    /// The first `count` bytes of a regular file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("cannot read", path, exitStatus: 2) }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, count - filled) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { break }
+            filled += got
+        }
+        return Array(bytes.prefix(filled))
+    }
+
     /// Reads a whole file, refusing files over `maxBytes` before reading them. A symbolic link
     /// is followed unless `followLinks` is false (drop-box files, which come from outside).
     public static func read(_ path: String, maxBytes: Int, followLinks: Bool = true) throws -> [UInt8] {

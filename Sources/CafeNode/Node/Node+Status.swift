@@ -30,14 +30,29 @@ extension Node {
             }
         }
         for (id, folder) in finished.sorted(by: { $0.0 > $1.0 }).prefix(20) {
-            rows.append([id.rawValue, folder.rawValue, "", home.batchFile(id, in: folder)])
+            let path = home.batchFile(id, in: folder)
+            let name = Self.finishedName(path)
+            rows.append([id.rawValue, folder.rawValue, name, path])
             items.append(.map([
                 YAMLPair("batch", .string(id.rawValue)), YAMLPair("state", .string(folder.rawValue)),
-                YAMLPair("path", .string(home.batchFile(id, in: folder))),
+                YAMLPair("name", .string(name)), YAMLPair("path", .string(path)),
             ]))
         }
         let text = rows.count == 1 ? "no batches\n" : BatchReport.render(rows).joined(separator: "\n") + "\n"
         return StatusReport(text: text, json: JSONText.encode(.map([YAMLPair("node", .string(name)), YAMLPair("batches", .list(items))])) + "\n")
+    }
+
+    /// The name of a finished batch, read from the head of its executed file (the fields before
+    /// `requests:`, at most 4 KiB, parsed like any YAML), so that listing costs the same for
+    /// any size of batch; "" when it cannot be read.
+    static func finishedName(_ path: String) -> String {
+        guard let head = try? FileSystem.readPrefix(path, count: 4096) else { return "" }
+        let marker = Array("\nrequests:".utf8)
+        guard let end = (0...max(0, head.count - marker.count)).first(where: { head[$0..<min(head.count, $0 + marker.count)].elementsEqual(marker) }),
+            let root = try? YAMLReader.document(head[..<(end + 1)], limits: .config, source: path),
+            let name = try? root.mapping().optional("name")?.string()
+        else { return "" }
+        return name
     }
 
     func status(of id: BatchID) throws -> StatusReport {

@@ -56,7 +56,7 @@ public struct NodeService: Service, CustomStringConvertible {
             // never falls back to the default action (ending the process).
             let hangups = await UnixSignalsSequence(trapping: .sighup)
             let controlListener = try await control.bind()
-            logger.info("cafe-node \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
+            logger.info("cafe-node \(CafeVersion.string) \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 if let listener {
                     tasks.addTask { try await network.serve(listener) }

@@ -37,6 +37,9 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         var backoff: [String: Backoff] = [:]
         /// Set by ``stop()``: no new connections, so none is left for a closed event loop.
         var stopped = false
+        /// Peers whose last dial failed; each is logged once when it becomes unreachable and
+        /// once when a link to it is up again.
+        var unreachable: Set<String> = []
         /// Connections this node dialled, still running (inbound ones belong to ``serve(_:)``).
         var dials: [Int: Task<Void, Never>] = [:]
         var nextDial = 0
@@ -186,7 +189,13 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 return (state.backoff[peer, default: Backoff()].failed(now: clock.now(), random: random), state.stopped)
             }
             if stopped { return }
-            logger.info("cannot connect: \(error); next attempt in \(YAMLEmitter.formatSeconds(delay)) s", metadata: ["peer": "\(peer)"])
+            let first = state.withLockedValue { $0.unreachable.insert(peer).inserted }
+            let reason = Self.reason(error)
+            if first {
+                logger.notice("\(peer) is unreachable at \(address): \(reason); retrying with backoff (next in \(YAMLEmitter.formatSeconds(delay)) s)", metadata: ["peer": "\(peer)"])
+            } else {
+                logger.debug("cannot connect: \(reason); next attempt in \(YAMLEmitter.formatSeconds(delay)) s", metadata: ["peer": "\(peer)"])
+            }
         }
     }
 
@@ -234,12 +243,14 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 linked = true
                 let underlying = channel.channel
                 let session = Session(maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
-                state.withLockedValue { state in
+                let wasUnreachable = state.withLockedValue { state -> Bool in
                     state.sessions[peer]?.close()
                     state.sessions[peer] = session
                     state.backoff[peer]?.succeeded()
                     state.dialing.remove(peer)
+                    return state.unreachable.remove(peer) != nil
                 }
+                if wasUnreachable { logger.notice("\(peer) is reachable again", metadata: ["peer": "\(peer)"]) }
                 logger.info("link up (sealed)", metadata: ["peer": "\(peer)", "address": "\(remote)"])
                 defer {
                     state.withLockedValue { state in
@@ -271,6 +282,17 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             logger.info("connection closed: \(error)", metadata: ["address": "\(remote)"])
         }
         return linked
+    }
+
+    /// A connect failure in a few words (`Connection refused`), not SwiftNIO's nested error.
+    static func reason(_ error: any Error) -> String {
+        if let failure = error as? NIOConnectionError, let last = failure.connectionErrors.last?.error {
+            if let io = last as? IOError { return String(cString: strerror(io.errnoCode)) }
+            return "\(last)"
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if case ChannelError.connectTimeout = error { return "no answer to the connection within the connect timeout" }
+        return "\(error)"
     }
 
     struct HandshakeError: Error, CustomStringConvertible {
