@@ -75,7 +75,7 @@ struct ProgressView {
     var drawn = false
 
     mutating func update(request: Int, name: String, host: String, state: HostState, note: String?) {
-        let line = TerminalText.safe("[\(request)] \(name) on \(host): \(state.rawValue)" + (note.map { " — \($0)" } ?? ""))
+        let line = TerminalText.safe("[\(request)] \(name)\(host.isEmpty ? "" : " on \(host)"): \(state.rawValue)" + (note.map { " — \($0)" } ?? ""))
         guard terminal else {
             StandardError.write(line + "\n")
             return

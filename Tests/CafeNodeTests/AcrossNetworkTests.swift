@@ -117,6 +117,26 @@ struct AcrossNetworkTests {
         #expect(try text(run.lastLine).contains("delivery loop"))
     }
 
+    @Test("the cause is on screen: an origin without a delivery entry, and a gateway without one, each name the file to change")
+    func causeOnScreen() throws {
+        let mesh = try relayMesh()
+        defer { mesh.cleanup() }
+        try mesh.start("origin")
+        try mesh.start("gateway")
+        // No entry at the origin: the progress line and the table say which file lacks what.
+        let missing = origin(mesh, ["batch", "run"], ["--timeout", "20", mesh.directory.path + "/provision.yaml"])
+        #expect(missing.status == 1)
+        let file = mesh.home("origin") + "/config/delivery.yaml"
+        #expect(missing.stderr.contains("[0] provision: failed — origin has no entry 'provision' in \(file)"), "\(missing.stderr)")
+        #expect(missing.stderr.split(separator: "\n").contains { $0.hasPrefix("provision  -      failed") && $0.contains("has no entry 'provision'") }, "\(missing.stderr)")
+        // The gateway may relay but has no entry to fan the request out: its delivery.yaml is named, not trust.yaml alone.
+        try mesh.write("origin", "delivery.yaml", "provision:\n  - [gateway]\n")
+        #expect(origin(mesh, ["reload"], []).status == 0)
+        let denied = origin(mesh, ["batch", "run"], ["--timeout", "20", mesh.directory.path + "/provision.yaml"])
+        #expect(denied.status == 1)
+        #expect(denied.stderr.contains("gateway may fan requests out for origin but has no entry 'provision' in \(mesh.home("gateway"))/config/delivery.yaml"), "\(denied.stderr)")
+    }
+
     @Test("an expired request is never run, even when its host comes back")
     func expiredNeverRuns() throws {
         let mesh = try relayMesh()

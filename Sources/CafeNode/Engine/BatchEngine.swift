@@ -189,6 +189,9 @@ public struct BatchEngine: Sendable {
             actions.append(.progress(request: request, host: host, state: state, note: note))
         case .result(let request, let host, _, let result):
             actions.append(.progress(request: request, host: host, state: result.state, note: result.message))
+        case .requestFailedUndeliverable(let request, let note):
+            // No host to name: the request itself failed, and the note says why.
+            actions.append(.progress(request: request, host: "", state: .failed, note: note))
         case .ended(let state):
             actions.append(.finished(state))
         default:

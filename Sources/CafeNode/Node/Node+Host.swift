@@ -63,8 +63,9 @@ extension Node {
                 return
             }
             let audited = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
-            logger.warning("denied: \(audited.reason)", metadata: meta)
-            answer(request: envelope, with: HostResult(host: name, state: .denied, message: "denied by \(name): \(audited.reason) (\(configGeneration))"))
+            let reason = denialReason(audited.reason, action: action, origin: header.origin)
+            logger.warning("denied: \(reason)", metadata: meta)
+            answer(request: envelope, with: HostResult(host: name, state: .denied, message: "denied by \(name): \(reason) (\(configGeneration))"))
             do {
                 try remember(header)
             } catch {
@@ -96,6 +97,15 @@ extension Node {
         if !body.commands.isEmpty { return .adhoc }
         if header.origin != name, identity.configuration.delivery.groups(for: body.request) != nil { return .relay }
         return .request(body.request)
+    }
+
+    /// The reason to give for a denial, naming the file to change. A node that may relay for
+    /// the origin but has no delivery entry for the request was asked to fan it out: its
+    /// delivery.yaml is what is missing, not a grant in trust.yaml.
+    func denialReason(_ reason: String, action: TrustAction, origin: String) -> String {
+        guard case .request(let request) = action, trust.decide(signer: origin, action: .relay).allowed else { return reason }
+        let home = identity.home
+        return "\(name) may fan requests out for \(origin) but has no entry '\(request)' in \(home.deliveryConfig) (add its groups of hosts there), and \(home.trustConfig) does not allow \(origin) to run '\(request)' on \(name) itself"
     }
 
     /// Starts waiting requests while execution slots are free.

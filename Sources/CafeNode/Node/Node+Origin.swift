@@ -70,7 +70,7 @@ extension Node {
             guard let groups = configuration.delivery.groups(for: request.name) else {
                 return PlannedRequest(
                     name: request.name, groups: [],
-                    undeliverable: "no delivery.yaml entry for '\(request.name)' on \(name)")
+                    undeliverable: "\(name) has no entry '\(request.name)' in \(identity.home.deliveryConfig): add it there with its groups of hosts (cafe config check shows what is there)")
             }
             return PlannedRequest(name: request.name, groups: groups)
         }

@@ -74,7 +74,7 @@ public struct BatchReport: Sendable {
         for (index, request) in batch.requests.enumerated() {
             var requestCell = request.name
             if request.records.isEmpty {
-                table.append([requestCell, "-", request.state.rawValue, "", "", "", ""])
+                table.append([requestCell, "-", request.state.rawValue, "", "", "", request.note ?? ""])
                 continue
             }
             for group in groups(rows[index]) {
