@@ -117,6 +117,44 @@ struct LocalCLITests {
         #expect(node.termination == .exited(0) && node.stdout.displayText == "cafe-node \(CafeVersion.string)\n")
     }
 
+    @Test("cafe peer and cafe trust edit the files in place, keep comments, and change nothing when the result would be invalid")
+    func peerAndTrustEdits() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let home = directory.path + "/a", other = directory.path + "/b"
+        #expect(cafe(["init", "--home", home, "--name", "a"]).status == 0)
+        let keyLine = String(cafe(["init", "--home", other, "--name", "b"]).stdout.split(separator: "\n")[0])
+        let node = home + "/config/node.yaml", trust = home + "/config/trust.yaml"
+        func text(_ path: String) throws -> String { String(decoding: try FileSystem.read(path, maxBytes: 1 << 20), as: UTF8.self) }
+        let comments = try text(node).split(separator: "\n").map(String.init).filter { $0.hasPrefix("#") }
+        #expect(!comments.isEmpty)
+
+        let added = cafe(["peer", "add", "--home", home, "b", "--address", "127.0.0.1:7402", "--key", keyLine])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(try text(node).contains("  b: {address: \"127.0.0.1:7402\", key: \"\(keyLine.split(separator: " ")[1])\"}"))
+        for line in comments { #expect(try text(node).contains(line), "comment kept: \(line)") }
+        #expect(cafe(["peer", "list", "--home", home]).stdout.contains("b     address 127.0.0.1:7402"))
+        let before = try text(node)
+        let twice = cafe(["peer", "add", "--home", home, "b", "--via", "c", "--key", keyLine])
+        #expect(twice.status == 2 && twice.stderr.contains("is already a peer"))
+        let badAddress = cafe(["peer", "add", "--home", home, "c", "--address", "nowhere", "--key", keyLine.replacing("b ", with: "c ")])
+        #expect(badAddress.status == 2 && badAddress.stderr.contains("left unchanged"), "\(badAddress.stderr)")
+        #expect(try text(node) == before, "a refused edit changes nothing")
+
+        #expect(cafe(["trust", "add", "--home", home, "b", "--requests", "provision, mail_*", "--relay"]).status == 0)
+        #expect(try text(trust).contains("b: {requests: [\"provision\", \"mail_*\"], relay: true}"))
+        #expect(cafe(["trust", "add", "--home", home, "b", "--requests", "x"]).stderr.contains("already has an entry"))
+        #expect(cafe(["trust", "add", "--home", home, "stranger", "--requests", "x"]).status == 2, "a signer that is not a peer")
+
+        let referenced = cafe(["peer", "remove", "--home", home, "b"])
+        #expect(referenced.status == 2 && referenced.stderr.contains("trust.yaml"), "trust.yaml still names b: \(referenced.stderr)")
+        try FileSystem.writeAtomically(Array("# nobody\n".utf8), to: trust)
+        #expect(cafe(["peer", "remove", "--home", home, "b"]).status == 0)
+        #expect(!(try text(node)).contains("  b: {"))
+        for line in comments { #expect(try text(node).contains(line), "comment kept: \(line)") }
+        #expect(cafe(["config", "check", "--home", home]).status == 0)
+    }
+
     @Test("terminal escapes in a batch name or output are shown escaped, never raw")
     func terminalEscapes() throws {
         let directory = TemporaryDirectory()

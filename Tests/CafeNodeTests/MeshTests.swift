@@ -248,9 +248,15 @@ struct MeshTests {
         let status = run(mesh, ["status", id])
         #expect(status.stdout.contains("cluster1"), "\(status.stdout)")
         #expect(status.stdout.contains("monk1"))
-        // cluster1 starts late: store-and-forward delivers the waiting request.
+        // cluster1 starts late: store-and-forward delivers the waiting request, and `cafe wait ID`
+        // follows the batch to its end as `batch run` would have.
         try mesh.start("cluster1")
-        try mesh.waitUntil("the batch is done", timeout: 30) { FileSystem.exists(mesh.home("jlore") + "/batches/done/\(id).yaml") }
+        let waited = cafe(["wait", "--home", mesh.home("jlore"), id], timeout: 60)
+        #expect(waited.status == 0, "\(waited.stderr)")
+        #expect(waited.lastLine == mesh.home("jlore") + "/batches/done/\(id).yaml")
+        let again = cafe(["wait", "--home", mesh.home("jlore"), id])
+        #expect(again.status == 0 && again.lastLine == waited.lastLine, "a batch that has ended is answered at once")
+        #expect(cafe(["wait", "--home", mesh.home("jlore"), "20261202-000000-000-000000000000"]).status == 2)
         let list = run(mesh, ["status"])
         #expect(list.stdout.contains(id))
         // Now make cluster1 fail, and rerun only the failures.

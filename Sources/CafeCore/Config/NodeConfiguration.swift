@@ -24,9 +24,16 @@ public struct NodeConfiguration: Sendable {
 
     /// Every problem of every config file at once, each naming its file, line and field (a
     /// file that does not parse stops only its own checks), then the checks across files.
-    public static func check(home: NodeHome) -> Result<NodeConfiguration, ConfigurationProblems> {
+    /// `replacing` gives the new text of a file (by path) to check before it is written.
+    public static func check(home: NodeHome, replacing: [String: [UInt8]] = [:]) -> Result<NodeConfiguration, ConfigurationProblems> {
         var errors: [any Error] = []
         func read<T>(_ path: String, required: Bool = false, _ parse: ([UInt8]) throws -> T) -> T? {
+            if let bytes = replacing[path] {
+                do { return try parse(bytes) } catch {
+                    errors.append(error)
+                    return nil
+                }
+            }
             guard FileSystem.exists(path) else {
                 if required {
                     errors.append(InputError(

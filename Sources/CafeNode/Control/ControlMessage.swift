@@ -12,6 +12,8 @@ public enum ControlRequest: Sendable, Equatable {
     case rerun(batch: String, failedOnly: Bool, follow: Bool, timeout: Double?)
     /// Re-read every config file and apply them all if all are valid (as SIGHUP does).
     case reload
+    /// Follow a batch of this node to its end (`cafe wait ID`).
+    case follow(batch: String)
 
     /// A whole input batch file travels as one value.
     static let limits = YAMLLimits(
@@ -39,6 +41,8 @@ public enum ControlRequest: Sendable, Equatable {
             return YAMLEmitter.bytes(.map(pairs))
         case .reload:
             return YAMLEmitter.bytes(.map([YAMLPair("op", .string("reload"))]))
+        case .follow(let batch):
+            return YAMLEmitter.bytes(.map([YAMLPair("op", .string("follow")), YAMLPair("batch", .string(batch))]))
         }
     }
 
@@ -60,6 +64,8 @@ public enum ControlRequest: Sendable, Equatable {
                 follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds())
         case "reload":
             self = .reload
+        case "follow":
+            self = .follow(batch: try mapping.required("batch").string())
         default:
             throw op.error("unknown operation")
         }

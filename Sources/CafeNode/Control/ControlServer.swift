@@ -95,6 +95,17 @@ public struct ControlServer: Sendable {
             }
             let report = try await node.status(id)
             try await send(.status(text: report.text, json: report.json))
+        case .follow(let batch):
+            guard let id = BatchID(validating: batch) else { throw InputError(source: batch, message: "is not a batch id") }
+            switch await node.following(id) {
+            case .running(let events):
+                try await send(.accepted(batch: id.rawValue))
+                try await forward(events, send: send)
+            case .ended(let state, let path):
+                try await send(.finished(state: state, path: path))
+            case .unknown:
+                throw InputError(source: batch, message: "is not a batch of this node", hint: "see `cafe status` for its batches")
+            }
         case .reload:
             switch await node.reload() {
             case .applied(let generation, let notes):

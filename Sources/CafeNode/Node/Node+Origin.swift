@@ -360,6 +360,23 @@ extension Node {
     /// Whether batch `id` is running now.
     public func isRunning(_ id: BatchID) -> Bool { batches[id] != nil }
 
+    /// Where batch `id` stands, for `cafe wait ID`: its events from now on while it runs, or
+    /// its executed file once it has ended. Decided in one step, so a batch that ends at that
+    /// moment is reported once, either way.
+    public enum Following: Sendable {
+        case running(AsyncStream<FollowEvent>)
+        case ended(BatchState, path: String)
+        case unknown
+    }
+
+    public func following(_ id: BatchID) -> Following {
+        if batches[id] != nil { return .running(follow(id)) }
+        for (folder, state) in [(BatchFolder.done, BatchState.done), (.error, .error)] where FileSystem.exists(identity.home.batchFile(id, in: folder)) {
+            return .ended(state, path: identity.home.batchFile(id, in: folder))
+        }
+        return .unknown
+    }
+
     // MARK: - Recovery
 
     /// Seconds a resumed batch's deadlines are held back after a restart.

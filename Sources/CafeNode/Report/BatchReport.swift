@@ -173,7 +173,8 @@ public struct BatchReport: Sendable {
         return cleaned.count <= width ? cleaned : String(cleaned.prefix(width - 1)) + "…"
     }
 
-    static func render(_ rows: [[String]]) -> [String] {
+    /// Rows as aligned columns (two spaces apart), every cell made safe for a terminal.
+    public static func render(_ rows: [[String]]) -> [String] {
         let table = rows.map { $0.map { TerminalText.safe($0) } }
         guard let columns = table.first?.count else { return [] }
         let widths = (0..<columns).map { column in table.map { $0[column].count }.max() ?? 0 }
