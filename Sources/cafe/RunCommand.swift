@@ -11,7 +11,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: HomeOption
 
-    @Option(help: ArgumentHelp("Hosts to run on, comma-separated.", valueName: "HOST,HOST"))
+    @Option(help: ArgumentHelp(
+        "Hosts to run on, comma-separated: names, globs of peer names (web*, db?), or @ENTRY for the groups of a delivery.yaml entry.",
+        valueName: "HOST,HOST"))
     var on: String?
 
     @Option(help: "Seconds the hosts may take before silent ones count as no-answer.")
@@ -30,7 +32,11 @@ struct RunCommand: AsyncParsableCommand {
         if on == nil && timeout != nil { throw ValidationError("--timeout applies with --on; a run on this host waits for its command") }
         if on != nil {
             guard !hosts.isEmpty else { throw ValidationError("--on needs at least one host") }
-            for host in hosts where !Names.isValidNode(host) { throw ValidationError("'\(host)' is not a valid host name") }
+            for host in hosts {
+                let glob = host.replacing("*", with: "x").replacing("?", with: "x")
+                let entry = host.hasPrefix("@") && Names.isValidRequest(String(host.dropFirst()))
+                guard entry || Names.isValidNode(glob) else { throw ValidationError("'\(host)' is not a host name, a glob of host names or @ENTRY") }
+            }
         }
     }
 

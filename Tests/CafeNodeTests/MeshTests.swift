@@ -154,6 +154,28 @@ struct MeshTests {
         #expect(warned.stdout.contains("'x' runs on monk1 too, but") && warned.stdout.contains("allows anyone to ask for 'slow'"), "\(warned.stdout)")
     }
 
+    @Test("--on takes globs of peer names and @ENTRY for the groups of a delivery.yaml entry")
+    func onGlobsAndGroups() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.startAll()
+        func hosts(_ run: Run) throws -> [String: HostState] {
+            let batch = try Batch(executedYAML: FileSystem.read(run.lastLine, maxBytes: 1 << 20), source: run.lastLine)
+            return Dictionary(uniqueKeysWithValues: batch.requests[0].records.map { ($0.host, $0.state) })
+        }
+        let glob = cafe(["run", "--home", mesh.home("jlore"), "--on", "monk*", "--timeout", "20", "--", "true"])
+        #expect(glob.status == 0, "\(glob.stderr)")
+        #expect(try hosts(glob) == ["monk1": .ok])
+        // The seed entry: jlore and monk1, then cluster1, which does not allow ad-hoc commands.
+        let entry = cafe(["run", "--home", mesh.home("jlore"), "--on", "@activate_dialup", "--timeout", "20", "--", "true"])
+        #expect(entry.status == 1)
+        #expect(try hosts(entry) == ["jlore": .ok, "monk1": .ok, "cluster1": .denied])
+        let none = cafe(["run", "--home", mesh.home("jlore"), "--on", "web*", "--", "true"])
+        #expect(none.status == 2 && none.stderr.contains("'web*' matches no peer"), "\(none.stderr)")
+        let typo = cafe(["run", "--home", mesh.home("jlore"), "--on", "@activate_dialop", "--", "true"])
+        #expect(typo.status == 2 && typo.stderr.contains("did you mean 'activate_dialup'?"), "\(typo.stderr)")
+    }
+
     @Test("a host named twice with --on is refused with exit 2, and the node carries on")
     func hostTwice() throws {
         let mesh = try seedMesh()

@@ -159,7 +159,7 @@ public struct YAMLMapping: Sendable {
     }
 
     /// "did you mean …" for a mistyped key, or the list of keys allowed here.
-    static func suggestion(for key: String, among allowed: [String]) -> String {
+    public static func suggestion(for key: String, among allowed: [String]) -> String {
         let close = allowed.filter { editDistance($0, key) <= 2 }
         if let best = close.min(by: { editDistance($0, key) < editDistance($1, key) }) {
             return "did you mean '\(best)'?"

@@ -28,7 +28,8 @@ extension Node {
         let now = clock.now()
         var batch = Batch(id: BatchID(time: now, random: random), name: input.name, origin: name, created: now, requests: input.requests)
         if let hosts = options.hosts {
-            for index in batch.requests.indices { batch.requests[index].groups = [hosts] }
+            let groups = try resolveHosts(hosts)
+            for index in batch.requests.indices { batch.requests[index].groups = groups }
         }
         let plan = try makePlan(batch, timeout: options.timeout, expiresIn: input.expiresIn, now: now)
         let sealed = try identity.sealingSecrets(of: batch)
@@ -47,6 +48,39 @@ extension Node {
     }
 
     /// The hosts of every request: its own groups, or the delivery map's entry.
+    /// `--on` items as groups: names as given; a glob (`web*`, `db?`) as the peers (and this
+    /// node) it matches, in name order; `@ENTRY` alone as the groups of that delivery.yaml entry.
+    func resolveHosts(_ items: [String]) throws -> [[String]] {
+        let configuration = identity.configuration
+        if let entry = items.first(where: { $0.hasPrefix("@") }) {
+            guard items.count == 1 else {
+                throw InputError(source: "command line", field: "--on", message: "\(entry) stands for delivery groups and cannot be mixed with hosts")
+            }
+            let request = String(entry.dropFirst())
+            guard let groups = configuration.delivery.groups(for: request) else {
+                throw InputError(
+                    source: identity.home.deliveryConfig, field: request, message: "has no entry '\(request)' for --on \(entry)",
+                    hint: YAMLMapping.suggestion(for: request, among: configuration.delivery.entries.keys.sorted()))
+            }
+            return groups
+        }
+        let known = (Array(configuration.node.peers.keys) + [name]).sorted()
+        var group: [String] = []
+        var globbed = Set<String>()
+        for item in items {
+            guard item.contains("*") || item.contains("?") else {
+                group.append(item)
+                continue
+            }
+            let matches = known.filter { TrustPolicy.glob(item, matches: $0) }
+            guard !matches.isEmpty else {
+                throw InputError(source: "command line", field: "--on", message: "'\(item)' matches no peer in \(identity.home.nodeConfig) and not this node")
+            }
+            for match in matches where globbed.insert(match).inserted && !items.contains(match) { group.append(match) }
+        }
+        return [group]
+    }
+
     func makePlan(_ batch: Batch, timeout: Double?, expiresIn: Double?, now: Timestamp) throws -> BatchPlan {
         let configuration = identity.configuration
         let known = Set(configuration.node.peers.keys).union([name])
