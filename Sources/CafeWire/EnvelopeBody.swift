@@ -53,11 +53,15 @@ public struct RequestBody: Sendable, Hashable {
     /// For a request a host fans out (hierarchical delivery): the signed request that host
     /// received, which proves the origin asked; nil for requests straight from the origin.
     public var delegation: String?
+    /// For a host that fans the request out, when only part of what lies below it is to run
+    /// (`cafe rerun --failed`): the paths of those hosts below it (`b2`, `gw2/b5`), and `.`
+    /// for its own commands; nil runs everything. Paths may only narrow what the host does.
+    public var only: [String]?
 
     public init(
         batch: String, batchName: String, index: Int, request: String, data: [RequestData.Field] = [],
         secrets: [(key: String, sealed: String)] = [], commands: [CommandSpec] = [], answerBy: Timestamp? = nil,
-        delegation: String? = nil
+        delegation: String? = nil, only: [String]? = nil
     ) {
         self.batch = batch
         self.batchName = batchName
@@ -68,13 +72,21 @@ public struct RequestBody: Sendable, Hashable {
         self.commands = commands
         self.answerBy = answerBy
         self.delegation = delegation
+        self.only = only
     }
 
     public static func == (lhs: RequestBody, rhs: RequestBody) -> Bool {
         lhs.batch == rhs.batch && lhs.batchName == rhs.batchName && lhs.index == rhs.index && lhs.request == rhs.request
             && lhs.data == rhs.data && lhs.secrets.map(\.key) == rhs.secrets.map(\.key)
             && lhs.secrets.map(\.sealed) == rhs.secrets.map(\.sealed) && lhs.commands == rhs.commands
-            && lhs.answerBy == rhs.answerBy && lhs.delegation == rhs.delegation
+            && lhs.answerBy == rhs.answerBy && lhs.delegation == rhs.delegation && lhs.only == rhs.only
+    }
+
+    /// `.`, or host names joined by `/`, at most ``ForwardBody/maxPath`` of them.
+    public static func isValidPath(_ path: String) -> Bool {
+        if path == "." { return true }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count <= ForwardBody.maxPath && parts.allSatisfy { Names.isValidNode(String($0)) }
     }
 
     /// Batch, position, name, data and commands agree (what a delegation must not change).
@@ -106,12 +118,13 @@ public struct RequestBody: Sendable, Hashable {
         }
         if let answerBy { pairs.append(YAMLPair("answer-by", .string(answerBy.description))) }
         if let delegation { pairs.append(YAMLPair("delegation", .string(delegation))) }
+        if let only { pairs.append(YAMLPair("only", .strings(only))) }
         return .map(pairs)
     }
 
     init(_ reader: YAMLReader) throws {
         let mapping = try reader.mapping(
-            allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands", "answer-by", "delegation"])
+            allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands", "answer-by", "delegation", "only"])
         let batchReader = try mapping.required("batch")
         let batch = try batchReader.string()
         guard BatchID(validating: batch) != nil else { throw batchReader.error("is not a batch id") }
@@ -154,10 +167,18 @@ public struct RequestBody: Sendable, Hashable {
             guard let time = Timestamp(iso8601: try reader.string()) else { throw reader.error("is not a time") }
             answerBy = time
         }
+        var only: [String]?
+        if let onlyReader = mapping.optional("only") {
+            let paths = try onlyReader.stringList()
+            for path in paths where !Self.isValidPath(path) {
+                throw onlyReader.error("'\(path)' is not '.' or a path of host names (gw2/b5)")
+            }
+            only = paths
+        }
         self.init(
             batch: batch, batchName: try mapping.required("batch-name").string(), index: index, request: request,
             data: data.fields, secrets: secrets, commands: commands, answerBy: answerBy,
-            delegation: try mapping.optional("delegation")?.string())
+            delegation: try mapping.optional("delegation")?.string(), only: only)
     }
 }
 

@@ -38,8 +38,9 @@ func follow(_ client: ControlClient, home: NodeHome) throws {
         case .failure(let message, let status):
             view.end()
             throw NodeFailure(message: message, exitStatus: status)
-        case .status:
-            break
+        case .status(let text, _):
+            // What the node says before the batch starts (the plan of a rerun).
+            for line in text.split(separator: "\n") { note(String(line)) }
         }
     }
     view.end()

@@ -91,13 +91,27 @@ struct AcrossNetworkTests {
         #expect(verify.stdout.contains("PASS  provision[0] via gateway on leaf2: ok, signed by leaf2"))
         #expect(run.stderr.contains("gateway/leaf1"), "the table shows the leaves under the gateway")
         // A leaf that fails makes its gateway fail, and the batch.
-        try mesh.write("leaf2", "commands.yaml", "provision:\n  - exit 5\n")
+        try mesh.write("leaf2", "commands.yaml", "provision:\n  - echo failing >> \(mesh.directory.path)/leaf2.ran; exit 5\n")
         mesh.stop("leaf2")
         try mesh.start("leaf2")
         let failing = origin(mesh, ["batch", "run"], ["--timeout", "30", mesh.directory.path + "/provision.yaml"])
         #expect(failing.status == 1)
         #expect(try text(failing.lastLine).contains("below gateway: leaf2 failed"))
         #expect(origin(mesh, ["verify"], [failing.lastLine]).status == 0)
+        for name in ["gateway", "leaf1", "leaf2"] { #expect(lineCount(mesh.directory.path + "/\(name).ran") == 2) }
+        // rerun --failed: the plan first, then only leaf2 below the gateway runs again; the
+        // gateway's own command and leaf1, which succeeded, do not.
+        try mesh.write("leaf2", "commands.yaml", "provision:\n  - echo fixed >> \(mesh.directory.path)/leaf2.ran\n")
+        mesh.stop("leaf2")
+        try mesh.start("leaf2")
+        let failedID = String(failing.lastLine.split(separator: "/").last!.dropLast(".yaml".count))
+        let rerun = origin(mesh, ["rerun"], [failedID, "--failed", "--timeout", "30"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stderr.hasPrefix("rerun plan: provision on gateway (only leaf2)\n"), "\(rerun.stderr)")
+        #expect(lineCount(mesh.directory.path + "/gateway.ran") == 2, "the gateway's own command succeeded before: not again")
+        #expect(lineCount(mesh.directory.path + "/leaf1.ran") == 2, "leaf1 succeeded before: not again")
+        #expect(lineCount(mesh.directory.path + "/leaf2.ran") == 3)
+        #expect(origin(mesh, ["verify"], [rerun.lastLine]).status == 0)
     }
 
     @Test("a loop in delivery maps is detected and refused")

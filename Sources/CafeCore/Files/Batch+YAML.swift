@@ -57,6 +57,9 @@ extension Batch {
             pairs.append(YAMLPair("commands", .list(request.commands.map { .map([$0.spec.yamlPair]) })))
         }
         if let groups = request.groups { pairs.append(YAMLPair("groups", .list(groups.map(YAMLValue.strings)))) }
+        if let only = request.only {
+            pairs.append(YAMLPair("only", .map(only.keys.sorted().map { YAMLPair($0, .strings(only[$0] ?? [])) })))
+        }
         return pairs
     }
 
@@ -66,7 +69,7 @@ extension Batch {
         let mapping = try root.mapping(allowed: ["batch", "name", "origin", "created", "requests"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups"])
+            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only"])
             var request = try Self.request(fields)
             if let secrets = fields.optional("secrets") {
                 for (key, _, value) in try secrets.mapping().readers {
@@ -87,7 +90,7 @@ extension Batch {
             allowed: ["batch", "name", "origin", "state", "created", "finished", "requests", "signature"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "state", "note", "hosts"])
+            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "state", "note", "hosts"])
             var request = try Self.request(fields)
             for key in try fields.optional("secrets")?.stringList() ?? [] {
                 try request.data.setSecret(key, .sealed(""))
@@ -146,6 +149,16 @@ extension Batch {
                 for host in hosts where !Names.isValidNode(host) { throw group.error("'\(host)' is not a valid host name") }
                 return hosts
             }
+        }
+        if let only = fields.optional("only") {
+            var paths: [String: [String]] = [:]
+            for (host, mark, value) in try only.mapping().readers {
+                guard Names.isValidNode(host) else {
+                    throw InputError(source: only.source, line: mark.line, column: mark.column, field: "only.\(host)", message: "'\(host)' is not a valid host name")
+                }
+                paths[host] = try value.stringList()
+            }
+            request.only = paths
         }
         return request
     }

@@ -27,6 +27,10 @@ public struct Request: Sendable {
     public var groups: [[String]]?
     /// The origin's remark when the request could not be sent at all (no delivery.yaml entry).
     public var note: String?
+    /// For `cafe rerun --failed` under forwarding hosts: per forwarding host, the paths below
+    /// it to run again (`b2`, `gw2/b5`; `.` for its own commands). A host not named here runs
+    /// the whole request.
+    public var only: [String: [String]]?
 
     public init(name: String, data: RequestData = RequestData(), commands: [Command] = []) {
         self.name = name

@@ -85,7 +85,8 @@ public struct ControlServer: Sendable {
             if let events { try await forward(events, send: send) }
         case .rerun(let batch, let failedOnly, let follow, let timeout):
             guard let id = BatchID(validating: batch) else { throw InputError(source: batch, message: "is not a batch id") }
-            let (newID, events) = try await node.rerun(id, failedOnly: failedOnly, timeout: timeout, follow: follow)
+            let (newID, events, plan) = try await node.rerun(id, failedOnly: failedOnly, timeout: timeout, follow: follow)
+            try await send(.status(text: plan, json: ""))
             try await send(.accepted(batch: newID.rawValue))
             if let events { try await forward(events, send: send) }
         case .status(let batch):

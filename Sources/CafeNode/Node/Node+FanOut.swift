@@ -74,6 +74,18 @@ extension Node {
             finish(key, result: HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason) (\(configGeneration))"), answering: request)
             return
         }
+        // A rerun of part of what lies below this node: only the hosts its paths name.
+        var groups = groups
+        if let only = body.only {
+            let named = Set(only.compactMap { $0.split(separator: "/").first.map(String.init) })
+            groups = groups.map { $0.filter(named.contains) }.filter { !$0.isEmpty }
+            if groups.isEmpty {
+                // Only this node's own commands are to run again.
+                let result = await runHere(body, header, meta) { try spool.markRunning(key) }
+                finish(key, result: result, answering: request)
+                return
+            }
+        }
         let hosts = groups.joined()
         let chain = (try? delegationChain(request, body)) ?? [header.origin]
         if let looping = hosts.first(where: { chain.contains($0) || $0 == name }) {
@@ -115,7 +127,7 @@ extension Node {
     func runOwnPart(_ key: RequestKey) async {
         guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
         let header = fan.request.header
-        guard identity.configuration.commands.entry(for: body.request) != nil else {
+        guard identity.configuration.commands.entry(for: body.request) != nil, body.only?.contains(".") ?? true else {
             fanOuts[key]?.ownDone = true
             completeFanOut(key)
             return
@@ -184,7 +196,7 @@ extension Node {
                 let delegated = RequestBody(
                     batch: body.batch, batchName: body.batchName, index: body.index, request: body.request, data: body.data,
                     secrets: secrets, answerBy: fan.engine.plan.groupTimeout.flatMap { _ in fan.engine.nextDeadline },
-                    delegation: fan.request.text)
+                    delegation: fan.request.text, only: Self.paths(below: host, in: body.only))
                 try queueRequest(delegated, origin: origin, to: host, expires: fan.request.header.expires)
             } catch {
                 logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(key.batch)"])
@@ -195,6 +207,20 @@ extension Node {
         }
         stepFanOut(key) { $0.dispatched(request: 0, host: host) }
         flush(to: host)
+    }
+
+    /// The part of `only` for `host`: nil (everything) when `only` is nil or names `host`
+    /// itself; otherwise the rest of each path through it.
+    static func paths(below host: String, in only: [String]?) -> [String]? {
+        guard let only else { return nil }
+        var below: [String] = []
+        for path in only {
+            let parts = path.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.first == host else { continue }
+            guard parts.count == 2 else { return nil }
+            below.append(parts[1])
+        }
+        return below
     }
 
     /// A result from one of this node's hosts, for a request it fanned out.

@@ -217,7 +217,8 @@ extension Node {
                 let answerBy = running.engine.plan.groupTimeout.flatMap { _ in running.engine.nextDeadline }
                 let body = RequestBody(
                     batch: id.rawValue, batchName: running.batch.name, index: index, request: request.name,
-                    data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy)
+                    data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy,
+                    only: request.only?[host])
                 try queueRequest(body, origin: name, to: host, expires: running.engine.plan.expires)
             } catch {
                 logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(id)"])

@@ -124,10 +124,40 @@ extension Node {
 
     // MARK: - Rerun
 
+    /// What to run again below a forwarding host that did not succeed: the paths of its
+    /// leaves that did not succeed (deeper ones as `gw2/b5`), and `.` when its own commands
+    /// failed; nil when the whole request must run again there (no verified result with
+    /// leaves, or it failed before it fanned out).
+    func failedPaths(_ record: HostRecord) -> [String]? {
+        guard let signed = record.signedResult, let envelope = try? Envelope.open(Array(signed.utf8), keys: identity.keys),
+            case .result(let body) = envelope.body, !body.result.leaves.isEmpty
+        else { return nil }
+        var paths: [String] = []
+        if body.result.commands.contains(where: { $0.termination != .exited(0) || $0.timedOutAfter != nil }) { paths.append(".") }
+        for leaf in body.result.leaves where leaf.state != .ok {
+            guard let below = failedPaths(leaf) else {
+                paths.append(leaf.host)
+                continue
+            }
+            paths += below.map { $0 == "." ? "\(leaf.host)/." : "\(leaf.host)/\($0)" }
+        }
+        return paths.isEmpty ? nil : paths
+    }
+
+    /// The plan of a rerun, one line per request: where it runs again.
+    static func rerunPlan(_ requests: [Request]) -> String {
+        requests.map { request in
+            let groups = (request.groups ?? []).map { group in
+                group.map { host in request.only?[host].map { "\(host) (only \($0.joined(separator: ", ")))" } ?? host }.joined(separator: ", ")
+            }
+            return "rerun plan: \(request.name) on " + (groups.isEmpty ? "its delivery.yaml groups" : groups.joined(separator: ", then "))
+        }.joined(separator: "\n") + "\n"
+    }
+
     /// Runs batch `id` again from its saved original (secrets opened with this node's key).
     /// `failedOnly`: only requests that did not succeed, on the hosts that did not succeed.
     public func rerun(_ id: BatchID, failedOnly: Bool, timeout: Double?, follow: Bool) throws
-        -> (id: BatchID, events: AsyncStream<FollowEvent>?)
+        -> (id: BatchID, events: AsyncStream<FollowEvent>?, plan: String)
     {
         let home = identity.home
         let originalPath = home.batchFile(id, in: .original)
@@ -164,6 +194,12 @@ extension Node {
                     let missing = failed.subtracting(covered).sorted()
                     if !missing.isEmpty { filtered.append(missing) }
                     request.groups = filtered
+                    // Below a forwarding host, only what did not succeed there runs again.
+                    var only: [String: [String]] = [:]
+                    for record in record.records where record.state != .ok {
+                        if let paths = failedPaths(record), !paths.isEmpty { only[record.host] = paths }
+                    }
+                    request.only = only.isEmpty ? nil : only
                 }
                 kept.append(request)
             }
@@ -171,6 +207,7 @@ extension Node {
             requests = kept
         }
         let input = BatchInput(name: "\(original.name) (rerun of \(id))", requests: requests)
-        return try submit(input, options: SubmitOptions(timeout: timeout), follow: follow)
+        let (newID, events) = try submit(input, options: SubmitOptions(timeout: timeout), follow: follow)
+        return (newID, events, Self.rerunPlan(requests))
     }
 }
