@@ -41,7 +41,8 @@ struct ConfigCommand: AsyncParsableCommand {
             discussion: """
                 Errors (exit 2): anything the node would refuse at start or reload, each with its file, line \
                 and field. Warnings (still exit 0): a delivery entry that names this node but has no command-map \
-                entry here, and command-map entries that no trust.yaml entry allows anyone to ask for.
+                entry here, a request granted in trust.yaml that this node neither runs nor fans out (with \
+                "did you mean"), and command-map entries that no trust.yaml entry allows anyone to ask for.
                 """)
 
         @OptionGroup var options: HomeOption
@@ -67,6 +68,14 @@ struct ConfigCommand: AsyncParsableCommand {
             for (request, groups) in configuration.delivery.entries.sorted(by: { $0.key < $1.key })
             where groups.joined().contains(name) && configuration.commands.entry(for: request) == nil {
                 warnings.append("\(home.deliveryConfig): '\(request)' runs on \(name) too, but \(home.commandsConfig) has no entry for it (it would fail here)")
+            }
+            // A grant of a request name this node neither runs nor fans out is most likely a typo.
+            let known = Set(configuration.commands.entries.keys).union(configuration.delivery.entries.keys)
+            for (signer, rule) in configuration.trust.rules.sorted(by: { $0.key < $1.key }) {
+                for pattern in rule.requests where !pattern.contains("*") && !pattern.contains("?") && !known.contains(pattern) {
+                    let hint = YAMLMapping.suggestion(for: pattern, among: known.sorted())
+                    warnings.append("\(home.trustConfig): '\(signer)' may ask for '\(pattern)', which this node neither runs nor fans out\(hint.hasPrefix("did you mean") ? " (\(hint))" : "")")
+                }
             }
             let policy = TrustPolicy(configuration.trust)
             for request in configuration.commands.entries.keys.sorted()

@@ -152,6 +152,9 @@ struct MeshTests {
         let warned = cafe(["config", "check", "--home", mesh.home("monk1")])
         #expect(warned.status == 0)
         #expect(warned.stdout.contains("'x' runs on monk1 too, but") && warned.stdout.contains("allows anyone to ask for 'slow'"), "\(warned.stdout)")
+        try mesh.write("monk1", "trust.yaml", "jlore: {requests: [activate_dialop, slow]}\n")
+        let typo = cafe(["config", "check", "--home", mesh.home("monk1")])
+        #expect(typo.stdout.contains("'jlore' may ask for 'activate_dialop', which this node neither runs nor fans out (did you mean 'activate_dialup'?)"), "\(typo.stdout)")
     }
 
     @Test("--on takes globs of peer names and @ENTRY for the groups of a delivery.yaml entry")
@@ -216,6 +219,8 @@ struct MeshTests {
         #expect(status.stdout.contains("{\"host\":\"monk1\",\"state\":\"denied\"}"), "\(status.stdout)")
         let audit = String(decoding: try FileSystem.read(mesh.home("monk1") + "/log/audit.log", maxBytes: 1 << 20), as: UTF8.self)
         #expect(audit.contains(" deny signer=jlore action=\"request activate_dialup\""))
+        #expect(result.stderr.contains("to allow it, add 'activate_dialup' to requests: of 'jlore' in \(mesh.home("monk1"))/config/trust.yaml (config generation 1)"),
+                "the reason names the file and field to change: \(result.stderr)")
     }
 
     @Test("a stopped host and a frozen host are no-answer within the timeout, never failed")

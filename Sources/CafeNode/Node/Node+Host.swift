@@ -99,13 +99,21 @@ extension Node {
         return .request(body.request)
     }
 
-    /// The reason to give for a denial, naming the file to change. A node that may relay for
-    /// the origin but has no delivery entry for the request was asked to fan it out: its
-    /// delivery.yaml is what is missing, not a grant in trust.yaml.
+    /// The reason to give for a denial, naming the file and field to change. A node that may
+    /// relay for the origin but has no delivery entry for the request was asked to fan it out:
+    /// its delivery.yaml is what is missing, not a grant in trust.yaml.
     func denialReason(_ reason: String, action: TrustAction, origin: String) -> String {
-        guard case .request(let request) = action, trust.decide(signer: origin, action: .relay).allowed else { return reason }
         let home = identity.home
-        return "\(name) may fan requests out for \(origin) but has no entry '\(request)' in \(home.deliveryConfig) (add its groups of hosts there), and \(home.trustConfig) does not allow \(origin) to run '\(request)' on \(name) itself"
+        switch action {
+        case .request(let request) where trust.decide(signer: origin, action: .relay).allowed:
+            return "\(name) may fan requests out for \(origin) but has no entry '\(request)' in \(home.deliveryConfig) (add its groups of hosts there), and \(home.trustConfig) does not allow \(origin) to run '\(request)' on \(name) itself"
+        case .request(let request):
+            return "\(reason); to allow it, add '\(request)' to requests: of '\(origin)' in \(home.trustConfig)"
+        case .adhoc:
+            return "\(reason); to allow it, set adhoc: true for '\(origin)' in \(home.trustConfig)"
+        case .relay:
+            return "\(reason); to allow it, set relay: true for '\(origin)' in \(home.trustConfig)"
+        }
     }
 
     /// Starts waiting requests while execution slots are free.
@@ -155,7 +163,9 @@ extension Node {
         let decision = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
         guard decision.allowed else {
             logger.warning("denied: \(decision.reason)", metadata: meta)
-            return HostResult(host: name, state: .denied, message: "denied by \(name): \(decision.reason) (\(configGeneration))")
+            return HostResult(
+                host: name, state: .denied,
+                message: "denied by \(name): \(denialReason(decision.reason, action: action, origin: header.origin)) (\(configGeneration))")
         }
         let request: Request
         switch openRequest(body, from: header.origin) {
