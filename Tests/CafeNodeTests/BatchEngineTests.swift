@@ -61,9 +61,9 @@ struct BatchEngineTests {
         #expect(actions.contains(.withdraw(request: 0, host: "cluster1")))
         #expect(!actions.contains(.withdraw(request: 0, host: "monk1")))
         #expect(engine.slots[0]["monk1"]?.state == .noAnswer)
-        #expect(engine.slots[0]["monk1"]?.note == "no answer within 30 s")
+        #expect(engine.slots[0]["monk1"]?.note == "no answer within 30 s (--timeout)")
         #expect(engine.slots[0]["cluster1"]?.state == .noAnswer)
-        #expect(engine.slots[0]["cluster1"]?.note == "not delivered within 30 s")
+        #expect(engine.slots[0]["cluster1"]?.note == "not delivered within 30 s (--timeout)")
         #expect(engine.slots[0]["jlore"]?.state == .ok)
         #expect(finished(actions) == .error)
     }

@@ -238,7 +238,7 @@ struct MeshTests {
         #expect(result.status == 1)
         let text = String(decoding: try FileSystem.read(result.lastLine, maxBytes: 1 << 20), as: UTF8.self)
         #expect(text.contains("- host: monk1\n        state: no-answer"))
-        #expect(text.contains("- host: cluster1\n        state: no-answer\n        note: not delivered within 2 s"))
+        #expect(text.contains("- host: cluster1\n        state: no-answer\n        note: 'not delivered within 2 s (--timeout)'"))
         // cluster1 was dialled several times in those 2 s: one clear line, not one per attempt.
         let log = mesh.log("jlore")
         #expect(log.split(separator: "\n").filter { $0.contains("cluster1 is unreachable at 127.0.0.1:") }.count == 1, "\(log)")

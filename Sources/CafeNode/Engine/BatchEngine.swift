@@ -113,12 +113,14 @@ public struct BatchEngine: Sendable {
             let delivered = slot.state == .running
             if !delivered { actions.append(.withdraw(request: cursor.request, host: host)) }
             let (state, note): (HostState, String)
+            // Each note names what sets the time: --timeout, or the batch file's expires-in: (else
+            // request-expiry under settings: in node.yaml).
             if expired && !delivered {
-                (state, note) = (.expired, "not delivered before the request expired at \(plan.expires)")
+                (state, note) = (.expired, "not delivered before the request expired at \(plan.expires) (expires-in: of the batch file, else request-expiry in node.yaml)")
             } else if let timeout = plan.groupTimeout, !expired {
-                (state, note) = (.noAnswer, delivered ? "no answer within \(Self.seconds(timeout)) s" : "not delivered within \(Self.seconds(timeout)) s")
+                (state, note) = (.noAnswer, (delivered ? "no answer within \(Self.seconds(timeout)) s" : "not delivered within \(Self.seconds(timeout)) s") + " (--timeout)")
             } else {
-                (state, note) = (.noAnswer, "no answer before the request expired at \(plan.expires)")
+                (state, note) = (.noAnswer, "no answer before the request expired at \(plan.expires) (expires-in: of the batch file, else request-expiry in node.yaml)")
             }
             emit(.state(request: cursor.request, host: host, state: state, note: note), into: &actions)
         }
