@@ -82,11 +82,13 @@ public struct RequestBody: Sendable, Hashable {
             && lhs.answerBy == rhs.answerBy && lhs.delegation == rhs.delegation && lhs.only == rhs.only
     }
 
-    /// `.`, or host names joined by `/`, at most ``ForwardBody/maxPath`` of them.
+    /// `.`, or host names joined by `/` (at most ``ForwardBody/maxPath`` of them), optionally
+    /// ending in `/.` (that host's own commands).
     public static func isValidPath(_ path: String) -> Bool {
         if path == "." { return true }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count <= ForwardBody.maxPath && parts.allSatisfy { Names.isValidNode(String($0)) }
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if parts.count > 1 && parts.last == "." { parts.removeLast() }
+        return parts.count <= ForwardBody.maxPath && parts.allSatisfy(Names.isValidNode)
     }
 
     /// Batch, position, name, data and commands agree (what a delegation must not change).

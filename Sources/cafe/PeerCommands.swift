@@ -2,6 +2,7 @@ import ArgumentParser
 import CafeCore
 import CafeCrypto
 import CafeNode
+import Glibc
 
 /// Edits one config file of a home: the new text is checked together with the other files
 /// (as a reload would check it) before it atomically replaces the old one; comments and
@@ -12,7 +13,15 @@ func editConfig(_ path: String, home: NodeHome, _ edit: (String) throws -> Strin
     if case .failure(let problems) = NodeConfiguration.check(home: home, replacing: [path: new]) {
         throw ConfigurationProblems(errors: problems.errors + [InputError(source: path, message: "left unchanged: the edit would not be valid")])
     }
-    try FileSystem.writeAtomically(new, to: path, mode: 0o644)
+    // The file keeps its mode, and a link to it stays a link: the file it points to is replaced.
+    var target = path
+    if let resolved = realpath(path, nil) {
+        target = String(cString: resolved)
+        free(resolved)
+    }
+    var info = stat()
+    let mode = stat(target, &info) == 0 ? info.st_mode & 0o777 : 0o644
+    try FileSystem.writeAtomically(new, to: target, mode: mode)
     note("\(path) updated; a running node applies it on `cafe reload --home \(home.root)` (or SIGHUP)")
 }
 
@@ -133,6 +142,10 @@ struct TrustCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Request names or globs, comma-separated.", valueName: "A,B")) var requests: String = ""
         @Flag(help: "Allow ad-hoc commands (cafe run --on).") var adhoc = false
         @Flag(help: "Relay its envelopes and fan its requests out by this node's delivery map.") var relay = false
+
+        func validate() throws {
+            guard Names.isValidNode(name) else { throw ValidationError("'\(name)' is not a valid node name") }
+        }
 
         func run() async throws {
             let home = options.nodeHome

@@ -126,3 +126,32 @@ struct ConfigTests {
         #expect(error?.hint?.contains("cafe init") == true)
     }
 }
+
+@Suite("editing config files in place")
+struct ConfigEditorTests {
+    @Test("an entry is added as one line at the end of its mapping; comments, order and other lines stay")
+    func add() throws {
+        let node = "# head\nname: a\npeers:\n  b: {via: c, key: \"k\"}   # b's note\n  c: {address: \"1.2.3.4:5\", key: \"k\"}\n\n# a comment for settings\nsettings: {max-parallel: 4}\n"
+        let added = try ConfigEditor.add("d: {via: c, key: \"k\"}", under: "peers", in: node, source: "node.yaml")
+        #expect(added == node.replacing("  c: {address: \"1.2.3.4:5\", key: \"k\"}\n", with: "  c: {address: \"1.2.3.4:5\", key: \"k\"}\n  d: {via: c, key: \"k\"}\n"))
+        #expect(try ConfigEditor.add("x: 1", under: "peers", in: "name: a\n", source: "n") == "name: a\npeers:\n  x: 1\n")
+        #expect(try ConfigEditor.add("x: 1", under: "peers", in: "name: a\npeers:\n", source: "n") == "name: a\npeers:\n  x: 1\n")
+        #expect(try ConfigEditor.add("x: 1", under: "peers", in: "name: a\npeers: {}\n", source: "n") == "name: a\npeers:\n  x: 1\n")
+        #expect(throws: InputError.self) { try ConfigEditor.add("x: 1", under: "peers", in: "peers: {b: 1}\n", source: "n") }
+    }
+
+    @Test("empty and comment-only files take a first entry without trouble")
+    func emptyFiles() throws {
+        #expect(try ConfigEditor.add("a: {adhoc: true}", under: nil, in: "", source: "t") == "a: {adhoc: true}\n")
+        #expect(try ConfigEditor.add("x: 1", under: "peers", in: "", source: "n") == "peers:\n  x: 1\n")
+        #expect(try ConfigEditor.add("a: {adhoc: true}", under: nil, in: "# one\n# two\n", source: "t") == "# one\n# two\na: {adhoc: true}\n")
+    }
+
+    @Test("an entry is removed with the lines it spans, and nothing else")
+    func remove() throws {
+        let node = "name: a\npeers:\n  b:\n    via: c\n    key: \"k\"\n  c: {address: \"1.2.3.4:5\", key: \"k\"}\nsettings: {max-parallel: 4}\n"
+        #expect(try ConfigEditor.remove("b", under: "peers", in: node, source: "n") == "name: a\npeers:\n  c: {address: \"1.2.3.4:5\", key: \"k\"}\nsettings: {max-parallel: 4}\n")
+        #expect(try ConfigEditor.remove("c", under: "peers", in: node, source: "n") == "name: a\npeers:\n  b:\n    via: c\n    key: \"k\"\nsettings: {max-parallel: 4}\n")
+        #expect(throws: InputError.self) { try ConfigEditor.remove("z", under: "peers", in: node, source: "n") }
+    }
+}

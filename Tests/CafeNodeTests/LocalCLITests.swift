@@ -145,6 +145,7 @@ struct LocalCLITests {
         #expect(try text(trust).contains("b: {requests: [\"provision\", \"mail_*\"], relay: true}"))
         #expect(cafe(["trust", "add", "--home", home, "b", "--requests", "x"]).stderr.contains("already has an entry"))
         #expect(cafe(["trust", "add", "--home", home, "stranger", "--requests", "x"]).status == 2, "a signer that is not a peer")
+        #expect(cafe(["trust", "add", "--home", home, "b: {adhoc: true} #", "--requests", "x"]).status == 2, "no YAML through the name")
 
         let referenced = cafe(["peer", "remove", "--home", home, "b"])
         #expect(referenced.status == 2 && referenced.stderr.contains("trust.yaml"), "trust.yaml still names b: \(referenced.stderr)")

@@ -36,6 +36,16 @@ struct Fixture {
 
 @Suite("signed envelopes")
 struct EnvelopeTests {
+    @Test("a request's rerun paths round-trip, and paths that are not host names are refused")
+    func onlyPaths() throws {
+        let fixture = try Fixture()
+        let body = RequestBody(batch: "20261129-153012-301-9f2c1a7be301", batchName: "b", index: 0, request: "r", only: [".", "b2", "gw2/b5", "gw2/."])
+        let envelope = Envelope.seal(header: fixture.header(.request, sender: "jlore", target: "monk1"), body: .request(body), key: fixture.jlore)
+        guard case .request(let opened) = try Envelope.open(envelope.bytes, keys: fixture.keys).body else { Issue.record("not a request"); return }
+        #expect(opened.only == [".", "b2", "gw2/b5", "gw2/."])
+        for bad in ["", "a/../b", "../x", "a//b", "./a", "a b"] { #expect(!RequestBody.isValidPath(bad), "\(bad)") }
+    }
+
     @Test("an envelope opens to what was sealed, and reads as plain YAML")
     func roundTrip() throws {
         let fixture = try Fixture()

@@ -9,11 +9,11 @@ public enum ConfigEditor {
         var lines = Self.lines(text)
         let root = try rootEntries(text, source: source)
         guard let section else {
-            lines.insert(entry, at: lastContentLine(lines, from: 0, before: lines.count) + 1)
+            lines.insert(entry, at: root.isEmpty ? lines.count : lastContentLine(lines, from: 0, before: lines.count) + 1)
             return joined(lines)
         }
         guard let index = root.firstIndex(where: { $0.key.text == section }) else {
-            let end = lastContentLine(lines, from: 0, before: lines.count) + 1
+            let end = root.isEmpty ? lines.count : lastContentLine(lines, from: 0, before: lines.count) + 1
             lines.insert(contentsOf: ["\(section):", "  " + entry], at: end)
             return joined(lines)
         }

@@ -84,6 +84,13 @@ extension Node {
             let named = Set(only.compactMap { $0.split(separator: "/").first.map(String.init) })
             groups = groups.map { $0.filter(named.contains) }.filter { !$0.isEmpty }
             if groups.isEmpty {
+                guard only.contains(".") else {
+                    finish(key, result: HostResult(
+                        host: name, state: .failed,
+                        message: "nothing below \(name) matches \(only.joined(separator: ", ")) in \(identity.home.deliveryConfig); nothing ran"),
+                        answering: request)
+                    return
+                }
                 // Only this node's own commands are to run again.
                 let result = await runHere(body, header, meta) { try spool.markRunning(key) }
                 finish(key, result: result, answering: request)

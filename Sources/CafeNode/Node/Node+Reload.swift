@@ -20,6 +20,7 @@ extension Node {
     /// trust, peers and their keys); otherwise nothing changes and every error is logged.
     public func reload() -> ReloadOutcome {
         let old = identity
+        var settingsChanged = false
         let loaded = NodeConfiguration.check(home: old.home).flatMap { configuration -> Result<NodeIdentity, ConfigurationProblems> in
             guard configuration.node.name == old.name else {
                 return .failure(ConfigurationProblems(errors: [InputError(
@@ -27,6 +28,10 @@ extension Node {
                     message: "the name changed from '\(old.name)' to '\(configuration.node.name)'",
                     hint: "a node's name belongs to its key; put the name back, or create a new node with cafe init")]))
             }
+            // Settings (and listen) are read once at start: they stay as they are until then.
+            var configuration = configuration
+            settingsChanged = configuration.node.settings != old.configuration.node.settings
+            configuration.node.settings = old.configuration.node.settings
             do {
                 return .success(try NodeIdentity(home: old.home, configuration: configuration, key: old.key))
             } catch {
@@ -45,10 +50,16 @@ extension Node {
             if identity.configuration.node.listen != old.configuration.node.listen {
                 notes.append("node.yaml listen changed: it takes effect at the next start")
             }
-            if identity.configuration.node.settings != old.configuration.node.settings {
+            if settingsChanged {
                 notes.append("node.yaml settings changed: they take effect at the next start")
             }
+            let oldPeers = old.configuration.node.peers, newPeers = identity.configuration.node.peers
+            let changed = Set(oldPeers.keys.filter { newPeers[$0] != oldPeers[$0] })
             let generation = current.replace(with: identity)
+            // Links made with an old key or route are closed; what only a removed peer could take
+            // goes to quarantine, as at start.
+            if !changed.isEmpty { transport?.peersChanged(changed) }
+            do { try quarantineOrphans() } catch { logger.error("cannot quarantine envelopes for removed peers: \(error)") }
             logger.notice("config generation \(generation) applied (delivery, commands, trust, peers)")
             for note in notes { logger.notice("reload: \(note)") }
             return .applied(generation: generation, notes: notes)

@@ -79,15 +79,21 @@ public actor Node {
     /// Resumes everything a previous run left unfinished: queued and running batches, requests
     /// stored but not run, requests interrupted while running, results not yet delivered.
     public func start() async throws {
+        try quarantineOrphans()
+        try recoverBatches()
+        try recoverFanOuts()
+        try recoverRequests()
+        for peer in Array(outbox.targets) { flush(to: peer) }
+    }
+
+    /// Outbox entries for nodes that are no longer peers go to quarantine (with the reason):
+    /// nothing could ever deliver them.
+    func quarantineOrphans() throws {
         for entry in outbox.entries.values where entry.target != name && identity.configuration.node.peers[entry.target] == nil {
             let problem = try quarantine.take(entry.path, reason: "for \(entry.target), which is no longer a peer in node.yaml")
             _ = try outbox.remove(entry.envelope.header.id)
             logger.warning("\(problem)")
         }
-        try recoverBatches()
-        try recoverFanOuts()
-        try recoverRequests()
-        for peer in Array(outbox.targets) { flush(to: peer) }
     }
 
     /// A peer became reachable: send at once everything whose route starts with it.

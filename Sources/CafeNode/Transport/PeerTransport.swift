@@ -8,4 +8,12 @@ public protocol PeerTransport: Sendable {
     /// none right now (the transport starts connecting, and the node keeps the envelope in its
     /// outbox until the peer is reachable).
     func send(_ bytes: [UInt8], to peer: String) -> Bool
+
+    /// The configuration of these peers changed (removed, new key or new route): links to them
+    /// made under the old configuration are closed, and they are dialled afresh when needed.
+    func peersChanged(_ peers: Set<String>)
+}
+
+extension PeerTransport {
+    public func peersChanged(_ peers: Set<String>) {}
 }

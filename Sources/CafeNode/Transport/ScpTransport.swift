@@ -124,6 +124,10 @@ public struct TransportSet: PeerTransport {
         self.scp = scp
     }
 
+    public func peersChanged(_ peers: Set<String>) {
+        tcp.peersChanged(peers)
+    }
+
     public func send(_ bytes: [UInt8], to peer: String) -> Bool {
         switch current.identity.configuration.node.peers[peer]?.route {
         case .address?: tcp.send(bytes, to: peer)

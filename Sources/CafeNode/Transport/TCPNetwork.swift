@@ -77,6 +77,21 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         return false
     }
 
+    /// Closes the links to `peers`, made with the keys and routes of the configuration before
+    /// a reload, and forgets their backoff: a new link must prove the new configuration.
+    public func peersChanged(_ peers: Set<String>) {
+        let closing = state.withLockedValue { state -> [Session] in
+            var closing: [Session] = []
+            for peer in peers {
+                if let session = state.sessions.removeValue(forKey: peer) { closing.append(session) }
+                state.backoff[peer] = nil
+                state.unreachable.remove(peer)
+            }
+            return closing
+        }
+        for session in closing { session.abort() }
+    }
+
     // MARK: - Listening
 
     /// The bound, listening socket that ``serve(_:)`` accepts peer connections from.
