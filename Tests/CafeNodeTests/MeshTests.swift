@@ -1,4 +1,5 @@
 import CafeCore
+import CafeCrypto
 import CafeNode
 import Glibc
 import Testing
@@ -126,6 +127,34 @@ struct MeshTests {
         let broken = cafe(["reload", "--home", mesh.home("monk1")])
         #expect(broken.status == 2)
         #expect(broken.stderr.contains("still running on config generation 2") && broken.stderr.contains("trust.yaml:"), "\(broken.stderr)")
+    }
+
+    @Test("a reload that changes a peer's key closes the link made with the old key; the new key must prove itself")
+    func reloadClosesChangedLinks() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "activate_dialup:\n  - [monk1]\n")
+        try mesh.start("jlore")
+        try mesh.start("monk1")
+        let seed = mesh.directory.path + "/seed.yaml"
+        #expect(run(mesh, ["batch", "run", "--timeout", "20", seed]).status == 0)
+        // jlore is told monk1 has another key (as after a compromise): the live link goes at once.
+        let other = try SigningKey.generate().publicKey.text
+        let real = mesh.keys["monk1"]!
+        mesh.keys["monk1"] = other
+        try mesh.rewritePeer("jlore", peer: "monk1", route: "address: 127.0.0.1:\(mesh.ports["monk1"]!)")
+        #expect(cafe(["reload", "--home", mesh.home("jlore")]).status == 0)
+        try mesh.waitUntil("jlore drops the link made with the old key", timeout: 10) {
+            mesh.log("jlore").split(separator: "\n").contains { $0.contains("link down") && $0.contains("peer=monk1") }
+        }
+        let refused = run(mesh, ["batch", "run", "--timeout", "3", seed])
+        #expect(refused.status == 1, "monk1 cannot prove a key it does not hold")
+        #expect(mesh.log("jlore").contains("bad signature"))
+        // The right key again: the next batch links and runs.
+        mesh.keys["monk1"] = real
+        try mesh.rewritePeer("jlore", peer: "monk1", route: "address: 127.0.0.1:\(mesh.ports["monk1"]!)")
+        #expect(cafe(["reload", "--home", mesh.home("jlore")]).status == 0)
+        #expect(run(mesh, ["batch", "run", "--timeout", "20", seed]).status == 0)
     }
 
     @Test("cafe config check reports every error in every file at once, and warnings across files")
