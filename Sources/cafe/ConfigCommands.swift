@@ -17,16 +17,7 @@ struct ReloadCommand: AsyncParsableCommand {
     @OptionGroup var options: HomeOption
 
     func run() async throws {
-        let client = try ControlClient(home: options.nodeHome)
-        try client.send(.reload)
-        switch try client.next() {
-        case .status(let text, _)?:
-            print(text, terminator: "")
-        case .failure(let message, let status)?:
-            throw NodeFailure(message: message, exitStatus: status)
-        default:
-            throw NodeNotRunning(home: nil, reason: "no answer from the node")
-        }
+        print(try askNode(.reload, home: options.nodeHome).text, terminator: "")
     }
 }
 
@@ -84,50 +75,5 @@ struct ConfigCommand: AsyncParsableCommand {
             }
             return warnings
         }
-    }
-}
-
-/// `cafe wait [ID]`: until the node answers; with ID, until that batch ends.
-struct WaitCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "wait", abstract: "Wait until the local node answers; with ID, follow that batch to its end.",
-        discussion: """
-            Without ID: exit 0 as soon as the node answers on its control socket (after `cafe-node … &`), 3 if it \
-            does not within --timeout. With ID: progress on stderr and the executed file's path last on stdout, \
-            as `cafe batch run` prints them (also after Ctrl-C on a `batch run`, or for a batch handed over with \
-            `batch deliver`); exit 0 if the batch is done, 1 if it ended in error; at once for a batch that has ended.
-            """)
-
-    @OptionGroup var options: HomeOption
-
-    @Argument(help: "A batch id of this node.")
-    var id: String?
-
-    @Option(help: "Seconds to wait for the node to answer.")
-    var timeout: Double = 30
-
-    func validate() throws {
-        if let id, BatchID(validating: id) == nil { throw ValidationError("'\(id)' is not a batch id") }
-        guard timeout >= 0 else { throw ValidationError("--timeout must be 0 or more") }
-    }
-
-    func run() async throws {
-        let home = options.nodeHome
-        let deadline = Monotonic.seconds() + timeout
-        var client: ControlClient?
-        while client == nil {
-            do {
-                client = try ControlClient(home: home)
-            } catch let error as NodeNotRunning {
-                guard Monotonic.seconds() < deadline else { throw error }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        guard let id, let client else {
-            note("the node of \(home.root) answers")
-            return
-        }
-        try client.send(.follow(batch: id))
-        try follow(client, home: home)
     }
 }

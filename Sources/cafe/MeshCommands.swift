@@ -120,16 +120,23 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = try ControlClient(home: options.nodeHome)
-        try client.send(.status(batch: id))
-        switch try client.next() {
-        case .status(let text, let jsonText)?:
-            print(json ? jsonText : text, terminator: "")
-        case .failure(let message, let status)?:
-            throw NodeFailure(message: message, exitStatus: status)
-        default:
-            throw NodeNotRunning(home: nil, reason: "no answer from the node")
-        }
+        let answer = try askNode(.status(batch: id), home: options.nodeHome)
+        print(json ? answer.json : answer.text, terminator: "")
+    }
+}
+
+/// Sends `request` to the local node and returns its one answer (text and JSON); the node's
+/// failure becomes this command's (with its exit status).
+func askNode(_ request: ControlRequest, home: NodeHome) throws -> (text: String, json: String) {
+    let client = try ControlClient(home: home)
+    try client.send(request)
+    switch try client.next() {
+    case .status(let text, let json)?:
+        return (text, json)
+    case .failure(let message, let status)?:
+        throw NodeFailure(message: message, exitStatus: status)
+    default:
+        throw NodeNotRunning(home: nil, reason: "no answer from the node")
     }
 }
 
@@ -158,5 +165,50 @@ struct RerunCommand: AsyncParsableCommand {
         let client = try ControlClient(home: options.nodeHome)
         try client.send(.rerun(batch: id, failedOnly: failed, follow: true, timeout: timeout))
         try follow(client, home: options.nodeHome)
+    }
+}
+
+/// `cafe wait [ID]`: until the node answers; with ID, until that batch ends.
+struct WaitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wait", abstract: "Wait until the local node answers; with ID, follow that batch to its end.",
+        discussion: """
+            Without ID: exit 0 as soon as the node answers on its control socket (after `cafe-node … &`), 3 if it \
+            does not within --timeout. With ID: progress on stderr and the executed file's path last on stdout, \
+            as `cafe batch run` prints them (also after Ctrl-C on a `batch run`, or for a batch handed over with \
+            `batch deliver`); exit 0 if the batch is done, 1 if it ended in error; at once for a batch that has ended.
+            """)
+
+    @OptionGroup var options: HomeOption
+
+    @Argument(help: "A batch id of this node.")
+    var id: String?
+
+    @Option(help: "Seconds to wait for the node to answer.")
+    var timeout: Double = 30
+
+    func validate() throws {
+        if let id, BatchID(validating: id) == nil { throw ValidationError("'\(id)' is not a batch id") }
+        guard timeout >= 0 else { throw ValidationError("--timeout must be 0 or more") }
+    }
+
+    func run() async throws {
+        let home = options.nodeHome
+        let deadline = Monotonic.seconds() + timeout
+        var client: ControlClient?
+        while client == nil {
+            do {
+                client = try ControlClient(home: home)
+            } catch let error as NodeNotRunning {
+                guard Monotonic.seconds() < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        guard let id, let client else {
+            note("the node of \(home.root) answers")
+            return
+        }
+        try client.send(.follow(batch: id))
+        try follow(client, home: home)
     }
 }

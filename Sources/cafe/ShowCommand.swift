@@ -38,9 +38,7 @@ struct ShowCommand: AsyncParsableCommand {
 /// A path as given, or the file of batch id `target` in done/, error/ or running/.
 func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
     if let id = BatchID(validating: target) {
-        for folder in [BatchFolder.done, .error] where FileSystem.exists(home.batchFile(id, in: folder)) {
-            return home.batchFile(id, in: folder)
-        }
+        if let (_, path) = home.executedBatchFile(id) { return path }
         if FileSystem.exists(home.batchFile(id, in: .running)) || FileSystem.exists(home.batchFile(id, in: .queue)) {
             throw InputError(source: target, message: "is still running; it has no executed batch file yet", hint: "see `cafe status \(target)`")
         }

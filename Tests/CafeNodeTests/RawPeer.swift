@@ -27,15 +27,8 @@ final class RawPeer {
     /// The first connection a node makes to `port` on 127.0.0.1 within `timeout` seconds: the
     /// test plays a peer that a node dials.
     init(acceptingOn port: Int, timeout: Double = 20) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = try TapProxy.listening(on: port)
         defer { close(listener) }
-        var one: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = TapProxy.loopback(port)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard bound, listen(listener, 4) == 0 else { throw EnvironmentError("cannot listen on port \(port)") }
         var entry = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
         guard poll(&entry, 1, Int32(timeout * 1000)) > 0 else { throw EnvironmentError("no connection to port \(port) within \(timeout) s") }
         fd = accept(listener, nil, nil)

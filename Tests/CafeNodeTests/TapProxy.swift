@@ -12,17 +12,7 @@ final class TapProxy: Sendable {
 
     init(to target: Int) throws {
         port = try MeshFixture.freePort()
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = Self.loopback(port)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard bound, listen(listener, 16) == 0 else {
-            close(listener)
-            throw EnvironmentError("the tap cannot listen on \(port)")
-        }
+        let listener = try Self.listening(on: port)
         self.listener = listener
         BlockingThread.start { [self] in
             while !stopped.load(ordering: .relaxed) {
@@ -87,6 +77,22 @@ final class TapProxy: Sendable {
                 }
             }
         }
+    }
+
+    /// A socket listening on 127.0.0.1:`port`.
+    static func listening(on port: Int) throws -> Int32 {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = loopback(port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard bound, listen(listener, 16) == 0 else {
+            close(listener)
+            throw EnvironmentError("cannot listen on 127.0.0.1:\(port)")
+        }
+        return listener
     }
 
     static func loopback(_ port: Int) -> sockaddr_in {

@@ -29,16 +29,13 @@ public enum ConfigEditor {
             }
             let indent = String(repeating: " ", count: entries[0].key.mark.column - 1)
             lines.insert(indent + entry, at: lastContentLine(lines, from: keyLine, before: blockEnd) + 1)
-        case .mapping:
-            // `section: {}`: the entry becomes its first.
-            lines[keyLine] = "\(section):"
-            lines.insert("  " + entry, at: keyLine + 1)
-        case .scalar(let empty) where empty.isPlain && ["", "~", "null"].contains(empty.text):
-            // `section:` with nothing or `~` after it: likewise.
-            lines[keyLine] = "\(section):"
-            lines.insert("  " + entry, at: keyLine + 1)
         default:
-            throw InputError(source: source, line: keyLine + 1, field: section, message: "is not a mapping")
+            // `section:` with nothing, `~` or `{}` after it: the entry becomes its first.
+            guard Self.isEmpty(root[index].value) else {
+                throw InputError(source: source, line: keyLine + 1, field: section, message: "is not a mapping")
+            }
+            lines[keyLine] = "\(section):"
+            lines.insert("  " + entry, at: keyLine + 1)
         }
         return joined(lines)
     }
@@ -69,6 +66,15 @@ public enum ConfigEditor {
         let end = index + 1 < entries.count ? entries[index + 1].key.mark.line - 1 : lastContentLine(lines, from: start, before: blockEnd) + 1
         lines.removeSubrange(start..<max(start + 1, end))
         return joined(lines)
+    }
+
+    /// An empty mapping, or a plain empty, `~` or `null` value.
+    static func isEmpty(_ node: YAMLNode) -> Bool {
+        switch node {
+        case .mapping(let entries, _): entries.isEmpty
+        case .scalar(let scalar): scalar.isPlain && ["", "~", "null"].contains(scalar.text)
+        case .sequence: false
+        }
     }
 
     static func rootEntries(_ text: String, source: String) throws -> [YAMLEntry] {

@@ -59,11 +59,6 @@ public struct NodeConfiguration: Sendable {
         return crossFile.isEmpty ? .success(configuration) : .failure(ConfigurationProblems(errors: crossFile))
     }
 
-    /// Names in delivery.yaml and trust.yaml must be this node or a peer of node.yaml.
-    public func validate(home: NodeHome) throws {
-        if let first = problems(home: home).first { throw first }
-    }
-
     /// Every name in delivery.yaml and trust.yaml that is not this node or a peer of node.yaml.
     func problems(home: NodeHome) -> [InputError] {
         var problems: [InputError] = []

@@ -50,6 +50,14 @@ public struct NodeHome: Sendable, Hashable {
         batches(folder) + "/" + id.rawValue + ".yaml"
     }
 
+    /// The executed batch file of batch `id` once it has ended: in `done/` or `error/`.
+    public func executedBatchFile(_ id: BatchID) -> (folder: BatchFolder, path: String)? {
+        for folder in [BatchFolder.done, .error] where FileSystem.exists(batchFile(id, in: folder)) {
+            return (folder, batchFile(id, in: folder))
+        }
+        return nil
+    }
+
     /// Creates every directory of the layout (mode 0700) that is missing.
     public func createLayout() throws {
         for directory in [root, configDirectory, keysDirectory, dropbox, spool, logDirectory, runDirectory]

@@ -111,9 +111,7 @@ public struct ControlServer: Sendable {
             switch await node.reload() {
             case .applied(let generation, let notes):
                 let text = (["config generation \(generation) applied"] + notes).joined(separator: "\n") + "\n"
-                try await send(.status(text: text, json: JSONText.encode(.map([
-                    YAMLPair("applied", .bool(true)), YAMLPair("generation", .int(generation)), YAMLPair("notes", .strings(notes)),
-                ])) + "\n"))
+                try await send(.status(text: text, json: ""))
             case .refused(let generation, let problems):
                 try await send(.failure(
                     message: "reload refused; still running on config generation \(generation):\n" + problems.joined(separator: "\n"),

@@ -71,11 +71,7 @@ extension Node {
             fields: [("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)], meta)
         guard decision.allowed else {
             logger.warning("not fanning out: \(decision.reason)", metadata: meta)
-            finish(
-                key, result: HostResult(
-                    host: name, state: .denied,
-                    message: "denied by \(name): \(denialReason(decision.reason, action: .relay, origin: header.origin)) (\(configGeneration))"),
-                answering: request)
+            finish(key, result: denial(decision, action: .relay, origin: header.origin), answering: request)
             return
         }
         // A rerun of part of what lies below this node: only the hosts its paths name.

@@ -63,9 +63,8 @@ extension Node {
                 return
             }
             let audited = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
-            let reason = denialReason(audited.reason, action: action, origin: header.origin)
-            logger.warning("denied: \(reason)", metadata: meta)
-            answer(request: envelope, with: HostResult(host: name, state: .denied, message: "denied by \(name): \(reason) (\(configGeneration))"))
+            logger.warning("denied: \(audited.reason)", metadata: meta)
+            answer(request: envelope, with: denial(audited, action: action, origin: header.origin))
             do {
                 try remember(header)
             } catch {
@@ -97,6 +96,14 @@ extension Node {
         if !body.commands.isEmpty { return .adhoc }
         if header.origin != name, identity.configuration.delivery.groups(for: body.request) != nil { return .relay }
         return .request(body.request)
+    }
+
+    /// This node's signed answer to a request it denies: the reason, what to change to allow it,
+    /// and the config generation the decision used.
+    func denial(_ decision: TrustDecision, action: TrustAction, origin: String) -> HostResult {
+        HostResult(
+            host: name, state: .denied,
+            message: "denied by \(name): \(denialReason(decision.reason, action: action, origin: origin)) (\(configGeneration))")
     }
 
     /// The reason to give for a denial, naming the file and field to change. A node that may
@@ -142,7 +149,7 @@ extension Node {
         }
         // A request from another origin that this node's delivery map also names is fanned out
         // (hierarchical delivery); this node's own batches are planned by its engine instead.
-        if header.origin != name, body.commands.isEmpty, let groups = identity.configuration.delivery.groups(for: body.request) {
+        if case .relay = admissionAction(header, body), let groups = identity.configuration.delivery.groups(for: body.request) {
             await fanOut(key, entry.request, body, groups: groups)
             return
         }
@@ -163,9 +170,7 @@ extension Node {
         let decision = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
         guard decision.allowed else {
             logger.warning("denied: \(decision.reason)", metadata: meta)
-            return HostResult(
-                host: name, state: .denied,
-                message: "denied by \(name): \(denialReason(decision.reason, action: action, origin: header.origin)) (\(configGeneration))")
+            return denial(decision, action: action, origin: header.origin)
         }
         let request: Request
         switch openRequest(body, from: header.origin) {

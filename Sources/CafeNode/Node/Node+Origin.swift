@@ -406,10 +406,8 @@ extension Node {
 
     public func following(_ id: BatchID) -> Following {
         if batches[id] != nil { return .running(follow(id)) }
-        for (folder, state) in [(BatchFolder.done, BatchState.done), (.error, .error)] where FileSystem.exists(identity.home.batchFile(id, in: folder)) {
-            return .ended(state, path: identity.home.batchFile(id, in: folder))
-        }
-        return .unknown
+        guard let (folder, path) = identity.home.executedBatchFile(id) else { return .unknown }
+        return .ended(folder == .done ? .done : .error, path: path)
     }
 
     // MARK: - Recovery

@@ -75,11 +75,9 @@ extension Node {
                 ]))
             }
         } else {
-            let home = identity.home
-            guard let folder = [BatchFolder.done, .error].first(where: { FileSystem.exists(home.batchFile(id, in: $0)) }) else {
+            guard let (_, path) = identity.home.executedBatchFile(id) else {
                 throw InputError(source: id.rawValue, message: "no batch with this id on \(name)")
             }
-            let path = home.batchFile(id, in: folder)
             let batch = try Batch(executedYAML: try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
             state = batch.state.rawValue
             for request in batch.requests {
@@ -174,10 +172,9 @@ extension Node {
             requests.append(request)
         }
         if failedOnly {
-            guard let folder = [BatchFolder.done, .error].first(where: { FileSystem.exists(home.batchFile(id, in: $0)) }) else {
+            guard let (_, path) = home.executedBatchFile(id) else {
                 throw InputError(source: id.rawValue, message: "has not finished yet; --failed needs its executed batch file")
             }
-            let path = home.batchFile(id, in: folder)
             let executed = try Batch(executedYAML: try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
             var kept: [Request] = []
             for (index, request) in requests.enumerated() {
