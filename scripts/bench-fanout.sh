@@ -4,7 +4,10 @@
 # verified executed batch file (first run, with connections to open, and the median of warm
 # runs), the idle resident memory of a node, and, in the same run, the time parallel-ssh takes
 # to run `true` on the same number of targets (an sshd on 127.0.0.1 with throwaway keys), and
-# the ratio. Release build. Usage: scripts/bench-fanout.sh [N] [RUNS]
+# the ratio. The ssh sessions get an empty HOME (no rc files), as a fleet host's remote shell
+# would. With CAFE_BASE_BIN=DIR (the bin directory of another build, such as the previous
+# release), the same measurement runs first with those binaries, for a before/after in one run.
+# Release build. Usage: [CAFE_BASE_BIN=DIR] scripts/bench-fanout.sh [N] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/sshd.sh
@@ -23,40 +26,61 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s.%N; }
 
+# measure BIN LABEL: a fresh mesh of the origin and N hosts run by the binaries in BIN; sets
+# cold, warm (seconds) and rss_kib, and stops the mesh again.
+measure() {
+    bin="$1"
+    local mesh="$scratch/$2"
+    mkdir -p "$mesh"
+    local saved_scratch="$scratch"
+    scratch="$mesh"
+    pids=()
+    declare -gA port key
+    for node in origin "${hosts[@]}"; do init_node "$node"; done
+    {
+        echo "name: origin"; echo "listen: 127.0.0.1:${port[origin]}"; echo "peers:"
+        for host in "${hosts[@]}"; do echo "  $host: {address: 127.0.0.1:${port[$host]}, key: \"${key[$host]}\"}"; done
+    } > "$scratch/origin/config/node.yaml"
+    local group
+    group=$(IFS=,; echo "${hosts[*]}")
+    echo "bench: [[$group]]" > "$scratch/origin/config/delivery.yaml"
+    for host in "${hosts[@]}"; do
+        printf 'name: %s\nlisten: 127.0.0.1:%s\npeers:\n  origin: {address: 127.0.0.1:%s, key: "%s"}\n' \
+            "$host" "${port[$host]}" "${port[origin]}" "${key[origin]}" > "$scratch/$host/config/node.yaml"
+        echo 'bench: [["true"]]' > "$scratch/$host/config/commands.yaml"
+        echo 'origin: {requests: [bench]}' > "$scratch/$host/config/trust.yaml"
+    done
+    for node in origin "${hosts[@]}"; do start_node "$node"; done
+    wait_for_nodes origin "${hosts[@]}"
+    sleep 1
+    rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/${pids[1]}/status")
+    printf 'name: fanout\nrequests:\n  - name: bench\n' > "$scratch/batch.yaml"
+    local times=() start file
+    for run in $(seq 1 "$runs"); do
+        start=$(now)
+        file="$("$bin/cafe" batch run --home "$scratch/origin" --timeout 60 "$scratch/batch.yaml" 2>/dev/null | tail -n 1)"
+        "$bin/cafe" verify --home "$scratch/origin" "$file" >/dev/null
+        times+=("$(awk "BEGIN {print $(now) - $start}")")
+    done
+    cold="${times[0]}"
+    warm="$(printf '%s\n' "${times[@]:1}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}')"
+    stop_nodes
+    pids=()
+    scratch="$saved_scratch"
+}
+
 hosts=()
 for i in $(seq 1 "$count"); do hosts+=("h$i"); done
-declare -A port key
-for node in origin "${hosts[@]}"; do init_node "$node"; done
-{
-    echo "name: origin"; echo "listen: 127.0.0.1:${port[origin]}"; echo "peers:"
-    for host in "${hosts[@]}"; do echo "  $host: {address: 127.0.0.1:${port[$host]}, key: \"${key[$host]}\"}"; done
-} > "$scratch/origin/config/node.yaml"
-group=$(IFS=,; echo "${hosts[*]}")
-echo "bench: [[$group]]" > "$scratch/origin/config/delivery.yaml"
-for host in "${hosts[@]}"; do
-    printf 'name: %s\nlisten: 127.0.0.1:%s\npeers:\n  origin: {address: 127.0.0.1:%s, key: "%s"}\n' \
-        "$host" "${port[$host]}" "${port[origin]}" "${key[origin]}" > "$scratch/$host/config/node.yaml"
-    echo 'bench: [["true"]]' > "$scratch/$host/config/commands.yaml"
-    echo 'origin: {requests: [bench]}' > "$scratch/$host/config/trust.yaml"
-done
-for node in origin "${hosts[@]}"; do start_node "$node"; done
-wait_for_nodes origin "${hosts[@]}"
-sleep 1
-rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/${pids[1]}/status")
-printf 'name: fanout\nrequests:\n  - name: bench\n' > "$scratch/batch.yaml"
-
-times=()
-for run in $(seq 1 "$runs"); do
-    start=$(now)
-    file="$("$bin/cafe" batch run --home "$scratch/origin" --timeout 60 "$scratch/batch.yaml" 2>/dev/null | tail -n 1)"
-    "$bin/cafe" verify --home "$scratch/origin" "$file" >/dev/null
-    times+=("$(awk "BEGIN {print $(now) - $start}")")
-done
-cold="${times[0]}"
-warm="$(printf '%s\n' "${times[@]:1}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}')"
+if [ -n "${CAFE_BASE_BIN:-}" ]; then
+    measure "$CAFE_BASE_BIN" before
+    base_cold="$cold" base_warm="$warm" base_rss="$rss_kib"
+fi
+measure "$bin" after
 
 free_port sshport
-start_sshd "$scratch/sshd" "$sshport"
+# The baseline gets what a fleet host's remote shell has: an empty HOME, so no rc files run.
+mkdir -p "$scratch/empty-home"
+start_sshd "$scratch/sshd" "$sshport" "$scratch/empty-home"
 for _ in $(seq 1 "$count"); do echo "root@127.0.0.1:$sshport"; done > "$scratch/pssh-hosts"
 ssh_times=()
 for run in $(seq 1 "$runs"); do
@@ -69,8 +93,14 @@ done
 ssh="$(printf '%s\n' "${ssh_times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
 
 echo "fan-out to $count cafe-node processes on 127.0.0.1, request running \`true\` ($runs runs; release build)"
+if [ -n "${CAFE_BASE_BIN:-}" ]; then
+    printf '  before: the binaries in %s\n' "$CAFE_BASE_BIN"
+    printf '  before, first run                            %7.3f s\n' "$base_cold"
+    printf '  before, median warm                          %7.3f s   (%.1fx parallel-ssh)\n' "$base_warm" "$(awk "BEGIN {print $ssh / $base_warm}")"
+    printf '  before, idle cafe-node resident memory       %7.1f MiB\n' "$(awk "BEGIN {print $base_rss / 1024}")"
+fi
 printf '  cafe batch run + cafe verify, first run      %7.3f s\n' "$cold"
 printf '  cafe batch run + cafe verify, median warm    %7.3f s   (target <= 0.300 s for 50 hosts)\n' "$warm"
 printf '  parallel-ssh true, median                    %7.3f s   (baseline, same run)\n' "$ssh"
-printf '  ratio parallel-ssh / cafe (warm)             %7.1f x   (target >= 20x)\n' "$(awk "BEGIN {print $ssh / $warm}")"
+printf '  ratio parallel-ssh / cafe (warm)             %7.1f x   (issue 10's target >= 30x)\n' "$(awk "BEGIN {print $ssh / $warm}")"
 printf '  idle cafe-node resident memory               %7.1f MiB (target <= 20 MiB)\n' "$(awk "BEGIN {print $rss_kib / 1024}")"

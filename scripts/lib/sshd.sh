@@ -2,14 +2,22 @@
 # scripts/bench-fanout.sh; the drop-box tests start their own, with sftp, in Swift) and free_port.
 # Source this file; needs openssh-server (scripts/install-deps.sh installs it) and root.
 
-# start_sshd DIR PORT: host key, client key (DIR/client_key), config with key-only auth and
-# `StrictModes no`, sshd in the foreground in the background; its pid in DIR/sshd.pid.
+# start_sshd DIR PORT [CLEAN_HOME]: host key, client key (DIR/client_key), config with key-only
+# auth and `StrictModes no`, sshd in the foreground in the background; its pid in DIR/sshd.pid.
+# With CLEAN_HOME (an empty directory), sessions of that key get it as HOME, so the login
+# shell finds no rc files to run: a plain command host, as a fleet host's remote shell is.
 start_sshd() {
-    local dir="$1" port="$2"
+    local dir="$1" port="$2" clean_home="${3:-}"
     mkdir -p "$dir" /run/sshd
     ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" <<<y >/dev/null
     ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key" <<<y >/dev/null
-    cp "$dir/client_key.pub" "$dir/authorized_keys"
+    local permit=no
+    if [ -n "$clean_home" ]; then
+        permit=yes
+        printf 'environment="HOME=%s" %s\n' "$clean_home" "$(cat "$dir/client_key.pub")" > "$dir/authorized_keys"
+    else
+        cp "$dir/client_key.pub" "$dir/authorized_keys"
+    fi
     chmod 600 "$dir/authorized_keys"
     cat > "$dir/sshd_config" <<CONFIG
 Port $port
@@ -26,6 +34,7 @@ UsePAM no
 Subsystem sftp internal-sftp
 MaxStartups 500
 MaxSessions 500
+PermitUserEnvironment $permit
 LogLevel ERROR
 CONFIG
     /usr/sbin/sshd -D -f "$dir/sshd_config" -E "$dir/sshd.log" &
