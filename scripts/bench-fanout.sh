@@ -102,5 +102,5 @@ fi
 printf '  cafe batch run + cafe verify, first run      %7.3f s\n' "$cold"
 printf '  cafe batch run + cafe verify, median warm    %7.3f s   (target <= 0.300 s for 50 hosts)\n' "$warm"
 printf '  parallel-ssh true, median                    %7.3f s   (baseline, same run)\n' "$ssh"
-printf '  ratio parallel-ssh / cafe (warm)             %7.1f x   (issue 10's target >= 30x)\n' "$(awk "BEGIN {print $ssh / $warm}")"
+printf '  ratio parallel-ssh / cafe (warm)             %7.1f x   (issue 10 target >= 30x)\n' "$(awk "BEGIN {print $ssh / $warm}")"
 printf '  idle cafe-node resident memory               %7.1f MiB (target <= 20 MiB)\n' "$(awk "BEGIN {print $rss_kib / 1024}")"
