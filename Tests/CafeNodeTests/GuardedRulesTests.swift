@@ -21,26 +21,16 @@ struct GuardedRulesTests {
     }
 
     func ack(_ envelope: Envelope, as name: String, key: SigningKey, status: AckBody.Status = .accepted, code: AckBody.Code? = nil) -> [UInt8] {
-        let now = SystemClock().now()
-        return Envelope.seal(
-            header: EnvelopeHeader(
-                kind: .ack, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: name, sender: name,
-                target: envelope.header.sender, created: now, expires: now.adding(seconds: 600)),
-            body: .ack(AckBody(acks: envelope.header.id, status: status, code: code)), key: key
-        ).bytes
+        signedEnvelope(.ack(AckBody(acks: envelope.header.id, status: status, code: code)), from: name, to: envelope.header.sender, key: key).bytes
     }
 
     func result(_ request: Envelope, host: String, state: HostState, signedBy name: String, key: SigningKey) -> Envelope {
         guard case .request(let body) = request.body else { preconditionFailure("not a request") }
-        let now = SystemClock().now()
-        return Envelope.seal(
-            header: EnvelopeHeader(
-                kind: .result, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: request.header.origin, sender: name,
-                target: request.header.origin, created: now, expires: now.adding(seconds: 600)),
-            body: .result(ResultBody(
+        return signedEnvelope(
+            .result(ResultBody(
                 batch: body.batch, index: body.index, request: body.request, answers: request.header.id,
                 result: HostResult(host: host, state: state))),
-            key: key)
+            from: name, origin: request.header.origin, to: request.header.origin, key: key)
     }
 
     @Test("the origin refuses a result one trusted host signs for another host, audits it, and leaves that host's slot alone")
@@ -102,13 +92,10 @@ struct GuardedRulesTests {
         let peer = try RawPeer(acceptingOn: mesh.ports["monk1"]!)
         #expect(peer.answerHandshake(as: "monk1", key: monk1, keys: keys) == "jlore")
         // At once, before anything else, a frame of several KiB (an ack with a long reason).
-        let now = SystemClock().now()
-        peer.sendFrame(Envelope.seal(
-            header: EnvelopeHeader(
-                kind: .ack, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "monk1", sender: "monk1",
-                target: "jlore", created: now, expires: now.adding(seconds: 600)),
-            body: .ack(AckBody(acks: EnvelopeID.make(time: now, random: SystemRandom()), status: .refused, code: .unknownRequest, reason: String(repeating: "x", count: 4096))),
-            key: monk1).bytes)
+        let unknown = EnvelopeID.make(time: SystemClock().now(), random: SystemRandom())
+        peer.sendFrame(signedEnvelope(
+            .ack(AckBody(acks: unknown, status: .refused, code: .unknownRequest, reason: String(repeating: "x", count: 4096))),
+            from: "monk1", to: "jlore", key: monk1).bytes)
         let request = try #require(next(.request, on: peer, keys: keys), "the link stays up and carries the request")
         peer.sendFrame(ack(request, as: "monk1", key: monk1))
         peer.sendFrame(result(request, host: "monk1", state: .ok, signedBy: "monk1", key: monk1).bytes)
@@ -151,12 +138,7 @@ struct GuardedRulesTests {
     }
 
     func request(_ name: String, batch: String, expiresIn: Double, key: SigningKey) -> Envelope {
-        let now = SystemClock().now()
-        return Envelope.seal(
-            header: EnvelopeHeader(
-                kind: .request, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "tester", sender: "tester",
-                target: "monk1", created: now, expires: now.adding(seconds: expiresIn)),
-            body: .request(RequestBody(batch: batch, batchName: name, index: 0, request: name)), key: key)
+        signedEnvelope(.request(RequestBody(batch: batch, batchName: name, index: 0, request: name)), from: "tester", to: "monk1", expiresIn: expiresIn, key: key)
     }
 
     /// Sends `envelope` and returns the status of its acknowledgement.

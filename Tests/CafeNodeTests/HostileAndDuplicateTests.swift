@@ -21,12 +21,7 @@ struct HostileAndDuplicateTests {
     func request(
         _ key: SigningKey, batch: String = "20261129-153012-000-0000000000aa", name: String = "count", data: [RequestData.Field] = []
     ) -> Envelope {
-        let now = SystemClock().now()
-        return Envelope.seal(
-            header: EnvelopeHeader(
-                kind: .request, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "tester", sender: "tester",
-                target: "monk1", created: now, expires: now.adding(seconds: 600)),
-            body: .request(RequestBody(batch: batch, batchName: "dup", index: 0, request: name, data: data)), key: key)
+        signedEnvelope(.request(RequestBody(batch: batch, batchName: "dup", index: 0, request: name, data: data)), from: "tester", to: "monk1", key: key)
     }
 
     @Test("a signed request with 12,000 data keys is answered at once, and the node answers cafe status meanwhile")
@@ -138,12 +133,7 @@ struct HostileAndDuplicateTests {
         let peer = try RawPeer(port: mesh.ports["monk1"]!)
         #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
         func forward(_ inner: String) -> [UInt8] {
-            let now = SystemClock().now()
-            return Envelope.seal(
-                header: EnvelopeHeader(
-                    kind: .forward, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: "tester", sender: "tester",
-                    target: "monk1", created: now, expires: now.adding(seconds: 60)),
-                body: .forward(ForwardBody(path: ["tester"], envelope: inner)), key: key).bytes
+            signedEnvelope(.forward(ForwardBody(path: ["tester"], envelope: inner)), from: "tester", to: "monk1", expiresIn: 60, key: key).bytes
         }
         let honest = request(key, batch: "20261129-153012-000-0000000000dd").text
         peer.sendFrame(forward(honest.replacing("batch-name: dup", with: "batch-name: dip")))

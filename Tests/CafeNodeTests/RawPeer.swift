@@ -129,3 +129,16 @@ final class RawPeer {
         return secrets.peer
     }
 }
+
+/// An envelope signed by `sender` with `key`, made now with a fresh id: what a hand-driven peer
+/// sends. `origin` defaults to the sender.
+func signedEnvelope(
+    _ body: EnvelopeBody, from sender: String, origin: String? = nil, to target: String, expiresIn: Double = 600, key: SigningKey
+) -> Envelope {
+    let now = SystemClock().now()
+    return Envelope.seal(
+        header: EnvelopeHeader(
+            kind: body.kind, id: EnvelopeID.make(time: now, random: SystemRandom()), origin: origin ?? sender, sender: sender,
+            target: target, created: now, expires: now.adding(seconds: expiresIn)),
+        body: body, key: key)
+}
