@@ -37,24 +37,34 @@ public struct TrustPolicy: Sendable {
         self.config = config
     }
 
-    public func decide(signer: String, action: TrustAction) -> TrustDecision {
-        guard let rule = config.rules[signer] else {
-            return TrustDecision(allowed: false, reason: "\(signer) is not in trust.yaml")
+    /// Decides what `signer` may do: its own entry, and the `tag:T` entry of every tag its
+    /// valid fleet certificate gives it (`tags`); any entry that allows the action allows it.
+    public func decide(signer: String, tags: [String] = [], action: TrustAction) -> TrustDecision {
+        let entries = ([signer] + tags.map { TrustConfig.tagPrefix + $0 }).compactMap { key in config.rules[key].map { (key, $0) } }
+        guard !entries.isEmpty else {
+            return TrustDecision(
+                allowed: false,
+                reason: "\(signer)\(tags.isEmpty ? "" : " (tags \(tags.joined(separator: ", ")))") is not in trust.yaml")
         }
-        switch action {
-        case .request(let name):
-            if let pattern = rule.requests.first(where: { Self.glob($0, matches: name) }) {
-                return TrustDecision(allowed: true, reason: "trust.yaml allows \(signer) '\(pattern)'")
+        for (key, rule) in entries {
+            switch action {
+            case .request(let name):
+                if let pattern = rule.requests.first(where: { Self.glob($0, matches: name) }) {
+                    return TrustDecision(allowed: true, reason: "trust.yaml allows \(key) '\(pattern)'")
+                }
+            case .adhoc where rule.adhoc:
+                return TrustDecision(allowed: true, reason: "trust.yaml allows \(key) ad-hoc commands")
+            case .relay where rule.relay:
+                return TrustDecision(allowed: true, reason: "trust.yaml allows \(key) to relay")
+            default:
+                continue
             }
-            return TrustDecision(allowed: false, reason: "trust.yaml does not allow \(signer) request '\(name)'")
-        case .adhoc:
-            return rule.adhoc
-                ? TrustDecision(allowed: true, reason: "trust.yaml allows \(signer) ad-hoc commands")
-                : TrustDecision(allowed: false, reason: "trust.yaml does not allow \(signer) ad-hoc commands (adhoc: false)")
-        case .relay:
-            return rule.relay
-                ? TrustDecision(allowed: true, reason: "trust.yaml allows \(signer) to relay")
-                : TrustDecision(allowed: false, reason: "trust.yaml does not allow \(signer) to relay (relay: false)")
+        }
+        let keys = entries.map(\.0).joined(separator: ", ")
+        switch action {
+        case .request(let name): return TrustDecision(allowed: false, reason: "trust.yaml does not allow \(keys) request '\(name)'")
+        case .adhoc: return TrustDecision(allowed: false, reason: "trust.yaml does not allow \(keys) ad-hoc commands (adhoc: false)")
+        case .relay: return TrustDecision(allowed: false, reason: "trust.yaml does not allow \(keys) to relay (relay: false)")
         }
     }
 

@@ -29,8 +29,9 @@ public enum BatchVerifier {
         // not parsed at all (verify first, parse only verified bytes), which also keeps hostile
         // files from costing more than a hash.
         let parts: SignedText.Parts
+        let proof: SignerProof
         do {
-            parts = try SignedText.verify(bytes, keys: keys)
+            (parts, proof) = try SignedText.verify(bytes, keys: keys)
         } catch let error as EnvelopeError {
             if error.reason == .malformed, !looksLikeBatchFile(bytes) {
                 throw InputError(source: source, message: "is not a CafeBatch executed batch file or envelope (\(error.detail))")
@@ -51,9 +52,15 @@ public enum BatchVerifier {
                 Verdict(subject: "batch file", passed: false, detail: "signed by \(parts.signer), but its origin is \(batch.origin)"))
             return report
         }
-        report.verdicts.append(Verdict(
-            subject: "batch file", passed: true,
-            detail: "signed by origin \(parts.signer) (key \(keys[parts.signer]?.fingerprint ?? "?"))"))
+        // The origin signs the file when the batch ends: its key must have been valid then.
+        do {
+            report.verdicts.append(Verdict(
+                subject: "batch file", passed: true,
+                detail: "signed by origin \(parts.signer) (\(try proof.checked(at: batch.finished ?? batch.created).basis))"))
+        } catch {
+            report.verdicts.append(Verdict(subject: "batch file", passed: false, detail: "\(error)"))
+            return report
+        }
         for (index, request) in batch.requests.enumerated() {
             for record in request.records {
                 report.verdicts.append(contentsOf: verify(
@@ -173,7 +180,7 @@ public enum BatchVerifier {
         }
         var verdicts = [
             problems.isEmpty
-                ? Verdict(subject: subject, passed: true, detail: "\(body.result.state.rawValue), signed by \(record.host) (key \(keys[record.host]?.fingerprint ?? "?"))")
+                ? Verdict(subject: subject, passed: true, detail: "\(body.result.state.rawValue), signed by \(record.host) (\(envelope.signer?.basis ?? "?"))")
                 : Verdict(subject: subject, passed: false, detail: problems.joined(separator: "; "))
         ]
         for leaf in body.result.leaves {
@@ -197,7 +204,7 @@ public enum BatchVerifier {
             return VerificationReport(verdicts: [
                 Verdict(
                     subject: "\(header.kind.rawValue) envelope \(header.id)", passed: true,
-                    detail: "signed by \(header.sender) (key \(keys[header.sender]?.fingerprint ?? "?")), from \(header.origin) to \(header.target)")
+                    detail: "signed by \(header.sender) (\(envelope.signer?.basis ?? "?")), from \(header.origin) to \(header.target)")
             ])
         } catch {
             return VerificationReport(verdicts: [Verdict(subject: "envelope", passed: false, detail: "\(error)")])

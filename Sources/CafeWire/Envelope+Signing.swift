@@ -3,10 +3,11 @@ import CafeCrypto
 
 extension Envelope {
     /// Encodes `body` under `header` and signs the exact bytes with `key`.
-    public static func seal(header: EnvelopeHeader, body: EnvelopeBody, key: SigningKey) -> Envelope {
+    /// The sender's `credentials` (certificate, key transitions) travel in the signed bytes.
+    public static func seal(header: EnvelopeHeader, body: EnvelopeBody, key: SigningKey, credentials: Credentials? = nil) -> Envelope {
         precondition(header.kind == body.kind, "envelope header kind \(header.kind) does not match its body")
         let payload = YAMLEmitter.bytes(.map(header.yamlPairs + [YAMLPair("body", body.yamlValue)]))
-        let bytes = SignedText.sign(payload, context: header.kind.rawValue, signer: header.sender, key: key)
+        let bytes = SignedText.sign(payload, context: header.kind.rawValue, signer: header.sender, key: key, credentials: credentials)
         return Envelope(header: header, body: body, bytes: bytes)
     }
 
@@ -15,13 +16,15 @@ extension Envelope {
     /// Checks, in order: size; the signature line; that the signer is known; the signature over
     /// the exact payload in the signing context of the claimed kind; then the YAML (hardened
     /// parser: no anchors, aliases or tags, bounded depth and sizes, unknown fields refused);
-    /// finally that the header's kind and sender are the ones the signature line named.
+    /// then that the header's kind and sender are the ones the signature line named; finally
+    /// that the key was valid at the header's `created` time (certificate validity and
+    /// revocation, key transitions).
     /// Freshness (expiry, skew, target, replay) is ``ReplayWindow``'s job.
     public static func open(_ bytes: [UInt8], keys: KeyRing, source: String = "envelope") throws -> Envelope {
         guard bytes.count <= EnvelopeLimits.maxBytes else {
             throw EnvelopeError(reason: .tooLarge, detail: "\(bytes.count) bytes, limit \(EnvelopeLimits.maxBytes)")
         }
-        let parts = try SignedText.verify(bytes, keys: keys)
+        let (parts, proof) = try SignedText.verify(bytes, keys: keys)
         guard let kind = EnvelopeKind(rawValue: parts.context) else {
             throw EnvelopeError(reason: .malformed, detail: "'\(parts.context)' is not an envelope kind")
         }
@@ -40,7 +43,7 @@ extension Envelope {
                 reason: .mismatch,
                 detail: "signature line says \(kind.rawValue) by \(parts.signer), header says \(header.kind.rawValue) by \(header.sender)")
         }
-        return Envelope(header: header, body: body, bytes: bytes)
+        return Envelope(header: header, body: body, bytes: bytes, signer: try proof.checked(at: header.created))
     }
 }
 

@@ -26,6 +26,15 @@ public struct Envelope: Sendable, Hashable {
     public var body: EnvelopeBody
     /// The signed text, exactly as it was signed.
     public var bytes: [UInt8]
+    /// The key that verified it and why (nil for an envelope this node made or decoded unverified).
+    public var signer: SignerProof?
+
+    init(header: EnvelopeHeader, body: EnvelopeBody, bytes: [UInt8], signer: SignerProof? = nil) {
+        self.header = header
+        self.body = body
+        self.bytes = bytes
+        self.signer = signer
+    }
 
     /// The text of ``bytes``.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
@@ -48,6 +57,9 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible, ExitCoded
         case unknownSigner = "unknown signer"
         case badSignature = "bad signature"
         case mismatch
+        /// The key's certificate was expired, not yet valid or revoked, or the key had been
+        /// replaced, at the time the envelope says it was signed.
+        case credential = "credential refused"
     }
 
     public var reason: Reason

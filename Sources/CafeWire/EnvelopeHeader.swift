@@ -44,7 +44,7 @@ public struct EnvelopeHeader: Sendable, Hashable {
         ]
     }
 
-    static let yamlKeys = ["envelope", "kind", "id", "origin", "sender", "target", "created", "expires", "body"]
+    static let yamlKeys = ["envelope", "kind", "id", "origin", "sender", "target", "created", "expires", "body", "credentials"]
 
     init(_ mapping: YAMLMapping) throws {
         let version = try mapping.required("envelope")

@@ -24,9 +24,17 @@ public enum SignedText {
     /// The signature line is short: `signature: ` + context + signer + 88 characters of base64.
     static let maxLineLength = 320
 
-    /// `payload` (which must end in a newline) followed by its signature line.
-    public static func sign(_ payload: [UInt8], context: String, signer: String, key: SigningKey) -> [UInt8] {
+    /// `payload` (which must end in a newline), the signer's `credentials` line if it has any,
+    /// and the signature line. The credentials line is signed with the rest: a top-level YAML
+    /// key `credentials:` whose value is the base64 of ``Credentials/encoded``.
+    public static func sign(_ payload: [UInt8], context: String, signer: String, key: SigningKey, credentials: Credentials? = nil) -> [UInt8] {
         precondition(payload.last == UInt8(ascii: "\n"), "a signed payload ends with a newline")
+        var payload = payload
+        if let credentials, !credentials.isEmpty {
+            payload.append(contentsOf: credentialsPrefix)
+            payload.append(contentsOf: Base64.encode(credentials.encoded).utf8)
+            payload.append(UInt8(ascii: "\n"))
+        }
         let signature = key.sign(message(context: context, payload: payload[...]))
         var bytes = payload
         bytes.append(contentsOf: linePrefix)
@@ -40,7 +48,31 @@ public enum SignedText {
         public var payloadEnd: Int
         public var context: String
         public var signer: String
+        /// The `credentials:` line just before the signature line, decoded (not yet checked).
+        public var credentials: Credentials?
         var signature: [UInt8]
+    }
+
+    static let credentialsPrefix = Array("credentials: ".utf8)
+    /// The longest credentials line: the base64 of the largest credentials and its key.
+    static let maxCredentialsLine = credentialsPrefix.count + (Credentials.maxBytes + 2) / 3 * 4
+
+    /// The credentials on the line that ends at `end` (the start of the signature line), if
+    /// that line is a credentials line.
+    static func credentials(_ bytes: [UInt8], endingAt end: Int) throws -> Credentials? {
+        guard end >= 2 else { return nil }
+        let newline = UInt8(ascii: "\n")
+        let start = bytes[max(0, end - 1 - maxCredentialsLine)..<(end - 1)].lastIndex(of: newline).map { $0 + 1 } ?? 0
+        let line = bytes[start..<(end - 1)]
+        guard line.starts(with: credentialsPrefix) else { return nil }
+        guard let encoded = Base64.decode(String(decoding: line.dropFirst(credentialsPrefix.count), as: UTF8.self)) else {
+            throw EnvelopeError(reason: .malformed, detail: "the credentials line is not base64")
+        }
+        do {
+            return try Credentials(encoded: encoded)
+        } catch {
+            throw EnvelopeError(reason: .malformed, detail: "credentials: \(error)")
+        }
     }
 
     /// Splits off and parses the signature line; checks nothing else.
@@ -61,19 +93,22 @@ public enum SignedText {
         else {
             throw EnvelopeError(reason: .malformed, detail: "the last line is not `signature: KIND SIGNER BASE64`")
         }
-        return Parts(payloadEnd: lineStart, context: context, signer: signer, signature: signature)
+        return Parts(
+            payloadEnd: lineStart, context: context, signer: signer, credentials: try credentials(bytes, endingAt: lineStart),
+            signature: signature)
     }
 
-    /// Checks the signature of `bytes` against the signer's key in `keys`; returns the parts.
-    public static func verify(_ bytes: [UInt8], keys: KeyRing) throws -> Parts {
+    /// Checks the signature of `bytes` against the signer's keys in `keys` (pinned, moved on by
+    /// a transition, retired, or certified by a fleet); returns the parts and the key that
+    /// held. The caller checks the proof at the time the signed text says it was made
+    /// (``SignerProof/checked(at:)``).
+    public static func verify(_ bytes: [UInt8], keys: KeyRing) throws -> (parts: Parts, proof: SignerProof) {
         let parts = try split(bytes)
-        guard let key = keys[parts.signer] else {
-            throw EnvelopeError(reason: .unknownSigner, detail: "signed by '\(parts.signer)', a node this node has no key for")
-        }
-        guard key.isValidSignature(parts.signature, of: message(context: parts.context, payload: bytes[0..<parts.payloadEnd])) else {
+        let signed = message(context: parts.context, payload: bytes[0..<parts.payloadEnd])
+        guard let proof = try keys.proofs(for: parts.signer, credentials: parts.credentials).first(where: { $0.key.isValidSignature(parts.signature, of: signed) }) else {
             throw EnvelopeError(
                 reason: .badSignature, detail: "the \(parts.context) signature of \(parts.signer) does not match the content")
         }
-        return parts
+        return (parts, proof)
     }
 }

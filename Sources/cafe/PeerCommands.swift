@@ -107,7 +107,7 @@ struct PeerCommand: AsyncParsableCommand {
                 case .via(let relay): route = "via \(relay)"
                 case .scp(let target): route = "scp \(target.target) port \(target.port)"
                 }
-                rows.append([peer.name, route, (try? PublicKey(text: peer.key).fingerprint) ?? peer.key])
+                rows.append([peer.name, route, peer.key.map { (try? PublicKey(text: $0).fingerprint) ?? $0 } ?? "(fleet certificate)"])
             }
             print(rows.count == 1 ? "no peers" : BatchReport.render(rows).joined(separator: "\n"))
         }

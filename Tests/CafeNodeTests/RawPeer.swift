@@ -103,8 +103,11 @@ final class RawPeer {
     /// keeping the three handshake messages this side sent and received in ``transcript``.
     /// Returns the name the peer proved, or nil when the handshake failed.
     @discardableResult
-    func handshake(as name: String, key: SigningKey, with peer: String, keys: KeyRing) -> String? {
-        guard let initiator = try? LinkInitiator(name: name, key: key, peer: peer, keys: keys) else { return nil }
+    func handshake(
+        as name: String, key: SigningKey, credentials: Credentials = Credentials(), with peer: String, keys: KeyRing
+    ) -> String? {
+        guard let initiator = try? LinkInitiator(name: name, key: key, credentials: credentials, peer: peer, keys: keys, now: SystemClock().now())
+        else { return nil }
         sendRawFrame(initiator.first)
         guard let second = readRawFrame(), let (third, secrets) = try? initiator.finish(second) else { return nil }
         sendRawFrame(third)
@@ -113,20 +116,20 @@ final class RawPeer {
         sendRawFrame(sealer.header)
         guard let header = readRawFrame(), let opener = SecretStreamReceiver(key: secrets.receiveKey, header: header) else { return nil }
         link = (sealer, opener)
-        return secrets.peer
+        return secrets.peer.name
     }
 
     /// Answers a node's handshake as `name` (the accepting side); returns the caller's name.
     @discardableResult
     func answerHandshake(as name: String, key: SigningKey, keys: KeyRing) -> String? {
-        guard let first = readRawFrame(), let answered = try? LinkResponder(name: name, key: key, keys: keys).answer(first) else { return nil }
+        guard let first = readRawFrame(), let answered = try? LinkResponder(name: name, key: key, keys: keys, now: SystemClock().now()).answer(first) else { return nil }
         sendRawFrame(answered.second)
         guard let third = readRawFrame(), let secrets = try? answered.finish(third) else { return nil }
         let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
         sendRawFrame(sealer.header)
         guard let header = readRawFrame(), let opener = SecretStreamReceiver(key: secrets.receiveKey, header: header) else { return nil }
         link = (sealer, opener)
-        return secrets.peer
+        return secrets.peer.name
     }
 }
 

@@ -11,6 +11,7 @@ struct LinkHandshakeTests {
     let jlore: SigningKey
     let monk1: SigningKey
     let keys: KeyRing
+    let now = Timestamp(iso8601: "2026-12-02T10:00:00.000Z")!
 
     init() throws {
         jlore = try SigningKey.generate()
@@ -20,8 +21,8 @@ struct LinkHandshakeTests {
 
     /// jlore dials monk1: the three messages and both ends' secrets.
     func handshake() throws -> (messages: [[UInt8]], initiator: LinkSecrets, responder: LinkSecrets) {
-        let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys)
-        let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys).answer(initiator.first)
+        let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys, now: now)
+        let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys, now: now).answer(initiator.first)
         let (third, initiatorLink) = try initiator.finish(answered.second)
         return ([initiator.first, answered.second, third], initiatorLink, try answered.finish(third))
     }
@@ -35,7 +36,7 @@ struct LinkHandshakeTests {
     @Test("both ends learn who the other is and agree on a key for each direction")
     func mutualAuthentication() throws {
         let (_, initiator, responder) = try handshake()
-        #expect(initiator.peer == "monk1" && responder.peer == "jlore")
+        #expect(initiator.peer.name == "monk1" && responder.peer.name == "jlore")
         let message = Array("envelope: 1\nkind: request\n".utf8)
         #expect(roundTrip(message, from: initiator, to: responder) == message)
         #expect(roundTrip(message, from: responder, to: initiator) == message)
@@ -58,22 +59,22 @@ struct LinkHandshakeTests {
     func impostors() throws {
         let stranger = try SigningKey.generate()
         // An impostor dials monk1 as jlore.
-        let fake = try LinkInitiator(name: "jlore", key: stranger, peer: "monk1", keys: keys)
-        let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys).answer(fake.first)
+        let fake = try LinkInitiator(name: "jlore", key: stranger, peer: "monk1", keys: keys, now: now)
+        let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys, now: now).answer(fake.first)
         let (third, _) = try fake.finish(answered.second)
         #expect(throws: LinkHandshakeError.self) { _ = try answered.finish(third) }
         // An impostor answers jlore's dial as monk1.
-        let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys)
-        let fakeAnswer = try LinkResponder(name: "monk1", key: stranger, keys: keys).answer(initiator.first)
+        let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys, now: now)
+        let fakeAnswer = try LinkResponder(name: "monk1", key: stranger, keys: keys, now: now).answer(initiator.first)
         #expect(throws: LinkHandshakeError.self) { _ = try initiator.finish(fakeAnswer.second) }
         // A real node that is not the one dialled.
-        let other = try LinkInitiator(name: "monk1", key: monk1, peer: "cluster1", keys: keys)
-        let jloreAnswer = try LinkResponder(name: "jlore", key: jlore, keys: keys).answer(other.first)
+        let other = try LinkInitiator(name: "monk1", key: monk1, peer: "cluster1", keys: keys, now: now)
+        let jloreAnswer = try LinkResponder(name: "jlore", key: jlore, keys: keys, now: now).answer(other.first)
         #expect(throws: LinkHandshakeError.self) { _ = try other.finish(jloreAnswer.second) }
         // A name the responder has no key for.
         let unknownKeys = KeyRing(keys: ["monk1": monk1.publicKey])
-        let initiator2 = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys)
-        let strict = try LinkResponder(name: "monk1", key: monk1, keys: unknownKeys).answer(initiator2.first)
+        let initiator2 = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys, now: now)
+        let strict = try LinkResponder(name: "monk1", key: monk1, keys: unknownKeys, now: now).answer(initiator2.first)
         let (third2, _) = try initiator2.finish(strict.second)
         #expect(throws: LinkHandshakeError.self) { _ = try strict.finish(third2) }
     }
@@ -82,18 +83,18 @@ struct LinkHandshakeTests {
     func replays() throws {
         let (recorded, _, _) = try handshake()
         // Replaying jlore's messages 1 and 3 to monk1: monk1's fresh answer is not what message 3 signed.
-        let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys).answer(recorded[0])
+        let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys, now: now).answer(recorded[0])
         #expect(throws: LinkHandshakeError.self) { _ = try answered.finish(recorded[2]) }
         // Replaying monk1's message 2 to a new dial by jlore: it covers another message 1.
-        let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys)
+        let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys, now: now)
         #expect(throws: LinkHandshakeError.self) { _ = try initiator.finish(recorded[1]) }
     }
 
     @Test("flipping any bit of message 2 or 3 fails the handshake", arguments: [1, 2])
     func tampering(message: Int) throws {
         for position in stride(from: 0, to: 300, by: 7) {
-            let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys)
-            let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys).answer(initiator.first)
+            let initiator = try LinkInitiator(name: "jlore", key: jlore, peer: "monk1", keys: keys, now: now)
+            let answered = try LinkResponder(name: "monk1", key: monk1, keys: keys, now: now).answer(initiator.first)
             var second = answered.second
             if message == 1 {
                 guard position < second.count else { break }
@@ -110,7 +111,7 @@ struct LinkHandshakeTests {
 
     @Test("a first frame that is not a handshake is refused before any key work")
     func notAHandshake() throws {
-        let responder = try LinkResponder(name: "monk1", key: monk1, keys: keys)
+        let responder = try LinkResponder(name: "monk1", key: monk1, keys: keys, now: now)
         #expect(throws: LinkHandshakeError.self) { _ = try responder.answer(Array("envelope: 1\n".utf8)) }
         #expect(throws: LinkHandshakeError.self) { _ = try responder.answer(Array(repeating: 0, count: LinkHandshake.firstMessageBytes)) }
     }

@@ -57,10 +57,11 @@ public enum PeerRoute: Sendable, Hashable {
 public struct Peer: Sendable, Hashable {
     public var name: String
     public var route: PeerRoute
-    /// `ed25519:BASE64`, as `cafe key show` prints it.
-    public var key: String
+    /// `ed25519:BASE64`, as `cafe key show` prints it; nil when the peer proves its key with a
+    /// certificate of one of the node's `fleets:`. A pinned key wins over a certificate.
+    public var key: String?
 
-    public init(name: String, route: PeerRoute, key: String) {
+    public init(name: String, route: PeerRoute, key: String?) {
         self.name = name
         self.route = route
         self.key = key
@@ -75,26 +76,36 @@ public struct Peer: Sendable, Hashable {
 /// peers:
 ///   monk1:    {address: 127.0.0.1:7402, key: "ed25519:BASE64"}
 ///   cluster1: {via: monk1, key: "ed25519:BASE64"}
+///   web01:    {address: 10.0.0.7:7400}            # no key: proven by an acme certificate
+/// fleets:
+///   acme: "ed25519:BASE64"
 /// ```
 public struct NodeConfig: Sendable, Hashable {
     public var name: String
     /// Where to accept peer connections; nil for a node that only connects out.
     public var listen: HostPort?
     public var peers: [String: Peer]
+    /// Fleet name → fleet public key (`ed25519:BASE64`): certificates these keys signed prove
+    /// a node's key (see `cafe fleet`).
+    public var fleets: [String: String]
     /// Settings with defaults, see ``NodeSettings``.
     public var settings: NodeSettings
 
-    public init(name: String, listen: HostPort? = nil, peers: [String: Peer] = [:], settings: NodeSettings = NodeSettings()) {
+    public init(
+        name: String, listen: HostPort? = nil, peers: [String: Peer] = [:], fleets: [String: String] = [:],
+        settings: NodeSettings = NodeSettings()
+    ) {
         self.name = name
         self.listen = listen
         self.peers = peers
+        self.fleets = fleets
         self.settings = settings
     }
 
     /// Reads `node.yaml`.
     public init(yaml bytes: some Collection<UInt8>, source: String) throws {
         let root = try YAMLReader.document(bytes, limits: .config, source: source)
-        let mapping = try root.mapping(allowed: ["name", "listen", "peers", "settings"])
+        let mapping = try root.mapping(allowed: ["name", "listen", "peers", "fleets", "settings"])
         let nameReader = try mapping.required("name")
         let name = try nameReader.string()
         guard Names.isValidNode(name) else {
@@ -106,6 +117,20 @@ public struct NodeConfig: Sendable, Hashable {
         }
         if let settings = mapping.optional("settings") {
             self.settings = try NodeSettings(settings)
+        }
+        if let fleetsReader = mapping.optional("fleets"), !fleetsReader.isNull {
+            for (fleet, mark, value) in try fleetsReader.mapping().readers {
+                guard Names.isValidNode(fleet) else {
+                    throw InputError(
+                        source: source, line: mark.line, column: mark.column, field: "fleets.\(fleet)",
+                        message: "'\(fleet)' is not a valid fleet name")
+                }
+                let key = try value.string()
+                guard PublicKeyText.isValid(key) else {
+                    throw value.error("is not a public key", hint: "expected ed25519: and 44 base64 characters, as `cafe fleet init` prints")
+                }
+                fleets[fleet] = key
+            }
         }
         if let peersReader = mapping.optional("peers"), !peersReader.isNull {
             for (peerName, mark, value) in try peersReader.mapping().readers {
@@ -119,19 +144,25 @@ public struct NodeConfig: Sendable, Hashable {
                         source: source, line: mark.line, column: mark.column, field: "peers.\(peerName)",
                         message: "a node cannot list itself as a peer")
                 }
-                peers[peerName] = try Self.peer(peerName, value)
+                peers[peerName] = try Self.peer(peerName, value, fleets: !fleets.isEmpty)
             }
         }
         try checkRoutes(source: source)
     }
 
-    private static func peer(_ name: String, _ reader: YAMLReader) throws -> Peer {
+    private static func peer(_ name: String, _ reader: YAMLReader, fleets: Bool) throws -> Peer {
         let mapping = try reader.mapping(allowed: ["address", "via", "scp", "key"])
-        let keyReader = try mapping.required("key")
-        let key = try keyReader.string()
-        guard PublicKeyText.isValid(key) else {
-            throw keyReader.error(
-                "is not a public key", hint: "expected ed25519: and 44 base64 characters, as `cafe key show` prints")
+        var key: String?
+        if let keyReader = mapping.optional("key") {
+            let text = try keyReader.string()
+            guard PublicKeyText.isValid(text) else {
+                throw keyReader.error(
+                    "is not a public key", hint: "expected ed25519: and 44 base64 characters, as `cafe key show` prints")
+            }
+            key = text
+        } else if !fleets {
+            throw reader.error(
+                "missing required key 'key'", hint: "paste the line `cafe key show` prints on \(name), or list its fleet under fleets: so its certificate proves its key")
         }
         let routes = ["address", "via", "scp"].compactMap { mapping.optional($0) }
         guard routes.count == 1 else {

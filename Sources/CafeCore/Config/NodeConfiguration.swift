@@ -59,7 +59,9 @@ public struct NodeConfiguration: Sendable {
         return crossFile.isEmpty ? .success(configuration) : .failure(ConfigurationProblems(errors: crossFile))
     }
 
-    /// Every name in delivery.yaml and trust.yaml that is not this node or a peer of node.yaml.
+    /// Every name in delivery.yaml and trust.yaml that is not this node or a peer of node.yaml
+    /// (in trust.yaml, a node not listed may be proven by a certificate when node.yaml lists
+    /// fleets, and `tag:T` grants need a fleet).
     func problems(home: NodeHome) -> [InputError] {
         var problems: [InputError] = []
         let known = Set(node.peers.keys).union([node.name])
@@ -74,6 +76,16 @@ public struct NodeConfiguration: Sendable {
         }
         for signer in trust.rules.keys.sorted() where !known.contains(signer) {
             let mark = trust.marks[signer]
+            if signer.hasPrefix(TrustConfig.tagPrefix) {
+                if node.fleets.isEmpty {
+                    problems.append(InputError(
+                        source: home.trustConfig, line: mark?.line, column: mark?.column, field: signer,
+                        message: "grants to a tag, but node.yaml lists no fleets: whose certificates carry tags",
+                        hint: "add the fleet's key under fleets: in \(home.nodeConfig) (`cafe fleet init` prints it)"))
+                }
+                continue
+            }
+            if !node.fleets.isEmpty { continue }
             problems.append(InputError(
                 source: home.trustConfig, line: mark?.line, column: mark?.column, field: signer,
                 message: "'\(signer)' is not this node or a peer in node.yaml, so its signature cannot be checked",

@@ -4,7 +4,10 @@ import Glibc
 ///
 /// ```
 /// DIR/config/{node,delivery,commands,trust}.yaml
-/// DIR/keys/node.key (0600)  DIR/keys/node.pub
+/// DIR/keys/node.key (0600)  DIR/keys/node.pub  DIR/keys/node.cert (a fleet certificate, optional)
+/// DIR/keys/history/ (keys this node had, and the transitions it signed)
+/// DIR/keys/peers/ (certificates and key transitions learned from peers)
+/// DIR/config/revoked.yaml, revoked-*.yaml (fleets' revocation lists, optional)
 /// DIR/batches/{original,queue,running,done,error}/
 /// DIR/dropbox/   DIR/spool/   DIR/log/   DIR/run/
 /// ```
@@ -34,6 +37,19 @@ public struct NodeHome: Sendable, Hashable {
     public var keysDirectory: String { root + "/keys" }
     public var privateKey: String { keysDirectory + "/node.key" }
     public var publicKey: String { keysDirectory + "/node.pub" }
+    /// This node's fleet certificate, if it has one (`cafe fleet sign` prints it).
+    public var certificate: String { keysDirectory + "/node.cert" }
+    /// Retired key pairs and the key transitions `cafe key rotate` signed.
+    public var keyHistory: String { keysDirectory + "/history" }
+    /// What this node learned of its peers' keys: `NAME.cert`, `NAME.transitions`.
+    public var learnedKeys: String { keysDirectory + "/peers" }
+
+    /// The revocation lists in `config/`: `revoked.yaml` and `revoked-*.yaml`.
+    public func revocationLists() throws -> [String] {
+        try FileSystem.list(configDirectory)
+            .filter { $0 == "revoked.yaml" || ($0.hasPrefix("revoked-") && $0.hasSuffix(".yaml")) }
+            .sorted().map { configDirectory + "/" + $0 }
+    }
     public var batchesDirectory: String { root + "/batches" }
     public var dropbox: String { root + "/dropbox" }
     public var spool: String { root + "/spool" }

@@ -14,13 +14,17 @@ public struct TrustRule: Sendable, Hashable {
     }
 }
 
-/// This node's `trust.yaml`: signer name → ``TrustRule``. A signer that is not listed may do
-/// nothing (default deny).
+/// This node's `trust.yaml`: signer name or `tag:T` → ``TrustRule``. A signer that is not
+/// listed, by name or by a tag its fleet certificate carries, may do nothing (default deny).
 ///
 /// ```yaml
 /// jlore: {requests: ["activate_dialup", "mail_*"], adhoc: false, relay: true}
+/// "tag:ops": {requests: ["restart_*"]}     # any node certified with tag ops by a fleet of node.yaml
 /// ```
 public struct TrustConfig: Sendable, Hashable {
+    /// Grants to every node certified with a tag: `tag:ops`.
+    public static let tagPrefix = "tag:"
+
     public var rules: [String: TrustRule]
     public var marks: [String: YAMLMark]
 
@@ -34,10 +38,11 @@ public struct TrustConfig: Sendable, Hashable {
         self.init()
         guard let root = try YAMLParser.parse(bytes, limits: .config, source: source) else { return }
         for (signer, mark, value) in try YAMLReader(node: root, source: source).mapping().readers {
-            guard Names.isValidNode(signer) else {
+            let isTag = signer.hasPrefix(Self.tagPrefix)
+            guard Names.isValidNode(isTag ? String(signer.dropFirst(Self.tagPrefix.count)) : signer) else {
                 throw InputError(
                     source: source, line: mark.line, column: mark.column, field: signer,
-                    message: "'\(signer)' is not a valid node name")
+                    message: isTag ? "'\(signer)' is not tag: and a valid tag" : "'\(signer)' is not a valid node name or tag:T")
             }
             let mapping = try value.mapping(allowed: ["requests", "adhoc", "relay"])
             var rule = TrustRule()

@@ -87,7 +87,7 @@ extension Batch {
     public init(executedYAML bytes: some Collection<UInt8>, source: String) throws {
         let root = try YAMLReader.document(bytes, limits: .executedBatchFile, source: source)
         let mapping = try root.mapping(
-            allowed: ["batch", "name", "origin", "state", "created", "finished", "requests", "signature"])
+            allowed: ["batch", "name", "origin", "state", "created", "finished", "requests", "credentials", "signature"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
             let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "state", "note", "hosts"])

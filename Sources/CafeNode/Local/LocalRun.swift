@@ -63,7 +63,7 @@ public struct LocalRun: Sendable {
         }
         let folder: BatchFolder = batch.state == .done ? .done : .error
         let path = home.batchFile(batch.id, in: folder)
-        try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key), to: path, mode: 0o644)
+        try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key, credentials: identity.credentials), to: path, mode: 0o644)
         return (batch, path)
     }
 

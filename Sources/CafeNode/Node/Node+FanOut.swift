@@ -19,11 +19,18 @@ extension Node {
 
     func fanOutPath(_ key: RequestKey, _ suffix: String) -> String { fanOutDirectory + "/" + key.stem + "." + suffix }
 
+    /// The tags the origin's fleet certificate gives it (for `tag:T` grants in trust.yaml),
+    /// taken from the origin's own signed request: `request` itself, or the first step of the
+    /// chain a fanned-out request carries.
+    func originTags(_ request: Envelope, _ body: RequestBody) -> [String] {
+        (try? delegationChain(request, body))?.originTags ?? []
+    }
+
     /// The nodes a request passed through, origin first: `[origin]` for a request straight from
     /// its origin, `[origin, gateway, …]` for one fanned out. Each step's signed request must
     /// be addressed to the next signer and carry the same batch, position, name, data and
     /// commands; a node may appear once.
-    func delegationChain(_ envelope: Envelope, _ body: RequestBody) throws -> [String] {
+    func delegationChain(_ envelope: Envelope, _ body: RequestBody) throws -> (chain: [String], originTags: [String]) {
         var chain = [envelope.header.sender]
         var current = envelope
         var currentBody = body
@@ -50,7 +57,7 @@ extension Node {
         guard Set(chain).count == chain.count, chain.count == 1 || !chain.contains(name) else {
             throw DelegationError("delivery loop: the request already passed \(chain.joined(separator: " → "))")
         }
-        return chain
+        return (chain, current.signer?.tags ?? [])
     }
 
     struct DelegationError: Error, CustomStringConvertible {
@@ -67,7 +74,7 @@ extension Node {
         let header = request.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
         let decision = auditedDecision(
-            signer: header.origin, action: .relay,
+            signer: header.origin, tags: originTags(request, body), action: .relay,
             fields: [("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)], meta)
         guard decision.allowed else {
             logger.warning("not fanning out: \(decision.reason)", metadata: meta)
@@ -88,13 +95,13 @@ extension Node {
                     return
                 }
                 // Only this node's own commands are to run again.
-                let result = await runHere(body, header, meta) { try spool.markRunning(key) }
+                let result = await runHere(body, request, meta) { try spool.markRunning(key) }
                 finish(key, result: result, answering: request)
                 return
             }
         }
         let hosts = groups.joined()
-        let chain = (try? delegationChain(request, body)) ?? [header.origin]
+        let chain = (try? delegationChain(request, body))?.chain ?? [header.origin]
         if let looping = hosts.first(where: { chain.contains($0) || $0 == name }) {
             finish(key, result: HostResult(
                 host: name, state: .failed,
@@ -141,7 +148,7 @@ extension Node {
         }
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
         let path = fanOutPath(key, "own-started")
-        recordOwn(key, await runHere(body, header, meta) { try FileSystem.writeAtomically([], to: path) })
+        recordOwn(key, await runHere(body, fan.request, meta) { try FileSystem.writeAtomically([], to: path) })
     }
 
     func recordOwn(_ key: RequestKey, _ result: HostResult) {

@@ -55,14 +55,15 @@ extension Node {
         // A denial is answered with a signed `denied` result, which alone is kept until the
         // asker takes it; a sender with too many answers waiting is refused (`busy`) instead.
         let action = admissionAction(header, body)
-        let decision = trust.decide(signer: header.origin, action: action)
+        let tags = originTags(envelope, body)
+        let decision = trust.decide(signer: header.origin, tags: tags, action: action)
         guard decision.allowed else {
             guard outbox.answers(for: header.sender) < Self.maxWaitingAnswersPerPeer else {
                 logger.warning("refused request: \(Self.maxWaitingAnswersPerPeer) answers already wait for \(header.sender)", metadata: meta)
                 acknowledge(header, .refused, code: .busy, reason: "\(name) has \(Self.maxWaitingAnswersPerPeer) answers waiting for \(header.sender); send again later")
                 return
             }
-            let audited = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
+            let audited = auditedDecision(signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action), meta)
             logger.warning("denied: \(audited.reason)", metadata: meta)
             answer(request: envelope, with: denial(audited, action: action, origin: header.origin))
             do {
@@ -153,7 +154,7 @@ extension Node {
             await fanOut(key, entry.request, body, groups: groups)
             return
         }
-        let result = await runHere(body, header, meta) { try spool.markRunning(key) }
+        let result = await runHere(body, entry.request, meta) { try spool.markRunning(key) }
         finish(key, result: result, answering: entry.request)
         NodeMetrics.requestFinished(result.state.rawValue)
         logger.info("result \(result.state.rawValue)", metadata: meta)
@@ -164,10 +165,12 @@ extension Node {
     /// ``delegationChain(_:_:)``), then the secrets, then `markStarted` (the durable record
     /// that makes a crash from here on an interruption, never a second run), then the commands.
     func runHere(
-        _ body: RequestBody, _ header: EnvelopeHeader, _ meta: Logger.Metadata, markStarted: () throws -> Void
+        _ body: RequestBody, _ request: Envelope, _ meta: Logger.Metadata, markStarted: () throws -> Void
     ) async -> HostResult {
+        let header = request.header
         let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
-        let decision = auditedDecision(signer: header.origin, action: action, fields: Self.auditFields(header, body, action), meta)
+        let decision = auditedDecision(
+            signer: header.origin, tags: originTags(request, body), action: action, fields: Self.auditFields(header, body, action), meta)
         guard decision.allowed else {
             logger.warning("denied: \(decision.reason)", metadata: meta)
             return denial(decision, action: action, origin: header.origin)

@@ -345,7 +345,7 @@ extension Node {
         let folder: BatchFolder = batch.state == .done ? .done : .error
         let path = home.batchFile(id, in: folder)
         do {
-            try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key), to: path, mode: 0o644)
+            try FileSystem.writeAtomically(batch.signedExecutedYAML(key: identity.key, credentials: identity.credentials), to: path, mode: 0o644)
         } catch {
             // The plan and journal stay in running/: the next start finishes the batch again.
             logger.critical("cannot write the executed batch file \(path): \(error)", metadata: ["batch": "\(id)"])

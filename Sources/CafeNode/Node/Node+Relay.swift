@@ -48,7 +48,7 @@ extension Node {
             return
         }
         let decision = auditedDecision(
-            signer: inner.header.origin, action: .relay,
+            signer: inner.header.origin, tags: inner.header.sender == inner.header.origin ? inner.signer?.tags ?? [] : [], action: .relay,
             fields: [("action", "relay"), ("kind", inner.header.kind.rawValue), ("to", inner.header.target), ("from", envelope.header.sender)], meta)
         guard decision.allowed else {
             logger.warning("not relaying for \(inner.header.origin): \(decision.reason)", metadata: meta)

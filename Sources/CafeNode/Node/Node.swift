@@ -212,10 +212,15 @@ public actor Node {
 
     /// The trust decision for `signer`, written to the audit log first. If the line cannot be
     /// written the answer is no: nothing runs or passes without its audit line.
-    func auditedDecision(signer: String, action: TrustAction, fields: [(String, String)], _ meta: Logger.Metadata) -> TrustDecision {
-        let decision = trust.decide(signer: signer, action: action)
+    /// `tags` are those the signer's valid fleet certificate gives it.
+    func auditedDecision(
+        signer: String, tags: [String] = [], action: TrustAction, fields: [(String, String)], _ meta: Logger.Metadata
+    ) -> TrustDecision {
+        let decision = trust.decide(signer: signer, tags: tags, action: action)
         do {
-            try audit.record(allowed: decision.allowed, fields: [("signer", signer)] + fields, reason: decision.reason)
+            try audit.record(
+                allowed: decision.allowed, fields: [("signer", signer)] + (tags.isEmpty ? [] : [("tags", tags.joined(separator: ","))]) + fields,
+                reason: decision.reason)
             return decision
         } catch {
             logger.critical("\(error)", metadata: meta)
@@ -226,13 +231,15 @@ public actor Node {
     /// Seals a request's secret to `host` and stores the request envelope in the outbox.
     func queueRequest(_ body: RequestBody, origin: String, to host: String, expires: Timestamp) throws {
         let envelope = Envelope.seal(
-            header: makeHeader(.request, origin: origin, target: host, expires: expires), body: .request(body), key: identity.key)
+            header: makeHeader(.request, origin: origin, target: host, expires: expires), body: .request(body), key: identity.key, credentials: identity.credentials)
         try outbox.add(envelope)
     }
 
     /// `clear` sealed to `host` for request `index` of `batch` from `origin`.
     func seal(_ clear: SecretBytes, for host: String, origin: String, batch: String, index: Int, request: String, key: String) throws -> String {
-        guard let recipient = identity.keys[host] else { throw EnvironmentError("no key for \(host)") }
+        guard let recipient = identity.sealingKey(for: host, now: clock.now()) else {
+            throw EnvironmentError("no key for \(host) to seal its secrets to: give it a key: in node.yaml, or let it link to this node once so its fleet certificate is known")
+        }
         return try SecretSealer.seal(
             clear, to: recipient,
             binding: SecretSealer.requestBinding(origin: origin, batch: batch, index: index, request: request, recipient: host, key: key))
@@ -281,7 +288,7 @@ public actor Node {
             header: EnvelopeHeader(
                 kind: .forward, id: EnvelopeID.make(time: now, random: random), origin: envelope.header.origin,
                 sender: name, target: relay, created: now, expires: min(envelope.header.expires, now.adding(seconds: 3600))),
-            body: .forward(ForwardBody(path: hops, envelope: envelope.text)), key: identity.key)
+            body: .forward(ForwardBody(path: hops, envelope: envelope.text)), key: identity.key, credentials: identity.credentials)
         return deliver(forward, to: relay)
     }
 
@@ -318,7 +325,7 @@ public actor Node {
             header: EnvelopeHeader(
                 kind: .ack, id: EnvelopeID.make(time: now, random: random), origin: header.origin, sender: name,
                 target: header.sender, created: now, expires: now.adding(seconds: 3600)),
-            body: .ack(AckBody(acks: header.id, status: status, code: code, reason: reason)), key: identity.key)
+            body: .ack(AckBody(acks: header.id, status: status, code: code, reason: reason)), key: identity.key, credentials: identity.credentials)
         _ = deliver(ack, to: header.sender)
     }
 

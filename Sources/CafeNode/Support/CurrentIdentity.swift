@@ -1,4 +1,6 @@
 import CafeCore
+import CafeCrypto
+import CafeWire
 import NIOConcurrencyHelpers
 
 /// The node's identity (home, configuration, keys) as last loaded, shared by the node and its
@@ -22,6 +24,42 @@ public final class CurrentIdentity: Sendable {
         box.withLockedValue { current in
             current = (identity, current.generation + 1)
             return current.generation
+        }
+    }
+}
+
+extension CurrentIdentity {
+    /// What a peer proved in a handshake or a signed envelope: a key transition signed by a key
+    /// this node pinned is followed (the new key pinned, the old one kept for older signatures)
+    /// and recorded in `keys/peers/NAME.transitions`; a fleet certificate is kept in
+    /// `keys/peers/NAME.cert`, so secrets can be sealed to a peer with no `key:` line. Returns
+    /// one line per change, for the log.
+    func learn(_ name: String, credentials: Credentials, proof: SignerProof) throws -> [String] {
+        try box.withLockedValue { current -> [String] in
+            var identity = current.identity
+            var lines: [String] = []
+            var followed = false
+            for transition in credentials.transitions where transition.name == name {
+                let old = identity.keys[name]
+                if identity.keys.learn(transition) {
+                    followed = true
+                    lines.append(
+                        "\(name) rotated its key: \(transition.old.fingerprint) → \(transition.new.fingerprint) at \(transition.at) (signed by the old key\(old == transition.old ? ", which node.yaml pins" : "")); recorded in \(identity.home.learnedKeys)/\(name).transitions")
+                }
+            }
+            if followed {
+                try FileSystem.makeDirectory(identity.home.learnedKeys)
+                let chain = Credentials(transitions: credentials.transitions.filter { $0.name == name })
+                try FileSystem.writeAtomically(chain.encoded, to: identity.home.learnedKeys + "/\(name).transitions", mode: 0o644)
+            }
+            if let certificate = proof.certificate, identity.certificates[name] != certificate {
+                try FileSystem.makeDirectory(identity.home.learnedKeys)
+                try FileSystem.writeAtomically(certificate.bytes, to: identity.home.learnedKeys + "/\(name).cert", mode: 0o644)
+                identity.certificates[name] = certificate
+                lines.append("\(name) presented certificate \(certificate.summary)")
+            }
+            if !lines.isEmpty { current.identity = identity }
+            return lines
         }
     }
 }

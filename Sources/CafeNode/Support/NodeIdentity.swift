@@ -8,7 +8,13 @@ public struct NodeIdentity: Sendable {
     public let home: NodeHome
     public let configuration: NodeConfiguration
     public let key: SigningKey
-    public let keys: KeyRing
+    /// Pinned keys (moved on by known transitions), fleets and revocations.
+    public internal(set) var keys: KeyRing
+    /// This node's certificate and key transitions, presented in handshakes and signed texts.
+    public let credentials: Credentials
+    /// Certificates peers presented, by name: the keys secrets are sealed to for peers that
+    /// have no `key:` in node.yaml.
+    public internal(set) var certificates: [String: NodeCertificate]
 
     public var name: String { configuration.node.name }
 
@@ -19,7 +25,20 @@ public struct NodeIdentity: Sendable {
         self.home = home
         self.configuration = configuration
         self.key = key
-        self.keys = try KeyRing(config: configuration.node, ownKey: key.publicKey)
+        let loaded = try HomeKeys.load(home: home, config: configuration.node, ownKey: key.publicKey)
+        keys = loaded.ring
+        credentials = loaded.credentials
+        certificates = loaded.certificates
+    }
+
+    /// The key to seal `host`'s secrets to: its pinned key, else the key of a certificate it
+    /// presented that holds `now`.
+    public func sealingKey(for host: String, now: Timestamp) -> PublicKey? {
+        if let pinned = keys[host] { return pinned }
+        guard let certificate = certificates[host], keys.anchor(of: certificate) != nil,
+            certificate.problem(at: now, revocations: keys.revocations) == nil
+        else { return nil }
+        return certificate.key
     }
 
     /// Reads and checks everything under `home`.
@@ -62,7 +81,7 @@ public struct NodeIdentity: Sendable {
         var fitted = result.fitted(toOutputBytes: budget)
         while true {
             let body = ResultBody(batch: batch.id, index: index, request: request, answers: answers, result: fitted)
-            let envelope = Envelope.seal(header: header, body: .result(body), key: key)
+            let envelope = Envelope.seal(header: header, body: .result(body), key: key, credentials: credentials)
             if envelope.bytes.count <= EnvelopeLimits.maxBytes / 2 { return envelope }
             if budget > 1024 {
                 budget /= 2

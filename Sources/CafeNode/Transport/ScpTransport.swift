@@ -88,7 +88,9 @@ public final class ScpTransport: @unchecked Sendable {
             return
         }
         do {
-            guard let recipient = current.identity.keys[peer] else { throw EnvironmentError("no key for \(peer) in node.yaml to seal the envelope to") }
+            guard let recipient = current.identity.sealingKey(for: peer, now: SystemClock().now()) else {
+                throw EnvironmentError("no key for \(peer) to seal the envelope to: give it a key: in node.yaml, or a fleet certificate it presented")
+            }
             let sealed = try DropboxFile.seal(bytes, to: recipient)
             try FileSystem.makeDirectory(staging)
             try FileSystem.writeAtomically(sealed, to: local)

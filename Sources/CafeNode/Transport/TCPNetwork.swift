@@ -232,28 +232,41 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 }
                 // The handshake in a function of its own: its ephemeral and first traffic keys
                 // are released when it returns, and only the two streams live on with the link.
-                func handshake() async throws -> (peer: String, sealer: LinkSealer, opener: SecretStreamReceiver) {
+                func handshake() async throws -> (peer: LinkPeer, sealer: LinkSealer, opener: SecretStreamReceiver) {
                     let secrets: LinkSecrets
+                    let identity = identity
                     if let expected {
-                        let initiator = try LinkInitiator(name: identity.name, key: identity.key, peer: expected, keys: identity.keys)
+                        let initiator = try LinkInitiator(
+                            name: identity.name, key: identity.key, credentials: identity.credentials, peer: expected, keys: identity.keys,
+                            now: clock.now())
                         try await outbound.write(ByteBuffer(bytes: initiator.first))
                         let (third, link) = try initiator.finish(try await next())
                         try await outbound.write(ByteBuffer(bytes: third))
                         secrets = link
                     } else {
-                        let answered = try LinkResponder(name: identity.name, key: identity.key, keys: identity.keys).answer(try await next())
+                        let answered = try LinkResponder(
+                            name: identity.name, key: identity.key, credentials: identity.credentials, keys: identity.keys, now: clock.now()
+                        ).answer(try await next())
                         try await outbound.write(ByteBuffer(bytes: answered.second))
                         secrets = try answered.finish(try await next())
                     }
-                    guard secrets.peer != identity.name else { throw HandshakeError("a node cannot link to itself") }
+                    guard secrets.peer.name != identity.name else { throw HandshakeError("a node cannot link to itself") }
                     let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
                     try await outbound.write(ByteBuffer(bytes: sealer.header))
                     guard let opener = SecretStreamReceiver(key: secrets.receiveKey, header: try await next()) else {
-                        throw HandshakeError("\(secrets.peer) sent no valid stream header")
+                        throw HandshakeError("\(secrets.peer.name) sent no valid stream header")
                     }
                     return (secrets.peer, sealer, opener)
                 }
-                let (peer, sealer, opener) = try await handshake()
+                let (linkPeer, sealer, opener) = try await handshake()
+                let peer = linkPeer.name
+                do {
+                    for line in try current.learn(peer, credentials: linkPeer.credentials, proof: linkPeer.proof) {
+                        logger.notice("\(line)", metadata: ["peer": "\(peer)"])
+                    }
+                } catch {
+                    logger.error("cannot record what \(peer) presented: \(error)", metadata: ["peer": "\(peer)"])
+                }
                 channel.channel.pipeline.fireUserInboundEventTriggered(LinkEstablished())
                 linked = true
                 let underlying = channel.channel
