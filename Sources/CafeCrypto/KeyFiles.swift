@@ -17,18 +17,24 @@ public enum KeyFiles {
             throw CryptoError("\(home.privateKey) already exists; refusing to overwrite a key")
         }
         let key = try SigningKey.generate()
+        try FileSystem.makeDirectory(home.keysDirectory)
+        try write(key, name: name, to: home.privateKey, publicPath: home.publicKey, what: "node")
+        return key
+    }
+
+    /// Writes `key` as `NAME ed25519-seed:BASE64` to `path` (mode 0600, atomically and durably)
+    /// and its public line to `publicPath`. `what` names the key in the file's comment.
+    public static func write(_ key: SigningKey, name: String, to path: String, publicPath: String, what: String) throws {
         var seed = key.exportSeed()
         defer { sodium_memzero(&seed, seed.count) }
         var text = Array(
-            "# CafeBatch private key of node \(name). Keep it secret: mode 0600, never copy it off this host.\n\(name) \(seedPrefix)"
+            "# CafeBatch private key of \(what) \(name). Keep it secret: mode 0600, never copy it off this host.\n\(name) \(seedPrefix)"
                 .utf8)
         text.append(contentsOf: Base64.encode(seed).utf8)
         text.append(UInt8(ascii: "\n"))
         defer { sodium_memzero(&text, text.count) }
-        try FileSystem.makeDirectory(home.keysDirectory)
-        try FileSystem.writeAtomically(text, to: home.privateKey, mode: 0o600)
-        try FileSystem.writeAtomically(Array(publicLine(name: name, key: key.publicKey).utf8), to: home.publicKey, mode: 0o644)
-        return key
+        try FileSystem.writeAtomically(text, to: path, mode: 0o600)
+        try FileSystem.writeAtomically(Array(publicLine(name: name, key: key.publicKey).utf8), to: publicPath, mode: 0o644)
     }
 
     /// `NAME ed25519:BASE64` plus a newline.
@@ -42,6 +48,15 @@ public enum KeyFiles {
         guard FileSystem.exists(path) else {
             throw CryptoError("\(path) not found; create the node with `cafe init --name \(name) --home \(home.root)`")
         }
+        let (named, key) = try loadPrivateKey(path)
+        guard named == name else { throw CryptoError("\(path): names '\(named)', not \(name) (is this the key of another node?)") }
+        return key
+    }
+
+    /// Reads a private key file `NAME ed25519-seed:BASE64` (a node's or a fleet's), refusing it
+    /// when group or others may read it; returns the name it holds and the key.
+    public static func loadPrivateKey(_ path: String) throws -> (name: String, key: SigningKey) {
+        guard FileSystem.exists(path) else { throw CryptoError("\(path) not found") }
         let mode = try FileSystem.mode(of: path)
         guard mode & 0o077 == 0 else {
             throw CryptoError(
@@ -52,17 +67,17 @@ public enum KeyFiles {
         let lines = bytes.split(separator: UInt8(ascii: "\n")).filter { $0.first != UInt8(ascii: "#") && !$0.isEmpty }
         guard lines.count == 1 else { throw CryptoError("\(path): expected one line `NAME \(seedPrefix)BASE64`") }
         let parts = lines[0].split(separator: UInt8(ascii: " "))
-        guard parts.count == 2, String(decoding: parts[0], as: UTF8.self) == name,
+        guard parts.count == 2, case let name = String(decoding: parts[0], as: UTF8.self), Names.isValidNode(name),
             parts[1].starts(with: seedPrefix.utf8)
         else {
-            throw CryptoError("\(path): expected `\(name) \(seedPrefix)BASE64` (is this the key of another node?)")
+            throw CryptoError("\(path): expected `NAME \(seedPrefix)BASE64`")
         }
         let encoded = String(decoding: parts[1].dropFirst(seedPrefix.utf8.count), as: UTF8.self)
         guard var seed = Base64.decode(encoded), seed.count == 32 else {
             throw CryptoError("\(path): the seed is not 32 bytes of base64")
         }
         defer { sodium_memzero(&seed, seed.count) }
-        return try SigningKey(seed: seed)
+        return (name, try SigningKey(seed: seed))
     }
 
     /// Reads `keys/node.pub` of `home`: the node's name and public key.

@@ -71,7 +71,8 @@ public struct RevocationList: Sendable, Hashable {
 
 /// The revocations a node or a verifier knows, by fleet and serial.
 public struct RevocationIndex: Sendable, Hashable {
-    var lists: [String: RevocationList]
+    /// The newest list of each fleet.
+    public private(set) var lists: [String: RevocationList]
 
     public init(_ lists: [RevocationList] = []) {
         var byFleet: [String: RevocationList] = [:]

@@ -45,7 +45,7 @@ struct Cafe: AsyncParsableCommand {
         version: "cafe \(CafeVersion.string)",
         subcommands: [
             Init.self, Key.self, BatchCommand.self, RequestCommand.self, RunCommand.self, StatusCommand.self,
-            ShowCommand.self, VerifyCommand.self, RerunCommand.self, ReloadCommand.self, ConfigCommand.self, SecretCommand.self, PeerCommand.self, TrustCommand.self, WaitCommand.self,
+            ShowCommand.self, VerifyCommand.self, RerunCommand.self, ReloadCommand.self, ConfigCommand.self, SecretCommand.self, PeerCommand.self, TrustCommand.self, WaitCommand.self, FleetCommand.self,
         ])
 }
 

@@ -48,14 +48,31 @@ func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
     return target
 }
 
-/// The keys of the node at `home` (its own and its peers'), or none when there is no node.
-/// Only `node.yaml` and `node.pub` are read: checking a finished batch must not depend on
-/// today's delivery, command or trust maps, which may be mid-edit.
-func knownKeys(home: NodeHome) throws -> KeyRing {
-    guard FileSystem.exists(home.nodeConfig) else {
-        note("note: no node at \(home.root) (no \(home.nodeConfig)), so no keys to check signatures with; pass --home DIR of a node whose node.yaml lists the signers")
-        return KeyRing()
+/// The keys of the node at `home` (its own and its peers', moved on by the key transitions it
+/// knows, its fleets and revocation lists), plus `fleets` and the revocation lists at
+/// `revoked` given on the command line. Only `node.yaml` and the key files are read: checking a
+/// finished batch must not depend on today's delivery, command or trust maps.
+func knownKeys(home: NodeHome, fleets: [String] = [], revoked: [String] = []) throws -> KeyRing {
+    var ring = KeyRing()
+    if FileSystem.exists(home.nodeConfig) {
+        let node = try NodeConfig(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
+        ring = try HomeKeys.load(home: home, config: node, ownKey: try KeyFiles.loadPublicKey(from: home).key).ring
+    } else if fleets.isEmpty {
+        note("note: no node at \(home.root) (no \(home.nodeConfig)), so no keys to check signatures with; pass --home DIR of a node whose node.yaml lists the signers, or --fleet KEY")
     }
-    let node = try NodeConfig(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
-    return try KeyRing(config: node, ownKey: try KeyFiles.loadPublicKey(from: home).key)
+    for text in fleets {
+        do {
+            ring.fleets.append(FleetAnchor(name: nil, key: try PublicKey(text: text)))
+        } catch {
+            throw InputError(source: "--fleet", message: "'\(text)' is not a fleet key (ed25519: and 44 base64 characters, as `cafe fleet init` prints)")
+        }
+    }
+    if !revoked.isEmpty {
+        var lists = ring.revocations.lists.map(\.value)
+        for path in revoked {
+            lists.append(try RevocationList(bytes: try FileSystem.read(path, maxBytes: SignedDocument.maxRevocationBytes), fleets: ring.fleets, source: path))
+        }
+        ring.revocations = RevocationIndex(lists)
+    }
+    return ring
 }

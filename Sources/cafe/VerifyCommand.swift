@@ -6,14 +6,23 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Check every signature in an executed batch file or an envelope file.",
         discussion: """
-            Uses the keys this node knows (its own and its peers'). Prints a verdict per signed part; \
-            exit 0 only if all pass, 1 otherwise, 2 for a file that cannot be read.
+            Uses the keys this node knows (its own and its peers', moved on by key transitions), the certificates \
+            of its fleets, and --fleet keys: with --fleet no node home is needed, since every signer's certificate \
+            travels in the file and is checked at the time of each signature. --revoked lists fail signatures \
+            made from a certificate's revocation on. Prints a verdict per signed part; exit 0 only if all pass, \
+            1 otherwise, 2 for a file that cannot be read.
             """)
 
     @OptionGroup var options: HomeOption
 
     @Argument(help: "An executed batch file (or a batch id of this node), or an envelope file.")
     var file: String
+
+    @Option(help: ArgumentHelp("A fleet public key whose certificates prove signers' keys (repeat for several).", valueName: "ed25519:BASE64"))
+    var fleet: [String] = []
+
+    @Option(help: ArgumentHelp("A fleet's signed revocation list (repeat for several).", valueName: "FILE"))
+    var revoked: [String] = []
 
     @Option(help: "Largest file accepted, in bytes (at most 268435456).")
     var maxBytes = 32 << 20
@@ -28,7 +37,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let home = options.nodeHome
         let path = try locateBatchFile(file, home: home)
         let bytes = try FileSystem.read(path, maxBytes: maxBytes)
-        let report = try BatchVerifier.verify(bytes, keys: knownKeys(home: home), source: path)
+        let report = try BatchVerifier.verify(bytes, keys: knownKeys(home: home, fleets: fleet, revoked: revoked), source: path)
         for verdict in report.verdicts {
             print(TerminalText.safe("\(verdict.passed ? "PASS" : "FAIL")  \(verdict.subject): \(verdict.detail)"))
         }

@@ -196,10 +196,11 @@ extension Node {
 
     /// The request for one of this node's hosts: the same request, secrets sealed again to that
     /// host, and the request this node received as proof that the origin asked.
-    func sendDelegated(_ key: RequestKey, to host: String) {
+    func sendDelegated(_ key: RequestKey, to host: String, introduced: Bool = false) {
         guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
         let origin = fan.request.header.origin
         if outbox.request(origin: origin, batch: key.batch.rawValue, index: key.index, host: host) == nil {
+            if mustAwaitKey(of: host, secrets: !body.secrets.isEmpty, introduced: introduced, .fanOut(key)) { return }
             do {
                 let secrets = try body.secrets.map { secret -> (key: String, sealed: String) in
                     let clear = try SecretSealer.open(

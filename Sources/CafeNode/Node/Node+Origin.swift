@@ -202,10 +202,11 @@ extension Node {
 
     /// Builds the request envelope for one host (secrets sealed to it), stores it in the
     /// outbox, and sends it.
-    func sendRequest(_ id: BatchID, request index: Int, host: String) {
+    func sendRequest(_ id: BatchID, request index: Int, host: String, introduced: Bool = false) {
         guard let running = batches[id] else { return }
         if outbox.request(origin: name, batch: id.rawValue, index: index, host: host) == nil {
             let request = running.batch.requests[index]
+            if mustAwaitKey(of: host, secrets: !request.data.secrets.isEmpty, introduced: introduced, .origin(id, index)) { return }
             do {
                 let secrets = try request.data.secrets.map { secret -> (key: String, sealed: String) in
                     guard case .sealed(let own) = secret.value else { throw EnvironmentError("secret '\(secret.key)' is not sealed") }

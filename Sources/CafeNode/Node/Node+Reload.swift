@@ -17,7 +17,8 @@ extension Node {
 
     /// Re-reads and checks every config file (SIGHUP, `cafe reload`). If all are valid they
     /// apply at once and together, to everything that starts from now on (delivery, commands,
-    /// trust, peers and their keys); otherwise nothing changes and every error is logged.
+    /// trust, peers and their keys, fleets, revocation lists); otherwise nothing changes and
+    /// every error is logged.
     public func reload() -> ReloadOutcome {
         let old = identity
         var settingsChanged = false
@@ -54,7 +55,16 @@ extension Node {
                 notes.append("node.yaml settings changed: they take effect at the next start")
             }
             let oldPeers = old.configuration.node.peers, newPeers = identity.configuration.node.peers
-            let changed = Set(oldPeers.keys.filter { newPeers[$0] != oldPeers[$0] })
+            // Links of changed peers, and of peers whose certificate no longer holds (a new
+            // revocation list), are closed: they must prove themselves again.
+            let now = clock.now()
+            let uncertified = identity.certificates.values.filter {
+                identity.keys[$0.name] == nil && $0.problem(at: now, revocations: identity.keys.revocations) != nil
+            }
+            for certificate in uncertified {
+                logger.notice("closing the link of \(certificate.name): \(certificate.problem(at: now, revocations: identity.keys.revocations) ?? "")")
+            }
+            let changed = Set(oldPeers.keys.filter { newPeers[$0] != oldPeers[$0] }).union(uncertified.map(\.name))
             let generation = current.replace(with: identity)
             // Links made with an old key or route are closed; what only a removed peer could take
             // goes to quarantine, as at start.

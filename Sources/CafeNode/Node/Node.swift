@@ -31,6 +31,9 @@ public actor Node {
     var relayHold: [String: [HeldEnvelope]] = [:]
     /// Requests this node fans out to its own hosts (hierarchical delivery).
     var fanOuts: [RequestKey: FanOut] = [:]
+    /// Requests with secrets for key-less peers, waiting for the peer's certificate (its
+    /// first link) before they can be sealed to it.
+    var awaitingKey: [String: [AwaitingKey]] = [:]
     var followers: [BatchID: [Int: AsyncStream<FollowEvent>.Continuation]] = [:]
     var nextFollower = 0
     /// Drop-box names already reported as unknown (each is logged once).
@@ -98,6 +101,12 @@ public actor Node {
 
     /// A peer became reachable: send at once everything whose route starts with it.
     public func peerReachable(_ peer: String) {
+        for waiting in awaitingKey.removeValue(forKey: peer) ?? [] {
+            switch waiting {
+            case .origin(let id, let index): sendRequest(id, request: index, host: peer, introduced: true)
+            case .fanOut(let key): sendDelegated(key, to: peer, introduced: true)
+            }
+        }
         let targets = Set(outbox.targets.filter { firstHop(to: $0) == peer })
         outbox.makeDue(targets)
         for target in targets { flush(to: target) }
@@ -183,12 +192,29 @@ public actor Node {
         let envelope = opened.envelope
         NodeMetrics.envelopesReceived.increment()
         let verdict = replay.check(envelope.header, now: clock.now())
+        learnCertificate(of: envelope)
+        if let inner = opened.inner.flatMap({ try? $0.get() }) { learnCertificate(of: inner) }
         switch envelope.body {
         case .request(let body): receiveRequest(envelope, body, verdict)
         case .result(let body): receiveResult(envelope, body, verdict)
         case .ack(let body): receiveAck(envelope, body, verdict)
         case .forward(let body):
             receiveForward(envelope, body, opened.inner ?? OpenedEnvelope.openInner(body, of: envelope, keys: identity.keys), verdict)
+        }
+    }
+
+    /// Keeps the certificate that proved a signer with no `key:` line (a host behind a relay
+    /// whose results come home, say), so secrets can be sealed to it later.
+    func learnCertificate(of envelope: Envelope) {
+        guard let proof = envelope.signer, proof.certified, let certificate = proof.certificate,
+            identity.certificates[envelope.header.sender] != certificate
+        else { return }
+        do {
+            for line in try current.learn(envelope.header.sender, credentials: Credentials(), proof: proof) {
+                logger.notice("\(line)", metadata: ["peer": "\(envelope.header.sender)"])
+            }
+        } catch {
+            logger.error("cannot record \(envelope.header.sender)'s certificate: \(error)")
         }
     }
 
@@ -233,6 +259,19 @@ public actor Node {
         let envelope = Envelope.seal(
             header: makeHeader(.request, origin: origin, target: host, expires: expires), body: .request(body), key: identity.key, credentials: identity.credentials)
         try outbox.add(envelope)
+    }
+
+    /// True (and a link to `host` is under way) when a request with secrets for `host` must
+    /// wait: `host` has no `key:` in node.yaml and has not presented a certificate yet. A
+    /// second attempt (`introduced`) never waits: the sealing then fails and says why.
+    func mustAwaitKey(of host: String, secrets: Bool, introduced: Bool, _ waiting: AwaitingKey) -> Bool {
+        guard secrets, !introduced, identity.sealingKey(for: host, now: clock.now()) == nil,
+            case .address? = identity.configuration.node.peers[host]?.route
+        else { return false }
+        logger.info("waiting for \(host)'s certificate (its first link) to seal the request's secrets to it", metadata: ["peer": "\(host)"])
+        awaitingKey[host, default: []].append(waiting)
+        transport?.connect(host)
+        return true
     }
 
     /// `clear` sealed to `host` for request `index` of `batch` from `origin`.
@@ -351,4 +390,10 @@ public enum FollowEvent: Sendable, Equatable {
     case finished(state: BatchState, path: String)
     /// The batch could not be brought to its end now (the node says why).
     case failed(String)
+}
+
+/// A request that waits for its host's key before its secrets can be sealed.
+enum AwaitingKey: Sendable {
+    case origin(BatchID, Int)
+    case fanOut(RequestKey)
 }

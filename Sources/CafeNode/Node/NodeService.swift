@@ -101,11 +101,12 @@ public struct NodeService: Service, CustomStringConvertible {
 }
 
 /// An exclusive `flock` on `run/node.lock`: one node per home. The kernel drops it when the
-/// process dies, even by kill -9.
-final class HomeLock: Sendable {
+/// process dies, even by kill -9. `cafe key rotate` takes it too, so a key never changes under
+/// a running node.
+public final class HomeLock: Sendable {
     let fd: Int32
 
-    init(path: String) throws {
+    public init(path: String) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -114,7 +115,7 @@ final class HomeLock: Sendable {
         }
     }
 
-    func release() {
+    public func release() {
         flock(fd, LOCK_UN)
         close(fd)
     }

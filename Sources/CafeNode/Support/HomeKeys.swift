@@ -34,7 +34,8 @@ public struct HomeKeys: Sendable {
             chainEnd = transition.new
         }
         if let chainEnd, chainEnd != ownKey {
-            throw CryptoError("\(home.keyHistory): the last key transition leads to \(chainEnd.fingerprint), not to this node's key \(ownKey.fingerprint)")
+            throw CryptoError(
+                "\(home.keyHistory): the last key transition leads to \(chainEnd.fingerprint), not to this node's key \(ownKey.fingerprint): a `cafe key rotate` was interrupted; if \(home.privateKey).next exists, move it and \(home.publicKey).next into place, else remove the newest .transition file")
         }
         var ring = try KeyRing(config: config, ownKey: ownKey)
         var lists: [RevocationList] = []

@@ -12,8 +12,14 @@ public protocol PeerTransport: Sendable {
     /// The configuration of these peers changed (removed, new key or new route): links to them
     /// made under the old configuration are closed, and they are dialled afresh when needed.
     func peersChanged(_ peers: Set<String>)
+
+    /// Opens a link to `peer` if none is up, so that it proves its key (a peer with no `key:`
+    /// in node.yaml presents its fleet certificate in the handshake); the node hears of it
+    /// through ``Node/peerReachable(_:)``.
+    func connect(_ peer: String)
 }
 
 extension PeerTransport {
     public func peersChanged(_ peers: Set<String>) {}
+    public func connect(_ peer: String) {}
 }

@@ -130,6 +130,10 @@ public struct TransportSet: PeerTransport {
         tcp.peersChanged(peers)
     }
 
+    public func connect(_ peer: String) {
+        tcp.connect(peer)
+    }
+
     public func send(_ bytes: [UInt8], to peer: String) -> Bool {
         switch current.identity.configuration.node.peers[peer]?.route {
         case .address?: tcp.send(bytes, to: peer)

@@ -79,6 +79,10 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 
     /// Closes the links to `peers`, made with the keys and routes of the configuration before
     /// a reload, and forgets their backoff: a new link must prove the new configuration.
+    public func connect(_ peer: String) {
+        dial(peer)
+    }
+
     public func peersChanged(_ peers: Set<String>) {
         let closing = state.withLockedValue { state -> [Session] in
             var closing: [Session] = []
