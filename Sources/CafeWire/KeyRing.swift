@@ -102,7 +102,7 @@ public struct KeyRing: Sendable {
 
     /// The fleet that signed `certificate`, if this ring trusts it.
     public func anchor(of certificate: NodeCertificate) -> FleetAnchor? {
-        fleets.first { ($0.name == nil || $0.name == certificate.fleet) && certificate.signed(by: $0.key) }
+        fleets.first { ($0.name == nil || $0.name == certificate.fleet) && CredentialCache.shared.isSigned(certificate, by: $0.key) }
     }
 }
 

@@ -65,13 +65,15 @@ public enum SignedText {
         let start = bytes[max(0, end - 1 - maxCredentialsLine)..<(end - 1)].lastIndex(of: newline).map { $0 + 1 } ?? 0
         let line = bytes[start..<(end - 1)]
         guard line.starts(with: credentialsPrefix) else { return nil }
-        guard let encoded = Base64.decode(String(decoding: line.dropFirst(credentialsPrefix.count), as: UTF8.self)) else {
-            throw EnvelopeError(reason: .malformed, detail: "the credentials line is not base64")
-        }
-        do {
-            return try Credentials(encoded: encoded)
-        } catch {
-            throw EnvelopeError(reason: .malformed, detail: "credentials: \(error)")
+        return try CredentialCache.shared.credentials(line: line) {
+            guard let encoded = Base64.decode(String(decoding: line.dropFirst(credentialsPrefix.count), as: UTF8.self)) else {
+                throw EnvelopeError(reason: .malformed, detail: "the credentials line is not base64")
+            }
+            do {
+                return try Credentials(encoded: encoded)
+            } catch {
+                throw EnvelopeError(reason: .malformed, detail: "credentials: \(error)")
+            }
         }
     }
 
