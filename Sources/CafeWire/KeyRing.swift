@@ -68,7 +68,7 @@ public struct KeyRing: Sendable {
                     reason: .unknownSigner,
                     detail: "signed by '\(signer)', certified by fleet '\(certificate.fleet)', whose key is not in this node's fleets:")
             }
-            return [SignerProof(key: certificate.key, certificate: certificate, certified: true, basis: "certificate \(certificate.summary) of fleet key \(fleet.key.fingerprint)", revocations: revocations)]
+            return [SignerProof(key: certificate.key, certificate: certificate, origin: .certificate(fleet: fleet.key), revocations: revocations)]
         }
         // The pinned key, moved on by the transitions the signer presents (each signed by the key before it).
         var chain: [(key: PublicKey, from: Timestamp?)] = [(pinned, nil)]
@@ -78,15 +78,13 @@ public struct KeyRing: Sendable {
         var proofs: [SignerProof] = []
         for index in chain.indices.reversed() {
             var proof = SignerProof(
-                key: chain[index].key, certificate: nil, certified: false,
-                basis: index == 0 ? "pinned key \(pinned.fingerprint)" : "key \(chain[index].key.fingerprint), moved on from the pinned key by a signed transition at \(chain[index].from!)",
-                revocations: revocations)
+                key: chain[index].key, certificate: nil, origin: chain[index].from.map { .transition(at: $0) } ?? .pinned, revocations: revocations)
             proof.notBefore = chain[index].from
             proof.notAfter = index + 1 < chain.count ? chain[index + 1].from : nil
             proofs.append(proof)
         }
         for old in retired[signer] ?? [] {
-            var proof = SignerProof(key: old.key, certificate: nil, certified: false, basis: "retired key \(old.key.fingerprint), valid before \(old.until)", revocations: revocations)
+            var proof = SignerProof(key: old.key, certificate: nil, origin: .retired(until: old.until), revocations: revocations)
             proof.notAfter = old.until
             proofs.append(proof)
         }
@@ -120,24 +118,48 @@ public struct RetiredKey: Sendable, Hashable {
 /// The key that verified a signature and why it counts: pinned, moved on by a transition,
 /// retired, or certified by a fleet; with the times a signature by it may have been made.
 public struct SignerProof: Sendable, Hashable {
+    /// Where the key came from.
+    public enum Origin: Sendable, Hashable {
+        /// `node.yaml` (or the node's own key).
+        case pinned
+        /// A transition, signed by the key before it, that took effect at this time.
+        case transition(at: Timestamp)
+        /// A key replaced at this time, good for signatures made before.
+        case retired(until: Timestamp)
+        /// The signer's certificate, signed by this fleet key.
+        case certificate(fleet: PublicKey)
+    }
+
     public var key: PublicKey
     /// The signer's certificate, when it verified: it proves the key when ``certified``, and
     /// gives the signer's tags (for `tag:T` grants) either way.
     public var certificate: NodeCertificate?
-    /// True when the certificate, not a pinned key, proves the key.
-    public var certified: Bool
-    /// How the key was found, for `cafe verify` and logs.
-    public var basis: String
+    public var origin: Origin
     var notBefore: Timestamp?
     var notAfter: Timestamp?
     var revokedAt: Timestamp?
 
-    init(key: PublicKey, certificate: NodeCertificate?, certified: Bool, basis: String, revocations: RevocationIndex) {
+    init(key: PublicKey, certificate: NodeCertificate?, origin: Origin, revocations: RevocationIndex) {
         self.key = key
         self.certificate = certificate
-        self.certified = certified
-        self.basis = basis
+        self.origin = origin
         revokedAt = certificate.flatMap { revocations.revokedAt(fleet: $0.fleet, serial: $0.serial) }
+    }
+
+    /// True when the certificate, not a pinned key, proves the key.
+    public var certified: Bool {
+        if case .certificate = origin { return true }
+        return false
+    }
+
+    /// How the key was found, for `cafe verify` and logs.
+    public var basis: String {
+        switch origin {
+        case .pinned: "key \(key.fingerprint)"
+        case .transition(let at): "key \(key.fingerprint), moved on from the pinned key by a transition it signed at \(at)"
+        case .retired(let until): "retired key \(key.fingerprint), valid before \(until)"
+        case .certificate(let fleet): "certificate \(certificate?.summary ?? "?") of fleet key \(fleet.fingerprint)"
+        }
     }
 
     /// The tags the signer's valid certificate gives it.

@@ -62,7 +62,8 @@ public enum SignedText {
     static func credentials(_ bytes: [UInt8], endingAt end: Int) throws -> Credentials? {
         guard end >= 2 else { return nil }
         let newline = UInt8(ascii: "\n")
-        let start = bytes[max(0, end - 1 - maxCredentialsLine)..<(end - 1)].lastIndex(of: newline).map { $0 + 1 } ?? 0
+        let window = max(0, end - 1 - maxCredentialsLine)
+        guard let start = bytes[window..<(end - 1)].lastIndex(of: newline).map({ $0 + 1 }) ?? (window == 0 ? 0 : nil) else { return nil }
         let line = bytes[start..<(end - 1)]
         guard line.starts(with: credentialsPrefix) else { return nil }
         return try CredentialCache.shared.credentials(line: line) {

@@ -37,7 +37,10 @@ struct PeerCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a peer to node.yaml: how to reach it and its key (`cafe key show` on that node prints it).",
-            discussion: "Exactly one of --address, --via or --scp. The file is checked before it is replaced; comments are kept.")
+            discussion: """
+                Exactly one of --address, --via or --scp. --key may be left out when node.yaml lists fleets: (the peer \
+                then proves its key with a fleet certificate). The file is checked before it is replaced; comments are kept.
+                """)
 
         @OptionGroup var options: HomeOption
         @Argument(help: "The peer's node name.") var name: String
@@ -49,11 +52,12 @@ struct PeerCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("One more scp/sftp argument for --scp (repeat for more).", valueName: "ARG")) var scpOption: [String] = []
         @Option(help: ArgumentHelp(
             "The peer's public key, or the whole line `cafe key show` prints on the peer (NAME ed25519:BASE64).",
-            valueName: "ed25519:BASE64")) var key: String
+            valueName: "ed25519:BASE64")) var key: String?
 
         /// The key alone; a `NAME KEY` line must name this peer.
-        var keyText: String {
+        var keyText: String? {
             get throws {
+                guard let key else { return nil }
                 let parts = key.split(separator: " ").map(String.init)
                 if parts.count == 2 {
                     guard parts[0] == name else { throw ValidationError("--key is the key of '\(parts[0])', not of '\(name)'") }
@@ -66,7 +70,9 @@ struct PeerCommand: AsyncParsableCommand {
         func validate() throws {
             guard [address, via, scp].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of --address, --via or --scp") }
             guard Names.isValidNode(name) else { throw ValidationError("'\(name)' is not a valid node name") }
-            guard PublicKeyText.isValid(try keyText) else { throw ValidationError("--key '\(key)' is not a public key (ed25519: and 44 base64 characters)") }
+            if let text = try keyText, !PublicKeyText.isValid(text) {
+                throw ValidationError("--key '\(key ?? "")' is not a public key (ed25519: and 44 base64 characters)")
+            }
         }
 
         func run() async throws {
@@ -86,7 +92,8 @@ struct PeerCommand: AsyncParsableCommand {
                 if let peers = try? NodeConfig(yaml: Array(text.utf8), source: home.nodeConfig).peers, peers[name] != nil {
                     throw InputError(source: home.nodeConfig, field: "peers.\(name)", message: "is already a peer", hint: "remove it first with `cafe peer remove \(name)`")
                 }
-                return try ConfigEditor.add("\(name): {\(route), key: \(quoted(try keyText))}", under: "peers", in: text, source: home.nodeConfig)
+                let key = try keyText.map { ", key: \(quoted($0))" } ?? ""
+                return try ConfigEditor.add("\(name): {\(route)\(key)}", under: "peers", in: text, source: home.nodeConfig)
             }
         }
     }

@@ -109,7 +109,11 @@ final class RawPeer {
         guard let initiator = try? LinkInitiator(name: name, key: key, credentials: credentials, peer: peer, keys: keys, now: SystemClock().now())
         else { return nil }
         sendRawFrame(initiator.first)
-        guard let second = readRawFrame(), let (third, secrets) = try? initiator.finish(second) else { return nil }
+        // Bound in two steps: `let (third, secrets) = try? …` in the guard crashed this test
+        // process under Swift 6.1 debug builds once LinkSecrets grew (its keys were read from
+        // freed memory), 3 runs in 3.
+        guard let second = readRawFrame(), let finished = try? initiator.finish(second) else { return nil }
+        let (third, secrets) = finished
         sendRawFrame(third)
         transcript = [initiator.first, second, third]
         let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })

@@ -23,7 +23,10 @@ extension Node {
     /// taken from the origin's own signed request: `request` itself, or the first step of the
     /// chain a fanned-out request carries.
     func originTags(_ request: Envelope, _ body: RequestBody) -> [String] {
-        (try? delegationChain(request, body))?.originTags ?? []
+        guard body.delegation != nil else { return request.signer?.tags ?? [] }
+        // Walking the chain verifies every step again: only when some grant is by tag.
+        guard identity.configuration.trust.rules.keys.contains(where: { $0.hasPrefix(TrustConfig.tagPrefix) }) else { return [] }
+        return (try? delegationChain(request, body))?.originTags ?? []
     }
 
     /// The nodes a request passed through, origin first: `[origin]` for a request straight from

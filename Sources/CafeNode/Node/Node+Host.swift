@@ -11,8 +11,9 @@ extension Node {
         let header = envelope.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
         guard let key = RequestSpool.key(envelope) else { return }
+        let tags: [String]
         do {
-            _ = try delegationChain(envelope, body)
+            tags = try delegationChain(envelope, body).originTags
         } catch {
             logger.warning("refused request: \(error)", metadata: meta)
             acknowledge(header, .refused, code: .malformed, reason: "\(error)")
@@ -55,7 +56,6 @@ extension Node {
         // A denial is answered with a signed `denied` result, which alone is kept until the
         // asker takes it; a sender with too many answers waiting is refused (`busy`) instead.
         let action = admissionAction(header, body)
-        let tags = originTags(envelope, body)
         let decision = trust.decide(signer: header.origin, tags: tags, action: action)
         guard decision.allowed else {
             guard outbox.answers(for: header.sender) < Self.maxWaitingAnswersPerPeer else {
