@@ -30,7 +30,8 @@ struct ConfigCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Report every error in every config file at once, and problems across files.",
             discussion: """
-                Errors (exit 2): anything the node would refuse at start or reload, each with its file, line \
+                Errors (exit 2): anything the node would refuse at start or reload (config files, keys/node.cert, \
+                keys/history/, keys/peers/, config/revoked*.yaml), each with its file, line \
                 and field. Warnings (still exit 0): a delivery entry that names this node but has no command-map \
                 entry here, a request granted in trust.yaml that this node neither runs nor fans out (with \
                 "did you mean"), and command-map entries that no trust.yaml entry allows anyone to ask for.
@@ -40,7 +41,16 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let home = options.nodeHome
-            switch NodeConfiguration.check(home: home) {
+            // The key files and revocation lists are read at start and reload too.
+            let checked = NodeConfiguration.check(home: home).flatMap { configuration -> Result<NodeConfiguration, ConfigurationProblems> in
+                do {
+                    _ = try HomeKeys.load(home: home, config: configuration.node, ownKey: try KeyFiles.loadPublicKey(from: home).key)
+                    return .success(configuration)
+                } catch {
+                    return .failure(ConfigurationProblems(errors: [error]))
+                }
+            }
+            switch checked {
             case .failure(let problems):
                 for error in problems.errors { print("error: \(TerminalText.safe("\(error)"))") }
                 print("\(problems.errors.count) error(s) in \(home.configDirectory)")

@@ -151,6 +151,22 @@ struct TrustTests {
         #expect(policy.decide(signer: "ops", action: .adhoc).allowed)
     }
 
+    @Test("tag: grants apply to the tags a signer's certificate gives it, next to its own entry")
+    func tagGrants() throws {
+        let config = try TrustConfig(
+            yaml: Array("\"tag:ops\": {requests: [restart_*]}\n\"tag:relays\": {relay: true}\njlore: {requests: [provision]}\n".utf8),
+            source: "trust.yaml")
+        let policy = TrustPolicy(config)
+        #expect(policy.decide(signer: "web01", tags: ["ops"], action: .request("restart_nginx")).reason == "trust.yaml allows tag:ops 'restart_*'")
+        #expect(!policy.decide(signer: "web01", tags: ["web"], action: .request("restart_nginx")).allowed)
+        #expect(!policy.decide(signer: "web01", action: .request("restart_nginx")).allowed, "no certificate, no tags")
+        #expect(policy.decide(signer: "jlore", tags: ["ops"], action: .request("provision")).allowed)
+        #expect(policy.decide(signer: "jlore", tags: ["ops"], action: .request("restart_x")).allowed)
+        #expect(policy.decide(signer: "gw", tags: ["relays"], action: .relay).allowed)
+        #expect(policy.decide(signer: "web01", tags: ["web"], action: .adhoc).reason == "web01 (tags web) is not in trust.yaml")
+        #expect(throws: InputError.self) { try TrustConfig(yaml: Array("\"tag:\": {}\n".utf8), source: "trust.yaml") }
+    }
+
     @Test("glob matching", arguments: [
         ("*", "", true), ("a*", "abc", true), ("a?c", "abc", true), ("a?c", "ac", false), ("*_x", "a_b_x", true),
         ("a*b*c", "aXbYc", true), ("a*b*c", "aXbY", false), ("abc", "abcd", false),

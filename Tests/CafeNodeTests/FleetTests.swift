@@ -203,4 +203,35 @@ struct FleetTests {
         #expect(mesh.log("jlore").contains("expired at 2020-02-01"), "\(mesh.log("jlore"))")
         #expect(lineCount(mesh.directory.path + "/monk1.ran") == 1)
     }
+
+    @Test("broken key material is refused with its file named: a certificate of another key, a revocation list the fleet did not sign")
+    func brokenKeyMaterial() throws {
+        let mesh = try MeshFixture(["jlore", "monk1"])
+        defer { mesh.cleanup() }
+        let fleet = try makeFleet(mesh)
+        try keylessConfig(mesh, "jlore", peers: ["monk1"], fleet: fleet)
+        #expect(cafe(["config", "check", "--home", mesh.home("jlore")]).status == 0)
+        // monk1's certificate installed on jlore by mistake.
+        let signed = cafe(["fleet", "sign", "--fleet-key", fleetDirectory(mesh) + "/fleet.key", "--name", "monk1", "--key", mesh.keys["monk1"]!])
+        try FileSystem.writeAtomically(Array(signed.stdout.utf8), to: mesh.home("jlore") + "/keys/node.cert", mode: 0o644)
+        let wrongCertificate = cafe(["config", "check", "--home", mesh.home("jlore")])
+        #expect(wrongCertificate.status == 2)
+        #expect(wrongCertificate.stdout.contains("keys/node.cert certifies monk1"), "\(wrongCertificate.stdout)")
+        #expect(throws: (any Error).self) { try mesh.start("jlore") }
+        #expect(mesh.log("jlore").contains("keys/node.cert certifies monk1"), "\(mesh.log("jlore"))")
+        try FileSystem.remove(mesh.home("jlore") + "/keys/node.cert")
+        // A revocation list signed by another key than the fleet's.
+        let impostor = mesh.directory.path + "/impostor"
+        #expect(cafe(["fleet", "init", "--out", impostor, "--name", "acme"]).status == 0)
+        let list = cafe(["fleet", "revoke", "--fleet-key", impostor + "/fleet.key", "--serial", "1"])
+        #expect(list.status == 0, "\(list.stderr)")
+        try FileSystem.writeAtomically(try FileSystem.read(list.lastLine, maxBytes: 1 << 20), to: mesh.home("jlore") + "/config/revoked.yaml")
+        let forged = cafe(["config", "check", "--home", mesh.home("jlore")])
+        #expect(forged.status == 2)
+        #expect(forged.stdout.contains("revoked.yaml: its signature does not hold for the key of fleet 'acme'"), "\(forged.stdout)")
+        // Bad options say which.
+        let badKey = cafe(["fleet", "sign", "--fleet-key", fleetDirectory(mesh) + "/fleet.key", "--name", "monk1", "--key", "ed25519:nope"])
+        #expect(badKey.status == 2 && badKey.stderr.contains("--key 'ed25519:nope' is not"), "\(badKey.stderr)")
+        #expect(cafe(["fleet", "init", "--out", fleetDirectory(mesh), "--name", "acme"]).status == 2, "never overwrites a fleet key")
+    }
 }
