@@ -103,6 +103,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "CafeNodeTests", dependencies: ["CafeNode", "CafeTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "CafeNodeTests",
+            dependencies: ["CafeNode", "CafeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: strict),
     ]
 )

@@ -27,12 +27,6 @@ public struct ReplayWindow: Sendable {
     public enum Verdict: Sendable, Hashable {
         case admit
         case refuse(Refusal)
-
-        /// Refused only because it was seen before (harmless for idempotent kinds).
-        public var isReplay: Bool {
-            if case .refuse(let refusal) = self { return refusal.kind == .replayed }
-            return false
-        }
     }
 
     /// Why an envelope was refused.

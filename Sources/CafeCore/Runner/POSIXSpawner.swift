@@ -1,5 +1,6 @@
 
 import Glibc
+import Synchronization
 
 /// Starts programs with `posix_spawnp` in a new process group, in the caller's working directory, feeds stdin, captures stdout and
 /// stderr up to a cap while counting the rest, and enforces the timeout by killing the whole
@@ -18,7 +19,7 @@ public struct POSIXSpawner: ProcessSpawner {
     /// Writing to a pipe whose reader has gone must give EPIPE, not kill the node.
     private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
-    private static let spawnLock = SpawnLock()
+    private static let spawnLock = Mutex(())
 
     public func run(_ invocation: ProcessInvocation) async -> ProcessOutcome {
         await withCheckedContinuation { continuation in
@@ -34,18 +35,37 @@ public struct POSIXSpawner: ProcessSpawner {
         let startTime = Monotonic.seconds()
         // Without closefrom in the child, pipes are created and marked close-on-exec under the
         // spawn lock, so no program started by another thread can inherit them.
-        let needsLock = GNUExtensions.addCloseFrom == nil
-        if needsLock { Self.spawnLock.lock() }
-        var locked = needsLock
-        defer { if locked { Self.spawnLock.unlock() } }
+        let spawned = GNUExtensions.addCloseFrom == nil ? Self.spawnLock.withLock { _ in spawn(invocation) } : spawn(invocation)
+        switch spawned {
+        case .failed(let why):
+            return notStarted(why, started)
+        case .started(let pid, let stdinFD, let stdoutFD, let stderrFD):
+            var session = Session(
+                pid: pid, stdinFD: stdinFD, stdoutFD: stdoutFD, stderrFD: stderrFD, invocation: invocation, startTime: startTime)
+            session.loop()
+            return ProcessOutcome(
+                termination: session.termination, timedOut: session.timedOut, started: started,
+                duration: session.exitTime - startTime, stdout: session.stdout, stderr: session.stderr,
+                note: session.note)
+        }
+    }
+
+    /// What starting a program gave: the child and the parent's ends of its three pipes.
+    private enum Spawned {
+        case started(pid: pid_t, stdin: Int32, stdout: Int32, stderr: Int32)
+        case failed(String)
+    }
+
+    /// Creates the pipes and starts the program (under the spawn lock when the C library has no
+    /// closefrom for the child).
+    private func spawn(_ invocation: ProcessInvocation) -> Spawned {
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
         guard makePipe(&stdinPipe), makePipe(&stdoutPipe), makePipe(&stderrPipe) else {
             closeAll(stdinPipe + stdoutPipe + stderrPipe)
-            return notStarted("cannot create a pipe: \(String(cString: strerror(errno)))", started)
+            return .failed("cannot create a pipe: \(String(cString: strerror(errno)))")
         }
-
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -81,22 +101,12 @@ public struct POSIXSpawner: ProcessSpawner {
         close(stdinPipe[0])
         close(stdoutPipe[1])
         close(stderrPipe[1])
-        if locked { Self.spawnLock.unlock() }
-        locked = false
         guard spawnStatus == 0 else {
             closeAll([stdinPipe[1], stdoutPipe[0], stderrPipe[0]])
             let program = invocation.arguments.first ?? ""
-            return notStarted("cannot start '\(program)': \(String(cString: strerror(spawnStatus)))", started)
+            return .failed("cannot start '\(program)': \(String(cString: strerror(spawnStatus)))")
         }
-
-        var session = Session(
-            pid: pid, stdinFD: stdinPipe[1], stdoutFD: stdoutPipe[0], stderrFD: stderrPipe[0],
-            invocation: invocation, startTime: startTime)
-        session.loop()
-        return ProcessOutcome(
-            termination: session.termination, timedOut: session.timedOut, started: started,
-            duration: session.exitTime - startTime, stdout: session.stdout, stderr: session.stderr,
-            note: session.note)
+        return .started(pid: pid, stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0])
     }
 
     private func notStarted(_ why: String, _ started: Timestamp) -> ProcessOutcome {
@@ -332,17 +342,6 @@ private struct Session {
         if fd >= 0 { close(fd) }
         fd = -1
     }
-}
-
-/// A mutex around pipe creation and `posix_spawnp`.
-private final class SpawnLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-
-    init() { pthread_mutex_init(&mutex, nil) }
-
-    func lock() { pthread_mutex_lock(&mutex) }
-
-    func unlock() { pthread_mutex_unlock(&mutex) }
 }
 
 /// Runs blocking work on a detached thread of its own (commands wait in `poll` and `waitpid`;

@@ -393,9 +393,6 @@ extension Node {
         for (_, continuation) in followers[id] ?? [:] { continuation.yield(event) }
     }
 
-    /// Whether batch `id` is running now.
-    public func isRunning(_ id: BatchID) -> Bool { batches[id] != nil }
-
     /// Where batch `id` stands, for `cafe wait ID`: its events from now on while it runs, or
     /// its executed file once it has ended. Decided in one step, so a batch that ends at that
     /// moment is reported once, either way.

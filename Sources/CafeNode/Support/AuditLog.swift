@@ -1,14 +1,15 @@
 import CafeCore
 import Glibc
+import NIOConcurrencyHelpers
 
 /// `log/audit.log`: one line per trust decision and per local run, appended and flushed.
 /// Lines hold names, ids and reasons only, never data values, so no secret can reach it.
 ///
 /// `2026-11-29T15:30:12.345Z allow signer=jlore request=activate_dialup batch=… reason="…"`
-public final class AuditLog: @unchecked Sendable {
+public final class AuditLog: Sendable {
     public let path: String
     private let clock: any WallClock
-    private let lock = NSLockLike()
+    private let lock = NIOLock()
 
     public init(path: String, clock: any WallClock = SystemClock()) {
         self.path = path
@@ -46,18 +47,5 @@ public final class AuditLog: @unchecked Sendable {
             }
         }
         return out + "\""
-    }
-}
-
-/// A pthread mutex with `withLock`, for the few places that need one outside actors.
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-
-    init() { pthread_mutex_init(&mutex, nil) }
-
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }

@@ -143,8 +143,8 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             maxFrameBytes: EnvelopeLimits.maxBytes + SecretStreamSender.overhead,
             firstFrameMaxBytes: LinkHandshake.maxMessageBytes, firstFrames: dialled ? 2 : 3)))
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-        try channel.pipeline.syncOperations.addHandler(
-            ConnectionTimeoutHandler(handshake: settings.handshakeTimeout, idle: settings.idleTimeout) { reason in
+        try channel.pipeline.syncOperations.addHandlers(
+            ConnectionDeadlineHandler.handlers(handshake: settings.handshakeTimeout, idle: settings.idleTimeout) { reason in
                 logger.info("closing connection: \(reason)", metadata: ["peer": "\(remote)"])
             })
         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
