@@ -36,6 +36,12 @@ public struct Envelope: Sendable, Hashable {
         self.signer = signer
     }
 
+    /// Two envelopes are the same when their signed bytes are (the header and body are read
+    /// from them; how this node found the signer's key is not part of the envelope).
+    public static func == (lhs: Envelope, rhs: Envelope) -> Bool { lhs.bytes == rhs.bytes }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+
     /// The text of ``bytes``.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -19,16 +19,23 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         self.firstFrames = firstFrames
     }
 
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+    /// The next whole frame at the front of `buffer` (consumed), or nil until more bytes
+    /// arrive. The same rule for a pipeline and for the blocking control client.
+    public mutating func nextFrame(_ buffer: inout ByteBuffer) throws -> ByteBuffer? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         let limit = framesSeen < firstFrames ? firstFrameMaxBytes : maxFrameBytes
         guard length > 0, Int(length) <= limit else {
             throw FrameError.badLength(Int(length), max: limit)
         }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
         framesSeen += 1
-        context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return buffer.readSlice(length: Int(length))
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let frame = try nextFrame(&buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue
     }
 
@@ -48,6 +55,11 @@ public struct FrameEncoder: MessageToByteEncoder, Sendable {
     public func encode(data: ByteBuffer, out: inout ByteBuffer) throws {
         out.writeInteger(UInt32(data.readableBytes))
         out.writeImmutableBuffer(data)
+    }
+
+    /// `bytes` with their length prefix, for writers outside a pipeline.
+    public static func frame(_ bytes: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
     }
 }
 

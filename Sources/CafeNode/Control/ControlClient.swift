@@ -1,10 +1,14 @@
 import CafeCore
+import CafeWire
 import Glibc
+import NIOCore
 
 /// The CLI's end of the control socket: plain blocking socket calls, one request, then events.
 public final class ControlClient {
     private let fd: Int32
-    private var buffer: [UInt8] = []
+    private var buffer = ByteBuffer()
+    /// The node's own framing, with the control server's limit.
+    private var decoder = FrameDecoder(maxFrameBytes: ControlServer.maxFrameBytes)
 
     /// Connects to the node of `home`; throws ``NodeNotRunning`` (exit 3) when there is none.
     public init(home: NodeHome) throws {
@@ -35,9 +39,7 @@ public final class ControlClient {
     deinit { close(fd) }
 
     public func send(_ request: ControlRequest) throws {
-        let body = request.yaml
-        var frame = withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init)
-        frame.append(contentsOf: body)
+        let frame = FrameEncoder.frame(request.yaml)
         var offset = 0
         while offset < frame.count {
             let written = frame.withUnsafeBytes { write(fd, $0.baseAddress! + offset, frame.count - offset) }
@@ -51,20 +53,16 @@ public final class ControlClient {
 
     /// The next event, or nil when the node closed the connection.
     public func next() throws -> ControlEvent? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if buffer.count >= 4 {
-                let length = buffer[0..<4].reduce(0) { $0 << 8 | Int($1) }
-                if buffer.count >= 4 + length {
-                    let body = Array(buffer[4..<(4 + length)])
-                    buffer.removeFirst(4 + length)
-                    return try ControlEvent(yaml: body)
-                }
+            if let frame = try decoder.nextFrame(&buffer) {
+                buffer.discardReadBytes()
+                return try ControlEvent(yaml: Array(buffer: frame))
             }
-            var chunk = [UInt8](repeating: 0, count: 65536)
             let count = read(fd, &chunk, chunk.count)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { return nil }
-            buffer.append(contentsOf: chunk[0..<count])
+            buffer.writeBytes(chunk[0..<count])
         }
     }
 }

@@ -8,6 +8,9 @@ import NIOPosix
 /// The node's end of the control socket: a Unix socket in `run/` (a directory only the node's
 /// user may enter), one request per connection, answered with one or more events.
 public struct ControlServer: Sendable {
+    /// The largest control frame either side accepts (a batch file with its data, a status).
+    static let maxFrameBytes = 64 << 20
+
     let node: Node
     let path: String
     let group: any EventLoopGroup
@@ -29,7 +32,7 @@ public struct ControlServer: Sendable {
         let server = try await ServerBootstrap(group: group)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: 64 << 20)))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Self.maxFrameBytes)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }

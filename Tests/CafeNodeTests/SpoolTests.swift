@@ -1,0 +1,166 @@
+import CafeCore
+import CafeCrypto
+import CafeTestSupport
+import CafeWire
+import Glibc
+import Testing
+
+@testable import CafeNode
+
+/// The node's durable stores on their own: the outbox, the request spool and the batch
+/// journal, each written, read back as a restart reads it, and fed damaged files.
+@Suite("spool, outbox and journal")
+struct SpoolTests {
+    let directory = TemporaryDirectory("cafe-spool")
+    let jlore: SigningKey
+    let monk1: SigningKey
+    let keys: KeyRing
+    let now = Timestamp(iso8601: "2026-12-02T10:00:00.000Z")!
+
+    init() throws {
+        jlore = try SigningKey.generate()
+        monk1 = try SigningKey.generate()
+        keys = KeyRing(keys: ["jlore": jlore.publicKey, "monk1": monk1.publicKey])
+    }
+
+    var quarantine: Quarantine { Quarantine(directory: directory.path + "/quarantine") }
+
+    /// A request of jlore's batch for monk1, position `index`, expiring in `lifetime` seconds.
+    func request(_ index: Int = 0, lifetime: Double = 3600, id: String? = nil) -> Envelope {
+        let header = EnvelopeHeader(
+            kind: .request, id: id ?? "20261202-100000-000-00000000000000\(String(format2: index))", origin: "jlore", sender: "jlore",
+            target: "monk1", created: now, expires: now.adding(seconds: lifetime))
+        let body = RequestBody(
+            batch: "20261202-100000-000-9f2c1a7be301", batchName: "b", index: index, request: "provision", data: [], secrets: [],
+            commands: [], answerBy: nil)
+        return Envelope.seal(header: header, body: .request(body), key: jlore)
+    }
+
+    func result(for request: Envelope, state: HostState = .ok) -> Envelope {
+        guard case .request(let body) = request.body else { fatalError("not a request") }
+        let header = EnvelopeHeader(
+            kind: .result, id: "20261202-100001-000-10000000000000\(String(format2: body.index))", origin: "jlore", sender: "monk1",
+            target: "jlore", created: now, expires: now.adding(seconds: 3600))
+        return Envelope.seal(header: header, body: .result(ResultBody(
+            batch: body.batch, index: body.index, request: body.request, answers: request.header.id,
+            result: HostResult(host: "monk1", state: state))), key: monk1)
+    }
+
+    @Test("the outbox keeps what it must deliver across a restart, finds requests by slot, and quarantines what no longer verifies")
+    func outbox() throws {
+        let path = directory.path + "/outbox"
+        var outbox = Outbox(directory: path)
+        try FileSystem.makeDirectory(path)
+        let first = request(0), second = request(1), answer = result(for: request(2))
+        for envelope in [first, second, answer] { try outbox.add(envelope) }
+        #expect(outbox.request(origin: "jlore", batch: "20261202-100000-000-9f2c1a7be301", index: 1, host: "monk1")?.envelope == second)
+        #expect(outbox.answers(for: "jlore") == 1 && outbox.pending(for: "monk1").map(\.envelope) == [first, second])
+        // A restart reads the same entries; a tampered file and a stray temporary file do not survive.
+        try FileSystem.writeAtomically(Array(String(decoding: second.bytes, as: UTF8.self).replacing("index: 1", with: "index: 7").utf8), to: path + "/" + second.header.id + ".env")
+        try FileSystem.writeAtomically([1, 2, 3], to: path + "/.x.env.tmp-123")
+        var reloaded = Outbox(directory: path)
+        let problems = try reloaded.load(keys: keys, quarantine: quarantine)
+        #expect(problems.count == 1 && problems[0].contains("bad signature"), "\(problems)")
+        #expect(Set(reloaded.entries.keys) == [first.header.id, answer.header.id])
+        #expect(FileSystem.exists(quarantine.directory + "/" + second.header.id + ".env.reason"))
+        #expect(!FileSystem.exists(path + "/.x.env.tmp-123"))
+        // Retries back off: 5 s after the first send, 10 s after the second.
+        reloaded.markSent(first.header.id, at: now)
+        #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 4.9)) == false)
+        #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 5)) == true)
+        reloaded.markSent(first.header.id, at: now)
+        #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 9.9)) == false)
+        reloaded.makeDue(["monk1"])
+        #expect(reloaded.entries[first.header.id]?.isDue(at: now) == true, "a link that came up makes everything due")
+        // Acknowledged: gone from memory and disk; expired: removed and returned.
+        try reloaded.remove(first.header.id)
+        #expect(!FileSystem.exists(path + "/" + first.header.id + ".env"))
+        #expect(try reloaded.removeExpired(now: now.adding(seconds: 3600)).map(\.envelope) == [answer])
+        #expect(reloaded.entries.isEmpty)
+    }
+
+    @Test("the request spool restores each request's stage after a restart: stored, running, finished, delivered")
+    func requestSpool() throws {
+        let path = directory.path + "/requests"
+        var spool = RequestSpool(directory: path)
+        try FileSystem.makeDirectory(path)
+        let stored = request(0), running = request(1), finished = request(2)
+        for envelope in [stored, running, finished] { try spool.store(envelope, key: RequestSpool.key(envelope)!) }
+        try spool.markRunning(RequestSpool.key(running)!)
+        try spool.markRunning(RequestSpool.key(finished)!)
+        let answer = result(for: finished)
+        try spool.storeResult(answer, key: RequestSpool.key(finished)!)
+        try spool.markDelivered(RequestSpool.key(finished)!)
+        var reloaded = RequestSpool(directory: path)
+        #expect(try reloaded.load(keys: keys, quarantine: quarantine).isEmpty)
+        #expect(reloaded.entries[RequestSpool.key(stored)!]?.stage == .stored)
+        #expect(reloaded.entries[RequestSpool.key(running)!]?.stage == .running)
+        #expect(reloaded.entries[RequestSpool.key(finished)!]?.stage == .finished(answer))
+        #expect(reloaded.delivered == [RequestSpool.key(finished)!])
+        // Pruning forgets only finished entries whose every copy has expired.
+        try reloaded.prune(now: now.adding(seconds: 7200)) { $0.header.expires }
+        #expect(Set(reloaded.entries.keys) == [RequestSpool.key(stored)!, RequestSpool.key(running)!], "stored and running still owe an answer")
+        #expect(!FileSystem.exists(reloaded.path(RequestSpool.key(finished)!, "result")))
+        // A result file that no longer verifies is quarantined; its request stays, to be answered again.
+        let other = request(3)
+        try reloaded.store(other, key: RequestSpool.key(other)!)
+        try FileSystem.writeAtomically(Array("garbage\n".utf8), to: reloaded.path(RequestSpool.key(other)!, "result"))
+        var again = RequestSpool(directory: path)
+        let problems = try again.load(keys: keys, quarantine: quarantine)
+        #expect(problems.count == 1 && again.entries[RequestSpool.key(other)!]?.stage == .stored, "\(problems)")
+    }
+
+    @Test("the journal reads back every record it wrote; a torn last line is ignored, a damaged one in the middle is an error")
+    func journal() throws {
+        let path = directory.path + "/b.journal"
+        let answer = result(for: request(0))
+        let records: [JournalRecord] = [
+            .started(now), .groupStarted(request: 0, group: 0, at: now), .state(request: 0, host: "monk1", state: .sent, note: nil),
+            .state(request: 0, host: "monk1", state: .noAnswer, note: "no answer within 30 s"),
+            .result(request: 0, host: "monk1", signed: answer.text, result: HostResult(host: "monk1", state: .ok)),
+            .requestFailedUndeliverable(request: 1, note: "no delivery.yaml entry"), .requestEnded(request: 0, state: .ok), .ended(.done),
+        ]
+        let journal = try BatchJournal(path: path)
+        try journal.append(records)
+        #expect(try BatchJournal.read(path, keys: keys) == records)
+        // A crash in the middle of a write: the torn line was never acted on.
+        let fd = open(path, O_WRONLY | O_APPEND)
+        _ = "state 0 mon".withCString { write(fd, $0, 11) }
+        close(fd)
+        #expect(try BatchJournal.read(path, keys: keys) == records)
+        // A result whose signature no longer holds is not a record to trust.
+        let text = String(decoding: try FileSystem.read(path, maxBytes: 1 << 20), as: UTF8.self)
+        let forged = text.replacing(Base64.encode(Array(answer.text.utf8)), with: Base64.encode(Array(answer.text.replacing("state: ok", with: "state: failed").utf8)))
+        try FileSystem.writeAtomically(Array(forged.utf8), to: path)
+        #expect(throws: InputError.self) { try BatchJournal.read(path, keys: keys) }
+    }
+
+    @Test("control messages read back as they were written, and anything else is refused with a reason", arguments: [
+        ControlRequest.submit(batch: Array("name: b\n".utf8), source: "b.yaml", follow: true, timeout: 30, hosts: ["monk1"]),
+        .status(batch: nil), .status(batch: "20261202-100000-000-9f2c1a7be301"),
+        .rerun(batch: "20261202-100000-000-9f2c1a7be301", failedOnly: true, follow: false, timeout: nil), .reload,
+        .follow(batch: "20261202-100000-000-9f2c1a7be301"),
+    ])
+    func controlRequests(_ request: ControlRequest) throws {
+        #expect(try ControlRequest(yaml: request.yaml) == request)
+    }
+
+    @Test("control events read back as they were written; unknown or malformed messages are errors")
+    func controlEvents() throws {
+        let events: [ControlEvent] = [
+            .accepted(batch: "20261202-100000-000-9f2c1a7be301"),
+            .progress(request: 0, name: "provision", host: "monk1", state: .noAnswer, note: "no answer within 30 s"),
+            .finished(state: .done, path: "/tmp/x.yaml"), .status(text: "idle\n", json: "{}"),
+            .failure(message: "bad batch", exitStatus: 2),
+        ]
+        for event in events { #expect(try ControlEvent(yaml: event.yaml) == event) }
+        #expect(throws: (any Error).self) { try ControlEvent(yaml: Array("event: sideways\n".utf8)) }
+        #expect(throws: (any Error).self) { try ControlRequest(yaml: Array("request: submit\n".utf8)) }
+        #expect(throws: (any Error).self) { try ControlRequest(yaml: [0xFF, 0xFE]) }
+    }
+}
+
+extension String {
+    /// Two decimal digits.
+    init(format2 value: Int) { self = value < 10 ? "0\(value)" : "\(value)" }
+}
