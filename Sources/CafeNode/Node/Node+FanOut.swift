@@ -129,7 +129,7 @@ extension Node {
             let journal = try BatchJournal(path: fanOutPath(key, "journal"))
             fanOuts[key] = FanOut(request: request, engine: BatchEngine(plan: plan), journal: journal, own: nil, ownDone: false)
             logger.info("fanning out to \(hosts.joined(separator: ", "))", metadata: meta)
-            stepFanOut(key) { $0.start(now: now) }
+            step(.fanOut(key)) { $0.start(now: now) }
         } catch {
             logger.error("cannot start the fan-out: \(error)", metadata: meta)
             fanOuts[key] = nil
@@ -165,68 +165,6 @@ extension Node {
         completeFanOut(key)
     }
 
-    // MARK: - Running
-
-    /// Like ``step(_:_:)``, for a fan-out.
-    @discardableResult
-    func stepFanOut(_ key: RequestKey, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
-        stepEngine(
-            get: { fanOuts[key]?.engine }, set: { fanOuts[key]?.engine = $0 },
-            perform: { performFanOut($0, key: key) }, event)
-    }
-
-    /// Like ``perform(_:batch:)``: journal first; nothing is done when it cannot be written.
-    @discardableResult
-    func performFanOut(_ actions: [BatchAction], key: RequestKey) -> Bool {
-        guard let fan = fanOuts[key] else { return false }
-        return journalThenAct(actions, in: fan.journal, of: "the fan-out of \(key)") { action in
-            switch action {
-            case .record:
-                break
-            case .send(_, let host):
-                sendDelegated(key, to: host)
-            case .withdraw(_, let host):
-                if let entry = outbox.request(origin: key.origin, batch: key.batch.rawValue, index: key.index, host: host) {
-                    _ = try? outbox.remove(entry.envelope.header.id)
-                }
-            case .progress(_, let host, let state, let note):
-                logger.info("\(host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")", metadata: ["batch": "\(key.batch)", "peer": "\(host)"])
-            case .finished:
-                completeFanOut(key)
-            }
-        }
-    }
-
-    /// The request for one of this node's hosts: the same request, secrets sealed again to that
-    /// host, and the request this node received as proof that the origin asked.
-    func sendDelegated(_ key: RequestKey, to host: String, introduced: Bool = false) {
-        guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
-        let origin = fan.request.header.origin
-        if outbox.request(origin: origin, batch: key.batch.rawValue, index: key.index, host: host) == nil {
-            if mustAwaitKey(of: host, secrets: !body.secrets.isEmpty, introduced: introduced, .fanOut(key)) { return }
-            do {
-                let secrets = try body.secrets.map { secret -> (key: String, sealed: String) in
-                    let clear = try SecretSealer.open(
-                        secret.sealed, with: identity.key,
-                        binding: SecretSealer.requestBinding(origin: origin, batch: body.batch, index: body.index, request: body.request, recipient: name, key: secret.key))
-                    return (secret.key, try seal(clear, for: host, origin: origin, batch: body.batch, index: body.index, request: body.request, key: secret.key))
-                }
-                let delegated = RequestBody(
-                    batch: body.batch, batchName: body.batchName, index: body.index, request: body.request, data: body.data,
-                    secrets: secrets, answerBy: fan.engine.plan.groupTimeout.flatMap { _ in fan.engine.nextDeadline },
-                    delegation: fan.request.text, only: Self.paths(below: host, in: body.only))
-                try queueRequest(delegated, origin: origin, to: host, expires: fan.request.header.expires)
-            } catch {
-                logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(key.batch)"])
-                let now = clock.now()
-                stepFanOut(key) { $0.failed(request: 0, host: host, note: "\(name) could not prepare the request: \(error)", now: now) }
-                return
-            }
-        }
-        stepFanOut(key) { $0.dispatched(request: 0, host: host) }
-        flush(to: host)
-    }
-
     /// The part of `only` for `host`: nil (everything) when `only` is nil or names `host`
     /// itself; otherwise the rest of each path through it.
     static func paths(below host: String, in only: [String]?) -> [String]? {
@@ -239,35 +177,6 @@ extension Node {
             below.append(parts[1])
         }
         return below
-    }
-
-    /// A result from one of this node's hosts, for a request it fanned out.
-    func receiveLeafResult(_ envelope: Envelope, _ body: ResultBody) -> Bool {
-        guard let batch = BatchID(validating: body.batch) else { return false }
-        let key = RequestKey(origin: envelope.header.origin, batch: batch, index: body.index)
-        guard fanOuts[key] != nil else { return false }
-        let now = clock.now()
-        var changed = false
-        guard stepFanOut(key, { engine in
-            let actions = engine.received(request: 0, host: envelope.header.sender, result: body.result, signed: envelope.text, now: now)
-            changed = !actions.isEmpty
-            return actions
-        }) else { return true }
-        try? remember(envelope.header)
-        acknowledge(envelope.header, changed ? .accepted : .duplicate)
-        return true
-    }
-
-    /// One of this node's hosts acknowledged (or refused) a request this node fanned out.
-    func leafAcknowledged(_ entry: Outbox.Entry, _ body: AckBody) {
-        guard case .request(let request) = entry.envelope.body, let batch = BatchID(validating: request.batch) else { return }
-        let key = RequestKey(origin: entry.envelope.header.origin, batch: batch, index: request.index)
-        let now = clock.now()
-        stepFanOut(key) { engine in
-            body.status == .refused
-                ? engine.refused(request: 0, host: entry.target, code: body.code, reason: body.reason ?? "refused", now: now)
-                : engine.acknowledged(request: 0, host: entry.target)
-        }
     }
 
     // MARK: - Finishing
@@ -336,7 +245,7 @@ extension Node {
                 logger.info("resuming a fan-out after a restart (\(records.count) journal records)", metadata: ["batch": "\(key.batch)"])
                 if fan.engine.state != .done && fan.engine.state != .error {
                     let now = clock.now()
-                    stepFanOut(key) { $0.resume(now: now) }
+                    step(.fanOut(key)) { $0.resume(now: now) }
                 }
                 completeFanOut(key)
             } catch {

@@ -120,116 +120,11 @@ extension Node {
         let journal = try BatchJournal(path: journalPath(batch.id))
         batches[batch.id] = RunningBatch(batch: batch, engine: BatchEngine(plan: plan), journal: journal)
         let now = clock.now()
-        step(batch.id) { $0.start(now: now) }
+        step(.batch(batch.id)) { $0.start(now: now) }
     }
 
     func journalPath(_ id: BatchID) -> String {
         identity.home.batches(.running) + "/" + id.rawValue + ".journal"
-    }
-
-    // MARK: - Carrying out the engine's actions
-
-    /// One engine step for batch `id`: the engine takes the event, its records are journaled,
-    /// then the actions are carried out. If the journal cannot be written the engine is put back
-    /// as it was and nothing is done (false), so a repeat of the event is handled afresh.
-    @discardableResult
-    func step(_ id: BatchID, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
-        stepEngine(
-            get: { batches[id]?.engine }, set: { batches[id]?.engine = $0 },
-            perform: { perform($0, batch: id) }, event)
-    }
-
-    /// The one undo-on-failure step behind ``step(_:_:)`` and ``stepFanOut(_:_:)``: the engine
-    /// (read by `get`, stored by `set`) takes the event, `perform` journals and acts; if it
-    /// cannot, the engine is stored back as it was.
-    func stepEngine(
-        get: () -> BatchEngine?, set: (BatchEngine) -> Void, perform: ([BatchAction]) -> Bool,
-        _ event: (inout BatchEngine) -> [BatchAction]
-    ) -> Bool {
-        guard var engine = get() else { return false }
-        let previous = engine
-        let actions = event(&engine)
-        set(engine)
-        guard perform(actions) else {
-            set(previous)
-            return false
-        }
-        return true
-    }
-
-    /// Journals first, then acts: sends, withdrawals, progress, the end. When the journal
-    /// cannot be written nothing is done (and false returned): after a restart the batch goes
-    /// on from what the journal holds.
-    @discardableResult
-    func perform(_ actions: [BatchAction], batch id: BatchID) -> Bool {
-        guard let running = batches[id] else { return false }
-        return journalThenAct(actions, in: running.journal, of: "batch \(id)") { action in
-            switch action {
-            case .record:
-                break
-            case .send(let request, let host):
-                sendRequest(id, request: request, host: host)
-            case .withdraw(let request, let host):
-                if let entry = outbox.request(origin: name, batch: id.rawValue, index: request, host: host) {
-                    do { try outbox.remove(entry.envelope.header.id) } catch { logger.error("cannot withdraw a request: \(error)") }
-                }
-            case .progress(let request, let host, let state, let note):
-                let requestName = running.engine.plan.requests[request].name
-                logger.info("\(host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")", metadata: ["batch": "\(id)", "request": "\(requestName)", "peer": "\(host)"])
-                notify(id, .progress(request: request, name: requestName, host: host, state: state, note: note))
-            case .finished:
-                finishBatch(id)
-            }
-        }
-    }
-
-    /// Appends the records among `actions` to `journal`, then hands every action to `act`;
-    /// when the journal cannot be written, logs it and returns false without acting.
-    func journalThenAct(_ actions: [BatchAction], in journal: BatchJournal, of what: String, act: (BatchAction) -> Void) -> Bool {
-        let records = actions.compactMap { action -> JournalRecord? in
-            if case .record(let record) = action { return record }
-            return nil
-        }
-        do {
-            try journal.append(records)
-        } catch {
-            logger.critical("cannot write the journal of \(what), not acting on it: \(error)")
-            return false
-        }
-        actions.forEach(act)
-        return true
-    }
-
-    /// Builds the request envelope for one host (secrets sealed to it), stores it in the
-    /// outbox, and sends it.
-    func sendRequest(_ id: BatchID, request index: Int, host: String, introduced: Bool = false) {
-        guard let running = batches[id] else { return }
-        if outbox.request(origin: name, batch: id.rawValue, index: index, host: host) == nil {
-            let request = running.batch.requests[index]
-            if mustAwaitKey(of: host, secrets: !request.data.secrets.isEmpty, introduced: introduced, .origin(id, index)) { return }
-            do {
-                let secrets = try request.data.secrets.map { secret -> (key: String, sealed: String) in
-                    guard case .sealed(let own) = secret.value else { throw EnvironmentError("secret '\(secret.key)' is not sealed") }
-                    let clear = try SecretSealer.open(
-                        own, with: identity.key,
-                        binding: SecretSealer.originalBinding(batch: id.rawValue, index: index, origin: name, key: secret.key))
-                    return (secret.key, try seal(clear, for: host, origin: name, batch: id.rawValue, index: index, request: request.name, key: secret.key))
-                }
-                let answerBy = running.engine.plan.groupTimeout.flatMap { _ in running.engine.nextDeadline }
-                let body = RequestBody(
-                    batch: id.rawValue, batchName: running.batch.name, index: index, request: request.name,
-                    data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy,
-                    only: request.only?[host])
-                try queueRequest(body, origin: name, to: host, expires: running.engine.plan.expires)
-            } catch {
-                logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(id)"])
-                let now = clock.now()
-                step(id) { $0.failed(request: index, host: host, note: "\(name) could not prepare the request: \(error)", now: now) }
-                return
-            }
-        }
-        step(id) { $0.dispatched(request: index, host: host) }
-        flush(to: host)
     }
 
     // MARK: - Results and acknowledgements
@@ -243,10 +138,15 @@ extension Node {
         // final, and it is acknowledged again so the host stops sending it.
         if refuseStale(header, verdict, meta) { return }
         if header.origin != name, body.result.host == header.sender {
-            if !receiveLeafResult(envelope, body) {
+            // A result from one of this node's hosts, for a request it fans out.
+            guard let batch = BatchID(validating: body.batch), case let key = RequestKey(origin: header.origin, batch: batch, index: body.index),
+                fanOuts[key] != nil
+            else {
                 logger.info("late result for a fan-out that has ended; acknowledged and ignored", metadata: meta)
                 acknowledge(header, .duplicate)
+                return
             }
+            record(envelope, body, in: .fanOut(key), request: 0, meta)
             return
         }
         guard header.origin == name, body.result.host == header.sender, [.ok, .failed, .denied, .expired].contains(body.result.state),
@@ -272,19 +172,7 @@ extension Node {
             acknowledge(header, .refused, code: .unknownRequest, reason: "batch \(id) has no request \(body.request)[\(body.index)]")
             return
         }
-        let now = clock.now()
-        var changed = false
-        guard step(id, { engine in
-            let actions = engine.received(request: body.index, host: header.sender, result: body.result, signed: envelope.text, now: now)
-            changed = !actions.isEmpty
-            return actions
-        }) else { return }
-        do {
-            try remember(header)
-        } catch {
-            logger.error("cannot record the result as seen: \(error)", metadata: meta)
-        }
-        acknowledge(header, changed ? .accepted : .duplicate)
+        record(envelope, body, in: .batch(id), request: body.index, meta)
     }
 
     /// An acknowledgement: the envelope it names leaves the outbox; a request becomes running.
@@ -308,19 +196,7 @@ extension Node {
             }
             return
         }
-        if entry.envelope.header.origin != name {
-            leafAcknowledged(entry, body)
-            return
-        }
-        guard case .request(let request) = entry.envelope.body, let id = BatchID(validating: request.batch), batches[id] != nil
-        else { return }
-        let now = clock.now()
-        if body.status == .refused {
-            logger.warning("\(entry.target) refused the request: \(body.reason ?? "no reason given")", metadata: ["batch": "\(id)"])
-            step(id) { $0.refused(request: request.index, host: entry.target, code: body.code, reason: body.reason ?? "refused", now: now) }
-        } else {
-            step(id) { $0.acknowledged(request: request.index, host: entry.target) }
-        }
+        requestAcknowledged(entry, body)
     }
 
     // MARK: - The end of a batch
@@ -453,7 +329,7 @@ extension Node {
                     // results the hosts kept for it can arrive first.
                     let then = clock.now().adding(seconds: -Self.resumeGrace)
                     resumedAt[id] = clock.now()
-                    step(id) { $0.resume(now: then) }
+                    step(.batch(id)) { $0.resume(now: then) }
                 } catch {
                     let current = FileSystem.exists(path) ? path : home.batchFile(id, in: .running)
                     guard FileSystem.exists(current) else {

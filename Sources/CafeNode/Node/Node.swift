@@ -102,10 +102,7 @@ public actor Node {
     /// A peer became reachable: send at once everything whose route starts with it.
     public func peerReachable(_ peer: String) {
         for waiting in awaitingKey.removeValue(forKey: peer) ?? [] {
-            switch waiting {
-            case .origin(let id, let index): sendRequest(id, request: index, host: peer, introduced: true)
-            case .fanOut(let key): sendDelegated(key, to: peer, introduced: true)
-            }
+            send(waiting.delivery, request: waiting.request, to: peer, introduced: true)
         }
         let targets = Set(outbox.targets.filter { firstHop(to: $0) == peer })
         outbox.makeDue(targets)
@@ -121,10 +118,10 @@ public actor Node {
                 guard now.seconds(since: resumed) >= Self.resumeGrace else { continue }
                 resumedAt[id] = nil
             }
-            step(id) { $0.tick(now: now) }
+            step(.batch(id)) { $0.tick(now: now) }
         }
         for key in Array(fanOuts.keys) {
-            stepFanOut(key) { $0.tick(now: now) }
+            step(.fanOut(key)) { $0.tick(now: now) }
         }
         do {
             for entry in try outbox.removeExpired(now: now) {
@@ -390,10 +387,4 @@ public enum FollowEvent: Sendable, Equatable {
     case finished(state: BatchState, path: String)
     /// The batch could not be brought to its end now (the node says why).
     case failed(String)
-}
-
-/// A request that waits for its host's key before its secrets can be sealed.
-enum AwaitingKey: Sendable {
-    case origin(BatchID, Int)
-    case fanOut(RequestKey)
 }

@@ -1,0 +1,233 @@
+import CafeCore
+import CafeCrypto
+import CafeWire
+import Logging
+
+/// What a ``BatchEngine`` of this node delivers: a batch it originated (one engine request per
+/// batch request), or a request it fans out by its own delivery map (one engine request, 0).
+/// The origin and the forwarding host share one step, one perform and one send; only how a
+/// request body is built and what happens at the end differ.
+enum Delivery: Hashable, Sendable, CustomStringConvertible {
+    case batch(BatchID)
+    case fanOut(RequestKey)
+
+    var description: String {
+        switch self {
+        case .batch(let id): "batch \(id)"
+        case .fanOut(let key): "the fan-out of \(key)"
+        }
+    }
+}
+
+extension Node {
+    func engine(of delivery: Delivery) -> BatchEngine? {
+        switch delivery {
+        case .batch(let id): batches[id]?.engine
+        case .fanOut(let key): fanOuts[key]?.engine
+        }
+    }
+
+    func setEngine(_ engine: BatchEngine, of delivery: Delivery) {
+        switch delivery {
+        case .batch(let id): batches[id]?.engine = engine
+        case .fanOut(let key): fanOuts[key]?.engine = engine
+        }
+    }
+
+    func journal(of delivery: Delivery) -> BatchJournal? {
+        switch delivery {
+        case .batch(let id): batches[id]?.journal
+        case .fanOut(let key): fanOuts[key]?.journal
+        }
+    }
+
+    /// The origin, batch and position in the origin's batch of engine request `index`: how
+    /// the outbox and the hosts know the request.
+    func slot(_ delivery: Delivery, _ index: Int) -> (origin: String, batch: String, position: Int) {
+        switch delivery {
+        case .batch(let id): (name, id.rawValue, index)
+        case .fanOut(let key): (key.origin, key.batch.rawValue, key.index)
+        }
+    }
+
+    /// The delivery (and engine request) a request envelope in the outbox belongs to.
+    func delivery(of request: Envelope) -> (Delivery, Int)? {
+        guard case .request(let body) = request.body, let batch = BatchID(validating: body.batch) else { return nil }
+        if request.header.origin == name { return batches[batch] != nil ? (.batch(batch), body.index) : nil }
+        let key = RequestKey(origin: request.header.origin, batch: batch, index: body.index)
+        return fanOuts[key] != nil ? (.fanOut(key), 0) : nil
+    }
+
+    // MARK: - Stepping
+
+    /// One engine step: the engine takes the event, its records are journaled, then the
+    /// actions are carried out. If the journal cannot be written the engine is put back as it
+    /// was and nothing is done (false), so a repeat of the event is handled afresh. Carrying
+    /// out an action may step the engine again (a send that cannot be prepared fails its host):
+    /// each such step is journaled on its own, after the one that caused it.
+    @discardableResult
+    func step(_ delivery: Delivery, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
+        guard var engine = engine(of: delivery) else { return false }
+        let previous = engine
+        let actions = event(&engine)
+        setEngine(engine, of: delivery)
+        guard perform(actions, for: delivery) else {
+            setEngine(previous, of: delivery)
+            return false
+        }
+        return true
+    }
+
+    /// Journals first, then acts: sends, withdrawals, progress, the end. When the journal
+    /// cannot be written nothing is done (and false returned): after a restart the delivery
+    /// goes on from what the journal holds.
+    func perform(_ actions: [BatchAction], for delivery: Delivery) -> Bool {
+        guard let journal = journal(of: delivery) else { return false }
+        let records = actions.compactMap { action -> JournalRecord? in
+            if case .record(let record) = action { return record }
+            return nil
+        }
+        do {
+            try journal.append(records)
+        } catch {
+            logger.critical("cannot write the journal of \(delivery), not acting on it: \(error)")
+            return false
+        }
+        for action in actions {
+            switch action {
+            case .record:
+                break
+            case .send(let request, let host):
+                send(delivery, request: request, to: host)
+            case .withdraw(let request, let host):
+                let (origin, batch, position) = slot(delivery, request)
+                if let entry = outbox.request(origin: origin, batch: batch, index: position, host: host) {
+                    do { try outbox.remove(entry.envelope.header.id) } catch { logger.error("cannot withdraw the request for \(host) of \(delivery): \(error)") }
+                }
+            case .progress(let request, let host, let state, let note):
+                progress(delivery, request: request, host: host, state: state, note: note)
+            case .finished:
+                switch delivery {
+                case .batch(let id): finishBatch(id)
+                case .fanOut(let key): completeFanOut(key)
+                }
+            }
+        }
+        return true
+    }
+
+    func progress(_ delivery: Delivery, request: Int, host: String, state: HostState, note: String?) {
+        let (_, batch, _) = slot(delivery, request)
+        let requestName = engine(of: delivery)?.plan.requests[request].name ?? "?"
+        logger.info(
+            "\(host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")",
+            metadata: ["batch": "\(batch)", "request": "\(requestName)", "peer": "\(host)"])
+        if case .batch(let id) = delivery {
+            notify(id, .progress(request: request, name: requestName, host: host, state: state, note: note))
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Builds the request envelope for one host (secrets sealed to it), stores it in the
+    /// outbox, and sends it. A request with secrets for a key-less peer not seen yet waits for
+    /// its first link (`introduced` is the second attempt, which does not wait).
+    func send(_ delivery: Delivery, request index: Int, to host: String, introduced: Bool = false) {
+        guard engine(of: delivery) != nil else { return }
+        let (origin, batch, position) = slot(delivery, index)
+        if outbox.request(origin: origin, batch: batch, index: position, host: host) == nil {
+            do {
+                guard let (body, expires) = try requestBody(delivery, request: index, for: host, introduced: introduced) else { return }
+                try queueRequest(body, origin: origin, to: host, expires: expires)
+            } catch {
+                logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(batch)"])
+                let now = clock.now()
+                step(delivery) { $0.failed(request: index, host: host, note: "\(name) could not prepare the request: \(error)", now: now) }
+                return
+            }
+        }
+        step(delivery) { $0.dispatched(request: index, host: host) }
+        flush(to: host)
+    }
+
+    /// The body of engine request `index` for `host` and when it expires; nil when it waits
+    /// for `host`'s key. The origin seals its own saved secrets again for the host; a
+    /// forwarding host seals again the secrets sealed to it, and adds the request it received
+    /// as proof that the origin asked.
+    func requestBody(_ delivery: Delivery, request index: Int, for host: String, introduced: Bool) throws -> (RequestBody, Timestamp)? {
+        guard let engine = engine(of: delivery) else { return nil }
+        let (origin, batch, position) = slot(delivery, index)
+        let answerBy = engine.plan.groupTimeout.flatMap { _ in engine.nextDeadline }
+        switch delivery {
+        case .batch(let id):
+            guard let request = batches[id]?.batch.requests[index] else { return nil }
+            if mustAwaitKey(of: host, secrets: !request.data.secrets.isEmpty, introduced: introduced, AwaitingKey(delivery: delivery, request: index)) {
+                return nil
+            }
+            let secrets = try request.data.secrets.map { secret -> (key: String, sealed: String) in
+                guard case .sealed(let own) = secret.value else { throw EnvironmentError("secret '\(secret.key)' is not sealed") }
+                let clear = try SecretSealer.open(
+                    own, with: identity.key, binding: SecretSealer.originalBinding(batch: batch, index: position, origin: origin, key: secret.key))
+                return (secret.key, try seal(clear, for: host, origin: origin, batch: batch, index: position, request: request.name, key: secret.key))
+            }
+            let body = RequestBody(
+                batch: batch, batchName: batches[id]?.batch.name ?? "", index: position, request: request.name,
+                data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy,
+                only: request.only?[host])
+            return (body, engine.plan.expires)
+        case .fanOut(let key):
+            guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return nil }
+            if mustAwaitKey(of: host, secrets: !body.secrets.isEmpty, introduced: introduced, AwaitingKey(delivery: delivery, request: index)) {
+                return nil
+            }
+            let secrets = try body.secrets.map { secret -> (key: String, sealed: String) in
+                let clear = try SecretSealer.open(
+                    secret.sealed, with: identity.key,
+                    binding: SecretSealer.requestBinding(origin: origin, batch: batch, index: position, request: body.request, recipient: name, key: secret.key))
+                return (secret.key, try seal(clear, for: host, origin: origin, batch: batch, index: position, request: body.request, key: secret.key))
+            }
+            let delegated = RequestBody(
+                batch: batch, batchName: body.batchName, index: position, request: body.request, data: body.data,
+                secrets: secrets, answerBy: answerBy, delegation: fan.request.text, only: Self.paths(below: host, in: body.only))
+            return (delegated, fan.request.header.expires)
+        }
+    }
+
+    // MARK: - Answers
+
+    /// A host's signed result for engine request `index` of `delivery`: stepped (journaled),
+    /// remembered as seen, and acknowledged (a copy that changes nothing as a duplicate).
+    func record(_ envelope: Envelope, _ body: ResultBody, in delivery: Delivery, request index: Int, _ meta: Logger.Metadata) {
+        let now = clock.now()
+        var changed = false
+        guard step(delivery, { engine in
+            let actions = engine.received(request: index, host: envelope.header.sender, result: body.result, signed: envelope.text, now: now)
+            changed = !actions.isEmpty
+            return actions
+        }) else { return }
+        do {
+            try remember(envelope.header)
+        } catch {
+            logger.error("cannot record the result as seen: \(error)", metadata: meta)
+        }
+        acknowledge(envelope.header, changed ? .accepted : .duplicate)
+    }
+
+    /// A host acknowledged (or refused) a request of `delivery`: the engine learns which.
+    func requestAcknowledged(_ entry: Outbox.Entry, _ body: AckBody) {
+        guard let (delivery, index) = delivery(of: entry.envelope) else { return }
+        let now = clock.now()
+        if body.status == .refused {
+            logger.warning("\(entry.target) refused the request: \(body.reason ?? "no reason given")", metadata: ["batch": "\(slot(delivery, index).batch)"])
+            step(delivery) { $0.refused(request: index, host: entry.target, code: body.code, reason: body.reason ?? "refused", now: now) }
+        } else {
+            step(delivery) { $0.acknowledged(request: index, host: entry.target) }
+        }
+    }
+}
+
+/// A request with secrets that waits for its host's key before they can be sealed to it.
+struct AwaitingKey: Sendable {
+    var delivery: Delivery
+    var request: Int
+}
