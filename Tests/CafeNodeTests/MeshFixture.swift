@@ -31,6 +31,8 @@ final class DaemonProcess {
     }
 
     /// Sends `signal` and, unless it is SIGSTOP or SIGCONT, waits for the process to end.
+    /// Never signals a process this one has already reaped: its pid may belong to another
+    /// process by now (a `cafe` command of a test running in parallel).
     @discardableResult
     func signal(_ signal: Int32) -> Int32? {
         guard exitStatus == nil else { return exitStatus }
@@ -38,14 +40,28 @@ final class DaemonProcess {
         if signal == SIGSTOP || signal == SIGCONT { return nil }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        exitStatus = Self.decode(status)
         return exitStatus
     }
 
     var isRunning: Bool {
         guard exitStatus == nil else { return false }
         var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == 0
+        switch waitpid(pid, &status, WNOHANG) {
+        case 0:
+            return true
+        case pid:
+            // Reaped now: remember it, so that no later signal goes to whoever gets the pid next.
+            exitStatus = Self.decode(status)
+        default:
+            exitStatus = -1  // not a child any more: gone, status unknown
+        }
+        return false
+    }
+
+    /// An exit status as a shell shows it: the code, or 128 + the signal.
+    static func decode(_ status: Int32) -> Int32 {
+        (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     var logText: String { (try? FileSystem.read(log, maxBytes: 64 << 20)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
@@ -70,7 +86,7 @@ final class MeshFixture {
         self.names = names
         for name in names {
             let created = cafe(["init", "--home", home(name), "--name", name, "--listen", "127.0.0.1:1"])
-            guard created.status == 0 else { throw EnvironmentError("cafe init failed: \(created.stderr)") }
+            guard created.status == 0 else { throw EnvironmentError("cafe init failed (status \(created.status)): \(created.stderr)") }
             keys[name] = String(created.stdout.split(separator: " ")[1].dropLast(created.stdout.hasSuffix("\n") ? 1 : 0))
             ports[name] = try Self.freePort()
         }

@@ -122,34 +122,15 @@ extension Node {
 
     // MARK: - Rerun
 
-    /// What to run again below a forwarding host that did not succeed: the paths of its
-    /// leaves that did not succeed (deeper ones as `gw2/b5`), and `.` when its own commands
-    /// failed; nil when the whole request must run again there (no verified result with
-    /// leaves, or it failed before it fanned out).
-    func failedPaths(_ record: HostRecord) -> [String]? {
-        guard let signed = record.signedResult, let envelope = try? Envelope.open(Array(signed.utf8), keys: identity.keys),
-            case .result(let body) = envelope.body, !body.result.leaves.isEmpty
-        else { return nil }
-        var paths: [String] = []
-        if body.result.commands.contains(where: { $0.termination != .exited(0) || $0.timedOutAfter != nil }) { paths.append(".") }
-        for leaf in body.result.leaves where leaf.state != .ok {
-            guard let below = failedPaths(leaf) else {
-                paths.append(leaf.host)
-                continue
-            }
-            paths += below.map { $0 == "." ? "\(leaf.host)/." : "\(leaf.host)/\($0)" }
-        }
-        return paths.isEmpty ? nil : paths
-    }
-
-    /// The plan of a rerun, one line per request: where it runs again.
-    static func rerunPlan(_ requests: [Request]) -> String {
-        requests.map { request in
-            let groups = (request.groups ?? []).map { group in
-                group.map { host in request.only?[host].map { "\(host) (only \($0.joined(separator: ", ")))" } ?? host }.joined(separator: ", ")
-            }
-            return "rerun plan: \(request.name) on " + (groups.isEmpty ? "its delivery.yaml groups" : groups.joined(separator: ", then "))
-        }.joined(separator: "\n") + "\n"
+    /// Rerun planning with this node's delivery map and keys.
+    var rerunPlanner: RerunPlanner {
+        let identity = identity
+        return RerunPlanner(
+            groups: { identity.configuration.delivery.groups(for: $0) },
+            verify: { signed in
+                guard let envelope = try? Envelope.open(Array(signed.utf8), keys: identity.keys), case .result(let body) = envelope.body else { return nil }
+                return body.result
+            })
     }
 
     /// Runs batch `id` again from its saved original (secrets opened with this node's key).
@@ -176,35 +157,10 @@ extension Node {
                 throw InputError(source: id.rawValue, message: "has not finished yet; --failed needs its executed batch file")
             }
             let executed = try Batch(executedYAML: try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
-            var kept: [Request] = []
-            for (index, request) in requests.enumerated() {
-                guard let record = executed.requests[safe: index], record.name == request.name else {
-                    throw InputError(source: path, message: "does not match the saved original of \(id) (request \(index) differs)")
-                }
-                guard record.state != .ok else { continue }
-                var request = request
-                if record.state != .skipped && !record.records.isEmpty {
-                    let failed = Set(record.records.filter { $0.state != .ok }.map(\.host))
-                    let groups = request.groups ?? record.groups ?? identity.configuration.delivery.groups(for: request.name) ?? []
-                    var filtered = groups.map { $0.filter(failed.contains) }.filter { !$0.isEmpty }
-                    let covered = Set(filtered.joined())
-                    let missing = failed.subtracting(covered).sorted()
-                    if !missing.isEmpty { filtered.append(missing) }
-                    request.groups = filtered
-                    // Below a forwarding host, only what did not succeed there runs again.
-                    var only: [String: [String]] = [:]
-                    for record in record.records where record.state != .ok {
-                        if let paths = failedPaths(record), !paths.isEmpty { only[record.host] = paths }
-                    }
-                    request.only = only.isEmpty ? nil : only
-                }
-                kept.append(request)
-            }
-            guard !kept.isEmpty else { throw InputError(source: id.rawValue, message: "every request succeeded; nothing to run again") }
-            requests = kept
+            requests = try rerunPlanner.failed(requests, executed: executed, source: path)
         }
         let input = BatchInput(name: "\(original.name) (rerun of \(id))", requests: requests)
         let (newID, events) = try submit(input, options: SubmitOptions(timeout: timeout), follow: follow)
-        return (newID, events, Self.rerunPlan(requests))
+        return (newID, events, RerunPlanner.plan(requests))
     }
 }
