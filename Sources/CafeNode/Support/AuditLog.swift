@@ -35,17 +35,7 @@ public final class AuditLog: Sendable {
             $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_./:@,*".unicodeScalars.contains($0))
         }
         if plain { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\x" + (hex.count == 1 ? "0" : "") + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        // Quotes and backslashes escaped here; control and bidirectional characters as on a terminal.
+        return "\"" + TerminalText.safe(value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")) + "\""
     }
 }
