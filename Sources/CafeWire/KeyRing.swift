@@ -24,7 +24,7 @@ public struct KeyRing: Sendable {
     }
 
     /// This node's key, every peer key and every fleet of `node.yaml`.
-    public init(config: NodeConfig, ownKey: PublicKey) throws {
+    public init(config: NodeFile, ownKey: PublicKey) throws {
         var keys = [config.name: ownKey]
         for peer in config.peers.values {
             if let key = peer.key { keys[peer.name] = try PublicKey(text: key) }

@@ -89,7 +89,7 @@ struct PeerCommand: AsyncParsableCommand {
                 route = "scp: {" + fields.joined(separator: ", ") + "}"
             }
             try editConfig(home.nodeConfig, home: home) { text in
-                if let peers = try? NodeConfig(yaml: Array(text.utf8), source: home.nodeConfig).peers, peers[name] != nil {
+                if let peers = try? NodeFile(yaml: Array(text.utf8), source: home.nodeConfig).peers, peers[name] != nil {
                     throw InputError(source: home.nodeConfig, field: "peers.\(name)", message: "is already a peer", hint: "remove it first with `cafe peer remove \(name)`")
                 }
                 let key = try keyText.map { ", key: \(quoted($0))" } ?? ""
@@ -105,7 +105,7 @@ struct PeerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let home = options.nodeHome
-            let node = try NodeConfig(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
+            let node = try NodeFile(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
             var rows = [["PEER", "ROUTE", "KEY"]]
             for peer in node.peers.values.sorted(by: { $0.name < $1.name }) {
                 let route: String

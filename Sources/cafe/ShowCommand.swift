@@ -55,7 +55,7 @@ func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
 func knownKeys(home: NodeHome, fleets: [String] = [], revoked: [String] = []) throws -> KeyRing {
     var ring = KeyRing()
     if FileSystem.exists(home.nodeConfig) {
-        let node = try NodeConfig(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
+        let node = try NodeFile(yaml: FileSystem.read(home.nodeConfig, maxBytes: YAMLLimits.config.maxBytes), source: home.nodeConfig)
         ring = try HomeKeys.load(home: home, config: node, ownKey: try KeyFiles.loadPublicKey(from: home).key).ring
     } else if fleets.isEmpty {
         note("note: no node at \(home.root) (no \(home.nodeConfig)), so no keys to check signatures with; pass --home DIR of a node whose node.yaml lists the signers, or --fleet KEY")

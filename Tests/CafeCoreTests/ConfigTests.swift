@@ -29,7 +29,7 @@ struct ConfigTests {
               farsite:  {scp: {target: "root@10.0.0.9:/var/lib/cafe/dropbox", port: 2222, identity: /root/.ssh/id, options: ["-o", "X=1"]}, key: "\(key)"}
             settings: {request-expiry: 600}
             """
-        let config = try NodeConfig(yaml: Array(text.utf8), source: "node.yaml")
+        let config = try NodeFile(yaml: Array(text.utf8), source: "node.yaml")
         #expect(config.name == "jlore")
         #expect(config.listen == HostPort(host: "127.0.0.1", port: 7401))
         #expect(config.peers["monk1"]?.route == .address(HostPort(host: "127.0.0.1", port: 7402)))
@@ -41,7 +41,7 @@ struct ConfigTests {
     @Test("an unknown key names the file, line, column and field, and suggests the right one")
     func unknownKey() {
         let error = failure {
-            _ = try NodeConfig(yaml: Array("name: jlore\npeers:\n  monk1: {adress: 127.0.0.1:7402, key: \"\(key)\"}\n".utf8), source: "config/node.yaml")
+            _ = try NodeFile(yaml: Array("name: jlore\npeers:\n  monk1: {adress: 127.0.0.1:7402, key: \"\(key)\"}\n".utf8), source: "config/node.yaml")
         }
         #expect(error?.line == 3)
         #expect(error?.column == 11)
@@ -52,13 +52,13 @@ struct ConfigTests {
 
     @Test("wrong types and bad values are refused with their place")
     func wrongTypes() {
-        #expect(failure { _ = try NodeConfig(yaml: Array("name: [a]\n".utf8), source: "n") }?.message.contains("expected a text value") == true)
-        #expect(failure { _ = try NodeConfig(yaml: Array("name: a/b\n".utf8), source: "n") }?.message.contains("not a valid node name") == true)
-        #expect(failure { _ = try NodeConfig(yaml: Array("name: a\nlisten: nowhere\n".utf8), source: "n") }?.line == 2)
-        #expect(failure { _ = try NodeConfig(yaml: Array("name: a\npeers:\n  b: {address: 1.2.3.4:5, key: x}\n".utf8), source: "n") }?.field == "peers.b.key")
-        #expect(failure { _ = try NodeConfig(yaml: Array("name: a\npeers:\n  b: {key: \"\(key)\"}\n".utf8), source: "n") }?.message.contains("exactly one of") == true)
-        #expect(failure { _ = try NodeConfig(yaml: Array("name: a\npeers:\n  b: {via: c, key: \"\(key)\"}\n  c: {via: b, key: \"\(key)\"}\n".utf8), source: "n") }?.message.contains("loops") == true)
-        #expect(failure { _ = try NodeConfig(yaml: Array("".utf8), source: "n") }?.message == "is empty")
+        #expect(failure { _ = try NodeFile(yaml: Array("name: [a]\n".utf8), source: "n") }?.message.contains("expected a text value") == true)
+        #expect(failure { _ = try NodeFile(yaml: Array("name: a/b\n".utf8), source: "n") }?.message.contains("not a valid node name") == true)
+        #expect(failure { _ = try NodeFile(yaml: Array("name: a\nlisten: nowhere\n".utf8), source: "n") }?.line == 2)
+        #expect(failure { _ = try NodeFile(yaml: Array("name: a\npeers:\n  b: {address: 1.2.3.4:5, key: x}\n".utf8), source: "n") }?.field == "peers.b.key")
+        #expect(failure { _ = try NodeFile(yaml: Array("name: a\npeers:\n  b: {key: \"\(key)\"}\n".utf8), source: "n") }?.message.contains("exactly one of") == true)
+        #expect(failure { _ = try NodeFile(yaml: Array("name: a\npeers:\n  b: {via: c, key: \"\(key)\"}\n  c: {via: b, key: \"\(key)\"}\n".utf8), source: "n") }?.message.contains("loops") == true)
+        #expect(failure { _ = try NodeFile(yaml: Array("".utf8), source: "n") }?.message == "is empty")
     }
 
     @Test("commands.yaml: lists, argv, and entries with limits")

@@ -1,11 +1,11 @@
 /// All four config files of a node, read and checked against each other at start.
 public struct NodeConfiguration: Sendable {
-    public var node: NodeConfig
+    public var node: NodeFile
     public var delivery: DeliveryMap
     public var commands: CommandMap
     public var trust: TrustConfig
 
-    public init(node: NodeConfig, delivery: DeliveryMap = DeliveryMap(), commands: CommandMap = CommandMap(), trust: TrustConfig = TrustConfig()) {
+    public init(node: NodeFile, delivery: DeliveryMap = DeliveryMap(), commands: CommandMap = CommandMap(), trust: TrustConfig = TrustConfig()) {
         self.node = node
         self.delivery = delivery
         self.commands = commands
@@ -48,7 +48,7 @@ public struct NodeConfiguration: Sendable {
                 return nil
             }
         }
-        let node = read(home.nodeConfig, required: true) { try NodeConfig(yaml: $0, source: home.nodeConfig) }
+        let node = read(home.nodeConfig, required: true) { try NodeFile(yaml: $0, source: home.nodeConfig) }
         let delivery = read(home.deliveryConfig) { try DeliveryMap(yaml: $0, source: home.deliveryConfig) }
         let commands = read(home.commandsConfig) { try CommandMap(yaml: $0, source: home.commandsConfig) }
         let trust = read(home.trustConfig) { try TrustConfig(yaml: $0, source: home.trustConfig) }

@@ -40,7 +40,7 @@ public struct POSIXSpawner: ProcessSpawner {
         case .failed(let why):
             return notStarted(why, started)
         case .started(let pid, let stdinFD, let stdoutFD, let stderrFD):
-            var session = Session(
+            var session = ChildProcess(
                 pid: pid, stdinFD: stdinFD, stdoutFD: stdoutFD, stderrFD: stderrFD, invocation: invocation, startTime: startTime)
             session.loop()
             return ProcessOutcome(
@@ -152,7 +152,7 @@ private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer
 }
 
 /// The poll loop of one running program.
-private struct Session {
+private struct ChildProcess {
     let pid: pid_t
     var stdinFD: Int32
     var stdoutFD: Int32

@@ -81,7 +81,7 @@ extension Node {
             fields: [("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)], meta)
         guard decision.allowed else {
             logger.warning("not fanning out: \(decision.reason)", metadata: meta)
-            finish(key, result: denial(decision, action: .relay, origin: header.origin), answering: request)
+            finishRequest(key, result: denial(decision, action: .relay, origin: header.origin), answering: request)
             return
         }
         // A rerun of part of what lies below this node: only the hosts its paths name.
@@ -91,7 +91,7 @@ extension Node {
             groups = groups.map { $0.filter(named.contains) }.filter { !$0.isEmpty }
             if groups.isEmpty {
                 guard only.contains(".") else {
-                    finish(key, result: HostResult(
+                    finishRequest(key, result: HostResult(
                         host: name, state: .failed,
                         message: "nothing below \(name) matches \(only.joined(separator: ", ")) in \(identity.home.deliveryConfig); nothing ran"),
                         answering: request)
@@ -99,14 +99,14 @@ extension Node {
                 }
                 // Only this node's own commands are to run again.
                 let result = await runHere(body, request, meta) { try spool.markRunning(key) }
-                finish(key, result: result, answering: request)
+                finishRequest(key, result: result, answering: request)
                 return
             }
         }
         let hosts = groups.joined()
         let chain = (try? delegationChain(request, body))?.chain ?? [header.origin]
         if let looping = hosts.first(where: { chain.contains($0) || $0 == name }) {
-            finish(key, result: HostResult(
+            finishRequest(key, result: HostResult(
                 host: name, state: .failed,
                 message: "delivery loop: \(name)'s delivery.yaml sends \(body.request) to \(looping), which it already passed (\((chain + [name]).joined(separator: " → ")))"),
                 answering: request)
@@ -134,7 +134,7 @@ extension Node {
             logger.error("cannot start the fan-out: \(error)", metadata: meta)
             fanOuts[key] = nil
             for suffix in ["plan.yaml", "journal"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
-            finish(key, result: HostResult(host: name, state: .failed, message: "\(name) could not start the fan-out: \(error)"), answering: request)
+            finishRequest(key, result: HostResult(host: name, state: .failed, message: "\(name) could not start the fan-out: \(error)"), answering: request)
             return
         }
         await runOwnPart(key)
@@ -199,7 +199,7 @@ extension Node {
             message = message.map { $0 + "; " + summary } ?? summary
         }
         fanOuts[key] = nil
-        finish(key, result: HostResult(host: name, state: state, message: message, commands: fan.own?.commands ?? [], leaves: leaves), answering: fan.request)
+        finishRequest(key, result: HostResult(host: name, state: state, message: message, commands: fan.own?.commands ?? [], leaves: leaves), answering: fan.request)
         for suffix in ["plan.yaml", "journal", "own.yaml", "own-started"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
     }
 

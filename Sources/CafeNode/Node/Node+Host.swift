@@ -145,7 +145,7 @@ extension Node {
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
         if header.expires <= clock.now() {
             logger.warning("not running: the request expired at \(header.expires) while it waited", metadata: meta)
-            finish(key, result: HostResult(host: name, state: .expired, message: "expired at \(header.expires) before \(name) could run it; not run"), answering: entry.request)
+            finishRequest(key, result: HostResult(host: name, state: .expired, message: "expired at \(header.expires) before \(name) could run it; not run"), answering: entry.request)
             return
         }
         // A request from another origin that this node's delivery map also names is fanned out
@@ -155,7 +155,7 @@ extension Node {
             return
         }
         let result = await runHere(body, entry.request, meta) { try spool.markRunning(key) }
-        finish(key, result: result, answering: entry.request)
+        finishRequest(key, result: result, answering: entry.request)
         NodeMetrics.requestFinished(result.state.rawValue)
         logger.info("result \(result.state.rawValue)", metadata: meta)
     }
@@ -221,7 +221,7 @@ extension Node {
 
     /// Signs `result`, stores it in the spool and the outbox, and sends it to whoever asked
     /// (the origin, or the host that fanned the request out to this one).
-    func finish(_ key: RequestKey, result: HostResult, answering request: Envelope) {
+    func finishRequest(_ key: RequestKey, result: HostResult, answering request: Envelope) {
         guard let envelope = sign(result, answering: request) else { return }
         // The spool first: a stored result is never lost (after a restart one that was not yet
         // acknowledged is queued again); the outbox then carries it home.
@@ -266,7 +266,7 @@ extension Node {
                     continue
                 }
                 logger.warning("request \(key) was running when the node stopped; reporting it interrupted, not running it again")
-                finish(key, result: interrupted(), answering: entry.request)
+                finishRequest(key, result: interrupted(), answering: entry.request)
             case .finished(let result):
                 // Not acknowledged by whoever asked, and not waiting in the outbox: send again.
                 if !spool.delivered.contains(key), outbox.entries[result.header.id] == nil {

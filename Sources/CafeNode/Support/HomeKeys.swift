@@ -15,7 +15,7 @@ public struct HomeKeys: Sendable {
 
     /// Reads everything under `home` for node `config.name`, whose key is `ownKey`. Every
     /// problem names its file.
-    public static func load(home: NodeHome, config: NodeConfig, ownKey: PublicKey) throws -> HomeKeys {
+    public static func load(home: NodeHome, config: NodeFile, ownKey: PublicKey) throws -> HomeKeys {
         var certificate: NodeCertificate?
         if FileSystem.exists(home.certificate) {
             let loaded = try NodeCertificate(bytes: try FileSystem.read(home.certificate, maxBytes: NodeCertificate.maxBytes + 1), source: home.certificate)

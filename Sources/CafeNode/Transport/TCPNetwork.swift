@@ -32,7 +32,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     let settings: Settings
 
     private struct State {
-        var sessions: [String: Session] = [:]
+        var sessions: [String: LinkSession] = [:]
         var dialing: Set<String> = []
         var backoff: [String: Backoff] = [:]
         /// Set by ``stop()``: no new connections, so none is left for a closed event loop.
@@ -84,8 +84,8 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     }
 
     public func peersChanged(_ peers: Set<String>) {
-        let closing = state.withLockedValue { state -> [Session] in
-            var closing: [Session] = []
+        let closing = state.withLockedValue { state -> [LinkSession] in
+            var closing: [LinkSession] = []
             for peer in peers {
                 if let session = state.sessions.removeValue(forKey: peer) { closing.append(session) }
                 state.backoff[peer] = nil
@@ -154,7 +154,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     /// ended. Called before the event loops shut down, so that nothing is scheduled on a loop
     /// that has gone (envelopes stay in the outbox).
     public func stop() async {
-        let (sessions, dials) = state.withLockedValue { state -> ([Session], [Task<Void, Never>]) in
+        let (sessions, dials) = state.withLockedValue { state -> ([LinkSession], [Task<Void, Never>]) in
             state.stopped = true
             defer { state.sessions = [:] }
             return (Array(state.sessions.values), Array(state.dials.values))
@@ -274,7 +274,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 channel.channel.pipeline.fireUserInboundEventTriggered(LinkEstablished())
                 linked = true
                 let underlying = channel.channel
-                let session = Session(maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
+                let session = LinkSession(maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
                 let wasUnreachable = state.withLockedValue { state -> Bool in
                     state.sessions[peer]?.close()
                     state.sessions[peer] = session
@@ -334,7 +334,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 }
 
 /// The sending side of one live link: a queue of frames with a byte bound.
-final class Session: @unchecked Sendable {
+final class LinkSession: @unchecked Sendable {
     let outgoing: AsyncStream<[UInt8]>
     private let continuation: AsyncStream<[UInt8]>.Continuation
     private let queued = NIOLockedValueBox(0)

@@ -80,7 +80,7 @@ public struct Peer: Sendable, Hashable {
 /// fleets:
 ///   acme: "ed25519:BASE64"
 /// ```
-public struct NodeConfig: Sendable, Hashable {
+public struct NodeFile: Sendable, Hashable {
     public var name: String
     /// Where to accept peer connections; nil for a node that only connects out.
     public var listen: HostPort?
