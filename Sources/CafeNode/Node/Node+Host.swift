@@ -83,8 +83,7 @@ extension Node {
         }
         acknowledge(header, .accepted)
         logger.info("request stored", metadata: meta)
-        waiting.append(key)
-        startWaiting()
+        start(queue.enqueue(key))
     }
 
     /// Answers (signed results) that may wait in the outbox for one peer before requests
@@ -124,22 +123,15 @@ extension Node {
         }
     }
 
-    /// Starts waiting requests while execution slots are free.
-    func startWaiting() {
-        while executing < maxParallel, !stopping, !waiting.isEmpty {
-            let key = waiting.removeFirst()
-            executing += 1
-            Task { await self.execute(key) }
-        }
+    /// Starts the requests the queue lets start.
+    func start(_ keys: [RequestKey]) {
+        for key in keys { Task { await self.execute(key) } }
     }
 
     /// Runs one stored request: trust first, then secrets, then the commands; signs the result,
     /// stores it, and sends it home.
     func execute(_ key: RequestKey) async {
-        defer {
-            executing -= 1
-            startWaiting()
-        }
+        defer { start(queue.finished()) }
         guard let entry = spool.entries[key], case .request(let body) = entry.request.body, entry.stage == .stored else { return }
         let header = entry.request.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
@@ -256,13 +248,19 @@ extension Node {
     /// After a restart: run what was stored but not started; report what was interrupted.
     /// Requests this node fans out are resumed by ``recoverFanOuts()`` instead.
     func recoverRequests() throws {
+        // Results waiting in the outbox, by the request they answer: one pass, not one per request.
+        var pendingAnswers: [String: Envelope] = [:]
+        for entry in outbox.entries.values {
+            if case .result(let body) = entry.envelope.body { pendingAnswers[body.answers] = entry.envelope }
+        }
+        var startable: [RequestKey] = []
         for (key, entry) in spool.entries.sorted(by: { $0.key.stem < $1.key.stem }) where fanOuts[key] == nil {
             switch entry.stage {
             case .stored:
-                waiting.append(key)
+                startable += queue.enqueue(key)
             case .running:
-                if let pending = outbox.entries.values.first(where: { Self.answers($0.envelope, entry.request) }) {
-                    try spool.storeResult(pending.envelope, key: key)
+                if let pending = pendingAnswers[entry.request.header.id] {
+                    try spool.storeResult(pending, key: key)
                     continue
                 }
                 logger.warning("request \(key) was running when the node stopped; reporting it interrupted, not running it again")
@@ -274,7 +272,7 @@ extension Node {
                 }
             }
         }
-        startWaiting()
+        start(startable)
     }
 
     /// The result of a request that was running when the node stopped.
@@ -282,10 +280,5 @@ extension Node {
         HostResult(
             host: name, state: .failed,
             message: "interrupted: cafe-node on \(name) stopped while this request ran; it is not run again, to avoid running it twice")
-    }
-
-    static func answers(_ candidate: Envelope, _ request: Envelope) -> Bool {
-        guard case .result(let body) = candidate.body else { return false }
-        return body.answers == request.header.id
     }
 }

@@ -40,9 +40,8 @@ public actor Node {
     var reportedDropboxNames: Set<String> = []
 
     /// Requests waiting for an execution slot, and how many run now.
-    var waiting: [RequestKey] = []
-    var executing = 0
-    let maxParallel: Int
+    /// Requests stored here that wait for, or hold, one of `max-parallel` slots.
+    var queue: HostQueue<RequestKey>
     var stopping = false
     var lastPrune: Timestamp
 
@@ -61,7 +60,7 @@ public actor Node {
         self.random = random
         self.runner = runner
         self.logger = logger
-        self.maxParallel = maxParallel
+        queue = HostQueue(maxParallel: max(1, maxParallel))
         audit = AuditLog(path: home.auditLog, clock: clock)
         quarantine = Quarantine(directory: home.spool + "/quarantine")
         let now = clock.now()
@@ -151,12 +150,13 @@ public actor Node {
     /// Stops taking new work and waits (up to `grace` seconds) for running commands to end.
     public func shutdown(grace: Double = 10) async {
         stopping = true
+        queue.stop()
         let deadline = Monotonic.seconds() + grace
-        while executing > 0 && Monotonic.seconds() < deadline {
+        while queue.running > 0 && Monotonic.seconds() < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        if executing > 0 {
-            logger.warning("stopping with \(executing) request(s) still running; they will be reported as interrupted after a restart")
+        if queue.running > 0 {
+            logger.warning("stopping with \(queue.running) request(s) still running; they will be reported as interrupted after a restart")
         }
         for (_, streams) in followers { for (_, stream) in streams { stream.finish() } }
         followers = [:]
