@@ -70,13 +70,51 @@ struct SpoolTests {
         #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 5)) == true)
         reloaded.markSent(first.header.id, at: now)
         #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 9.9)) == false)
-        reloaded.makeDue(["monk1"])
+        reloaded.unpark("monk1")
         #expect(reloaded.entries[first.header.id]?.isDue(at: now) == true, "a link that came up makes everything due")
         // Acknowledged: gone from memory and disk; expired: removed and returned.
         try reloaded.remove(first.header.id)
         #expect(!FileSystem.exists(path + "/" + first.header.id + ".env"))
         #expect(try reloaded.removeExpired(now: now.adding(seconds: 3600)).map(\.envelope) == [answer])
         #expect(reloaded.entries.isEmpty)
+    }
+
+    @Test("each tick takes only what is due, oldest first; a parked target's entries wait until it is unparked")
+    func schedule() throws {
+        let path = directory.path + "/scheduled"
+        var outbox = Outbox(directory: path)
+        try FileSystem.makeDirectory(path)
+        let first = request(0), second = request(1), answer = result(for: request(2))
+        for envelope in [second, answer, first] { try outbox.add(envelope) }
+        #expect(outbox.takeDue(at: now).map(\.envelope) == [first, second, answer], "new entries are due at once, oldest id first")
+        #expect(outbox.takeDue(at: now).isEmpty, "taken: not again until sent or unparked")
+        outbox.markSent(first.header.id, at: now)
+        #expect(outbox.takeDue(at: now.adding(seconds: 4)).isEmpty)
+        #expect(outbox.takeDue(at: now.adding(seconds: 5)).map(\.envelope) == [first], "due again 5 s after its send")
+        // monk1 is down: parked, its entries leave the schedule, jlore's answer is not affected.
+        outbox.park("monk1", at: now)
+        #expect(outbox.takeDue(at: now.adding(seconds: 60)).isEmpty)
+        // A poke: the oldest goes through, so the rest follow; the poked one waits its own retry.
+        #expect(outbox.oldest(for: "monk1")?.envelope == first)
+        outbox.markSent(first.header.id, at: now.adding(seconds: 60))
+        outbox.unpark("monk1", except: first.header.id)
+        #expect(outbox.takeDue(at: now.adding(seconds: 61)).map(\.envelope) == [second])
+        #expect(outbox.takeDue(at: now.adding(seconds: 70)).map(\.envelope) == [first])
+        // Expiry looks only at what expires by then.
+        #expect(try outbox.removeExpired(now: now.adding(seconds: 3599)).isEmpty)
+        #expect(try outbox.removeExpired(now: now.adding(seconds: 3600)).count == 3)
+        #expect(outbox.entries.isEmpty && outbox.takeDue(at: now.adding(seconds: 7200)).isEmpty)
+    }
+
+    @Test("the min-heap pops in order whatever the order of pushes", arguments: [0, 1, 2])
+    func heap(seed: UInt64) {
+        var random = SeededRandom(state: seed + 1)
+        var heap = MinHeap<Int>()
+        let values = (0..<2_000).map { _ in Int(random.next() % 500) }
+        for value in values { heap.push(value) }
+        var popped: [Int] = []
+        while let value = heap.popMin() { popped.append(value) }
+        #expect(popped == values.sorted())
     }
 
     @Test("the request spool restores each request's stage after a restart: stored, running, finished, delivered")

@@ -147,7 +147,7 @@ extension Node {
             }
         }
         step(delivery) { $0.dispatched(request: index, host: host) }
-        flush(to: host)
+        flushDue()
     }
 
     /// The body of engine request `index` for `host` and when it expires; nil when it waits

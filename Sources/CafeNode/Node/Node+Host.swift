@@ -33,7 +33,7 @@ extension Node {
             if case .finished(let result) = entry.stage, outbox.entries[result.header.id] == nil {
                 // The origin may have lost the result: offer it again.
                 do { try outbox.add(result) } catch { logger.error("cannot queue the stored result again: \(error)", metadata: meta) }
-                flush(to: result.header.target)
+                flushDue()
             }
             logger.info("duplicate request answered from the spool", metadata: meta)
             return
@@ -223,7 +223,7 @@ extension Node {
         } catch {
             logger.error("cannot store the result of \(key): \(error)")
         }
-        flush(to: envelope.header.target)
+        flushDue()
     }
 
     /// Signs `result` for a request that was not stored (a denial) and queues it for whoever asked.
@@ -234,7 +234,7 @@ extension Node {
         } catch {
             logger.error("cannot queue the answer to \(request.header.id): \(error)")
         }
-        flush(to: envelope.header.target)
+        flushDue()
     }
 
     func sign(_ result: HostResult, answering request: Envelope) -> Envelope? {

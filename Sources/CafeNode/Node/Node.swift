@@ -85,7 +85,7 @@ public actor Node {
         try recoverBatches()
         try recoverFanOuts()
         try recoverRequests()
-        for peer in Array(outbox.targets) { flush(to: peer) }
+        flushDue()
     }
 
     /// Outbox entries for nodes that are no longer peers go to quarantine (with the reason):
@@ -103,9 +103,8 @@ public actor Node {
         for waiting in awaitingKey.removeValue(forKey: peer) ?? [] {
             send(waiting.delivery, request: waiting.request, to: peer, introduced: true)
         }
-        let targets = Set(outbox.targets.filter { firstHop(to: $0) == peer })
-        outbox.makeDue(targets)
-        for target in targets { flush(to: target) }
+        for target in outbox.targets where firstHop(to: target) == peer { outbox.unpark(target) }
+        flushDue()
         releaseHeld(for: peer)
     }
 
@@ -129,7 +128,8 @@ public actor Node {
         } catch {
             logger.error("cannot clean the outbox: \(error)")
         }
-        for peer in Array(outbox.targets) { flush(to: peer) }
+        pokeParked(now: now)
+        flushDue()
         if !relayHold.isEmpty { releaseHeld(for: nil) }
         if now.seconds(since: lastPrune) > 60 {
             lastPrune = now
@@ -289,15 +289,38 @@ public actor Node {
 
     // MARK: - Outgoing
 
-    /// Sends what the outbox holds for `peer` that was never sent or is due again (with the
-    /// store-and-forward backoff of ``Outbox/Entry/retryDelay``).
-    func flush(to peer: String) {
+    /// Sends what the outbox holds that was never sent or is due again (with the
+    /// store-and-forward backoff of ``Outbox/Entry/retryDelay``), oldest first. A target that
+    /// cannot be reached now is parked: its entries wait, costing nothing per tick, until it is
+    /// reachable (``peerReachable(_:)``) or a poke gets through (``pokeParked(now:)``).
+    func flushDue() {
         let now = clock.now()
-        for entry in outbox.pending(for: peer) where entry.isDue(at: now) {
-            if deliver(entry.envelope, to: peer) {
+        var unreachable: Set<String> = []
+        for entry in outbox.takeDue(at: now) {
+            let target = entry.target
+            guard !unreachable.contains(target) else { continue }
+            if deliver(entry.envelope, to: target) {
                 outbox.markSent(entry.envelope.header.id, at: now)
             } else {
-                break
+                unreachable.insert(target)
+                outbox.park(target, at: now)
+            }
+        }
+    }
+
+    /// Tries each parked target once a second with its oldest entry (which also has the
+    /// transport dial it); when that goes through, the rest follow.
+    func pokeParked(now: Timestamp) {
+        for (target, since) in outbox.parked where now.seconds(since: since) >= 1 {
+            guard let oldest = outbox.oldest(for: target) else {
+                outbox.unpark(target)
+                continue
+            }
+            if deliver(oldest.envelope, to: target) {
+                outbox.markSent(oldest.envelope.header.id, at: now)
+                outbox.unpark(target, except: oldest.envelope.header.id)
+            } else {
+                outbox.park(target, at: now)
             }
         }
     }

@@ -19,11 +19,18 @@ struct Outbox {
         /// attempt, at most 5 minutes (store-and-forward backoff).
         var retryDelay: Double { min(300, 5 * Double(1 << min(max(attempts - 1, 0), 10))) }
 
+        /// When it should be (re)sent: at once if never sent, else `retryDelay` after the last send.
+        var dueAt: Timestamp { lastSent.map { $0.adding(seconds: retryDelay) } ?? Timestamp(milliseconds: 0) }
+
         /// Whether it should be (re)sent at `now`.
-        func isDue(at now: Timestamp) -> Bool {
-            guard let lastSent else { return true }
-            return now.seconds(since: lastSent) >= retryDelay
-        }
+        func isDue(at now: Timestamp) -> Bool { dueAt <= now }
+    }
+
+    /// An entry's place in a schedule: when, and which (ties in id order).
+    struct Scheduled: Comparable, Sendable {
+        var at: Timestamp
+        var id: String
+        static func < (lhs: Scheduled, rhs: Scheduled) -> Bool { (lhs.at, lhs.id) < (rhs.at, rhs.id) }
     }
 
     let directory: String
@@ -32,6 +39,16 @@ struct Outbox {
     /// tens of thousands of entries.
     private var byTarget: [String: Set<String>] = [:]
     private var requests: [RequestSlot: String] = [:]
+    /// When entries are due, and when they expire: each tick looks only at what is due, never
+    /// at every entry. An entry may be in `schedule` more than once; an item counts only while
+    /// it matches the entry's `dueAt`.
+    private var schedule = MinHeap<Scheduled>()
+    private var expiries = MinHeap<Scheduled>()
+    /// Targets whose last delivery failed: their entries leave the schedule until the target is
+    /// reachable again (``unpark(_:except:)``), so a peer that is down for a day costs nothing
+    /// per tick whatever it has waiting.
+    /// (Target → when a delivery to it last failed.)
+    private(set) var parked: [String: Timestamp] = [:]
 
     struct RequestSlot: Hashable {
         var origin: String
@@ -49,6 +66,8 @@ struct Outbox {
         entries[id] = entry
         byTarget[entry.target, default: []].insert(id)
         if let slot = Self.slot(entry.envelope) { requests[slot] = id }
+        schedule.push(Scheduled(at: entry.dueAt, id: id))
+        expiries.push(Scheduled(at: entry.envelope.header.expires, id: id))
     }
 
     private static func slot(_ envelope: Envelope) -> RequestSlot? {
@@ -95,33 +114,65 @@ struct Outbox {
     }
 
     mutating func markSent(_ id: String, at time: Timestamp) {
-        entries[id]?.lastSent = time
-        entries[id]?.attempts += 1
+        guard var entry = entries[id] else { return }
+        entry.lastSent = time
+        entry.attempts += 1
+        entries[id] = entry
+        schedule.push(Scheduled(at: entry.dueAt, id: id))
     }
 
-    /// Makes every entry for `peers` due now (a link to them just came up).
-    mutating func makeDue(_ peers: Set<String>) {
-        for peer in peers {
-            for id in byTarget[peer] ?? [] { entries[id]?.lastSent = nil }
+    /// Every entry due at `now` (not parked), oldest first, taken off the schedule: the caller
+    /// sends each (``markSent(_:at:)`` schedules it again) or parks its target.
+    mutating func takeDue(at now: Timestamp) -> [Entry] {
+        var taken: [String: Entry] = [:]
+        while let next = schedule.min, next.at <= now {
+            _ = schedule.popMin()
+            guard let entry = entries[next.id], entry.dueAt == next.at, parked[entry.target] == nil else { continue }
+            taken[next.id] = entry
         }
+        return taken.keys.sorted().compactMap { taken[$0] }
+    }
+
+    /// Takes `target`'s entries off the schedule until ``unpark(_:except:)``: a delivery to
+    /// it failed at `time`.
+    mutating func park(_ target: String, at time: Timestamp) { parked[target] = time }
+
+    /// Makes every entry for `target` (but `except`) due now: it is reachable again.
+    mutating func unpark(_ target: String, except: String? = nil) {
+        parked[target] = nil
+        for id in byTarget[target] ?? [] where id != except {
+            entries[id]?.lastSent = nil
+            schedule.push(Scheduled(at: Timestamp(milliseconds: 0), id: id))
+        }
+    }
+
+    /// The oldest entry for `target`: what a parked target is tried with.
+    func oldest(for target: String) -> Entry? {
+        byTarget[target]?.min().flatMap { entries[$0] }
     }
 
     /// Every target with something waiting.
     var targets: Dictionary<String, Set<String>>.Keys { byTarget.keys }
 
-    /// Removes entries whose envelope expired at or before `now`; returns them.
+    /// Removes entries whose envelope expired at or before `now`; returns them. Looks only at
+    /// what expires by then.
     mutating func removeExpired(now: Timestamp) throws -> [Entry] {
-        let expired = entries.values.filter { $0.envelope.header.expires <= now }
-        for entry in expired { try remove(entry.envelope.header.id) }
+        var expired: [Entry] = []
+        while let next = expiries.min, next.at <= now {
+            _ = expiries.popMin()
+            guard let entry = entries[next.id], entry.envelope.header.expires <= now else { continue }
+            expired.append(entry)
+            try remove(next.id)
+        }
         return expired
     }
 
-    /// Entries for `peer`, oldest first (ids begin with their creation time).
     /// How many results (answers) wait for `peer`.
     func answers(for peer: String) -> Int {
         (byTarget[peer] ?? []).reduce(0) { count, id in entries[id]?.envelope.header.kind == .result ? count + 1 : count }
     }
 
+    /// Entries for `peer`, oldest first (ids begin with their creation time).
     func pending(for peer: String) -> [Entry] {
         (byTarget[peer] ?? []).sorted().compactMap { entries[$0] }
     }
