@@ -173,6 +173,23 @@ struct SpoolTests {
         #expect(throws: InputError.self) { try BatchJournal.read(path, keys: keys) }
     }
 
+    @Test("journals hold no file open between appends: thousands of waiting batches stay within the descriptor limit")
+    func journalsHoldNoDescriptor() throws {
+        /// Descriptors of this process open on files in this test's directory (other tests
+        /// running in parallel open their own elsewhere).
+        func openHere() throws -> Int {
+            try FileSystem.list("/proc/self/fd").filter { fd in
+                var target = [UInt8](repeating: 0, count: 4096)
+                let count = target.withUnsafeMutableBytes { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, 4095) }
+                return count > 0 && String(decoding: target[..<count], as: UTF8.self).hasPrefix(directory.path)
+            }.count
+        }
+        let journals = try (0..<200).map { try BatchJournal(path: directory.path + "/j\($0).journal") }
+        for journal in journals { try journal.append([.started(now)]) }
+        #expect(try openHere() == 0)
+        #expect(try BatchJournal.read(journals[0].path, keys: keys) == [.started(now)])
+    }
+
     @Test("control messages read back as they were written, and anything else is refused with a reason", arguments: [
         ControlRequest.submit(batch: Array("name: b\n".utf8), source: "b.yaml", follow: true, timeout: 30, hosts: ["monk1"]),
         .status(batch: nil), .status(batch: "20261202-100000-000-9f2c1a7be301"),

@@ -17,24 +17,31 @@ import Glibc
 /// request-end 0 ok
 /// end done
 /// ```
-final class BatchJournal: @unchecked Sendable {
+///
+/// The file is opened for each append, not held open: a node with 10,000 batches waiting for a
+/// host that is down would otherwise hold 10,000 descriptors (the default limit is 1,024).
+struct BatchJournal: Sendable {
     let path: String
-    private let fd: Int32
 
+    /// Creates the journal file if it is missing; throws when it cannot be opened.
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        try Self.withFile(path) { _ in }
     }
-
-    deinit { close(fd) }
 
     /// Appends `records` and flushes them to disk.
     func append(_ records: [JournalRecord]) throws {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         for record in records { bytes.append(contentsOf: Self.line(record).utf8) }
-        try FileSystem.appendDurably(fd: fd, bytes, path: path)
+        try Self.withFile(path) { try FileSystem.appendDurably(fd: $0, bytes, path: path) }
+    }
+
+    private static func withFile(_ path: String, _ body: (Int32) throws -> Void) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EnvironmentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        try body(fd)
     }
 
     static func line(_ record: JournalRecord) -> String {
