@@ -22,6 +22,13 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of the table.")
     var json = false
 
+    @Flag(help: "Group hosts with identical results under one header (host lists folded: web[01-20]) with every command's whole output, as clush -b does.")
+    var group = false
+
+    func validate() throws {
+        if json && group { throw ValidationError("--json and --group are two different outputs; choose one") }
+    }
+
     func run() async throws {
         let home = options.nodeHome
         let path = try locateBatchFile(target, home: home)
@@ -30,7 +37,7 @@ struct ShowCommand: AsyncParsableCommand {
         let verification = try BatchVerifier.verify(bytes, keys: keys, source: path)
         let batch = try Batch(executedYAML: bytes, source: path)
         let report = BatchReport(batch: batch, keys: keys, verification: verification)
-        print(json ? report.json() : report.table(), terminator: "")
+        print(json ? report.json() : group ? report.grouped() : report.table(), terminator: "")
         if !report.isVerified { throw ExitCode(1) }
     }
 }

@@ -220,6 +220,33 @@ struct MeshTests {
         #expect(cafe(["run", "--home", mesh.home("jlore"), "--on", "jlore", "--", "true"]).status == 0)
     }
 
+    @Test("cafe show folds host lists (web[01-03]) and --group prints each set of identical hosts once with its whole output")
+    func showGrouped() throws {
+        let mesh = try MeshFixture(["jlore", "web01", "web02", "web03", "db1"])
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "report:\n  - [web01, web02, web03, db1]\n")
+        for name in ["web01", "web02", "web03", "db1"] {
+            try mesh.write(name, "trust.yaml", "jlore: {requests: [report]}\n")
+            let output = name == "db1" ? "other" : "line one\\nline two\\nline three\\nline four"
+            try mesh.write(name, "commands.yaml", "report:\n  - [\"printf\", \"\(output)\\\\n\"]\n")
+        }
+        try mesh.startAll()
+        try mesh.directory.write("report.yaml", "name: report\nrequests:\n  - name: report\n")
+        let ran = run(mesh, ["batch", "run", "--timeout", "20", mesh.directory.path + "/report.yaml"])
+        #expect(ran.status == 0, "\(ran.stderr)")
+        let table = run(mesh, ["show", ran.lastLine])
+        #expect(table.status == 0 && table.stdout.contains("web[01-03]"), "\(table.stdout)")
+        #expect(table.stdout.contains("… 1 more line(s)"), "the table shows three lines of output")
+        let grouped = run(mesh, ["show", "--group", ran.lastLine])
+        #expect(grouped.status == 0, "\(grouped.stderr)")
+        let lines = grouped.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("== report: ok"))
+        #expect(lines.contains("---- web[01-03] (3): ok") && lines.contains("---- db1 (1): ok"), "\(grouped.stdout)")
+        #expect(lines.contains("line four"), "the whole output")
+        #expect(lines.filter { $0 == "line one" }.count == 1, "identical output printed once")
+        #expect(run(mesh, ["show", "--group", "--json", ran.lastLine]).status == 2)
+    }
+
     @Test("a failure in group 1 keeps group 2 from running; the batch goes to error/")
     func groupGating() throws {
         let mesh = try seedMesh()

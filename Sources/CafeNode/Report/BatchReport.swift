@@ -62,14 +62,7 @@ public struct BatchReport: Sendable {
     /// The readable table: request, hosts (identical results grouped, as `clush -b` does),
     /// state, command, exit, duration, first lines of output.
     public func table(outputLines: Int = 3) -> String {
-        var lines: [String] = []
-        if let verification, !verification.passed {
-            let problems = self.problems
-            lines.append(TerminalText.safe(
-                "NOT VERIFIED: \(problems.count) of \(verification.verdicts.count) checks failed; nothing below can be trusted. First: \(problems.first ?? "no signature checked")"))
-        }
-        let duration = batch.finished.map { " in \(YAMLEmitter.formatSeconds($0.seconds(since: batch.created))) s" } ?? ""
-        lines.append(TerminalText.safe("batch \(batch.id) '\(batch.name)' from \(batch.origin): \(batch.state.rawValue)\(duration)"))
+        var lines = headerLines()
         var table: [[String]] = [["REQUEST", "HOSTS", "STATE", "COMMAND", "EXIT", "TIME", "OUTPUT"]]
         for (index, request) in batch.requests.enumerated() {
             var requestCell = request.name
@@ -79,9 +72,9 @@ public struct BatchReport: Sendable {
             }
             for group in groups(rows[index]) {
                 let first = group[0]
-                let hosts = group.map(\.record.host).joined(separator: ",")
+                let hosts = HostList.compact(group.map(\.record.host))
                 var state = first.record.state.rawValue
-                if group.contains(where: { $0.problem != nil }) || (verification.map { !$0.passed } ?? false) { state += " (UNVERIFIED)" }
+                if unverified(group) { state += " (UNVERIFIED)" }
                 var detail: [String] = []
                 if let note = first.record.note { detail.append(note) }
                 if let message = first.result?.message { detail.append(message) }
@@ -107,6 +100,24 @@ public struct BatchReport: Sendable {
         }
         lines.append(contentsOf: Self.render(table))
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `NOT VERIFIED: …` first when verification failed, then the batch line.
+    func headerLines() -> [String] {
+        var lines: [String] = []
+        if let verification, !verification.passed {
+            let problems = self.problems
+            lines.append(TerminalText.safe(
+                "NOT VERIFIED: \(problems.count) of \(verification.verdicts.count) checks failed; nothing below can be trusted. First: \(problems.first ?? "no signature checked")"))
+        }
+        let duration = batch.finished.map { " in \(YAMLEmitter.formatSeconds($0.seconds(since: batch.created))) s" } ?? ""
+        lines.append(TerminalText.safe("batch \(batch.id) '\(batch.name)' from \(batch.origin): \(batch.state.rawValue)\(duration)"))
+        return lines
+    }
+
+    /// Whether `group`'s rows are to be marked unverified.
+    func unverified(_ group: [(record: HostRecord, result: HostResult?, problem: String?)]) -> Bool {
+        group.contains(where: { $0.problem != nil }) || (verification.map { !$0.passed } ?? false)
     }
 
     /// Records whose results are the same apart from host and timing, in order of first appearance.
@@ -153,7 +164,9 @@ public struct BatchReport: Sendable {
         }
     }
 
-    static func outputLines(_ command: CommandResult, max: Int) -> [String] {
+    /// The output of `command`: at most `max` lines of stdout, then of stderr (`stderr: `),
+    /// each clipped to `width` characters (whole when nil), and what was cut.
+    static func outputLines(_ command: CommandResult, max: Int, width: Int? = 100) -> [String] {
         var lines: [String] = []
         if case .failedToStart(let why) = command.termination { lines.append(why) }
         for (label, output) in [("", command.stdout), ("stderr: ", command.stderr)] {
@@ -161,7 +174,7 @@ public struct BatchReport: Sendable {
             var outputLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if outputLines.last == "" { outputLines.removeLast() }
             let shown = outputLines.prefix(max)
-            lines += shown.map { label + clip($0, 100) }
+            lines += shown.map { line in label + (width.map { clip(line, $0) } ?? line) }
             if outputLines.count > max { lines.append(label + "… \(outputLines.count - max) more line(s)") }
             if output.isTruncated { lines.append(label + "[truncated: \(output.droppedBytes) bytes dropped]") }
         }
