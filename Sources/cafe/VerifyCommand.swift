@@ -24,6 +24,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A fleet's signed revocation list (repeat for several).", valueName: "FILE"))
     var revoked: [String] = []
 
+    @Flag(help: "Print one JSON object (file, verified, checks, failed, verdicts) instead of the lines.")
+    var json = false
+
     @Option(help: "Largest file accepted, in bytes (at most 268435456).")
     var maxBytes = 32 << 20
 
@@ -38,11 +41,15 @@ struct VerifyCommand: AsyncParsableCommand {
         let path = try locateBatchFile(file, home: home)
         let bytes = try FileSystem.read(path, maxBytes: maxBytes)
         let report = try BatchVerifier.verify(bytes, keys: knownKeys(home: home, fleets: fleet, revoked: revoked), source: path)
-        for verdict in report.verdicts {
-            print(TerminalText.safe("\(verdict.passed ? "PASS" : "FAIL")  \(verdict.subject): \(verdict.detail)"))
+        if json {
+            print(report.json(file: path), terminator: "")
+        } else {
+            for verdict in report.verdicts {
+                print(TerminalText.safe("\(verdict.passed ? "PASS" : "FAIL")  \(verdict.subject): \(verdict.detail)"))
+            }
+            let failed = report.verdicts.filter { !$0.passed }.count
+            print(report.passed ? "verified: all \(report.verdicts.count) signature checks passed" : "NOT verified: \(failed) of \(report.verdicts.count) checks failed")
         }
-        let failed = report.verdicts.filter { !$0.passed }.count
-        print(report.passed ? "verified: all \(report.verdicts.count) signature checks passed" : "NOT verified: \(failed) of \(report.verdicts.count) checks failed")
         if !report.passed { throw ExitCode(1) }
     }
 }

@@ -1,4 +1,5 @@
 import CafeCore
+import Foundation
 import Glibc
 import CafeTestSupport
 import Testing
@@ -73,6 +74,8 @@ struct LocalCLITests {
         let verify = cafe(["verify", "--home", home, path])
         #expect(verify.status == 0, "\(verify.stdout)")
         #expect(verify.stdout.contains("PASS  activate_dialup[0] on jlore"))
+        let verified = try JSONSerialization.jsonObject(with: Data(cafe(["verify", "--json", "--home", home, path]).stdout.utf8)) as? [String: Any]
+        #expect(verified?["verified"] as? Bool == true && verified?["failed"] as? Int == 0)
         let show = cafe(["show", "--home", home, id])
         #expect(show.status == 0)
         #expect(show.stdout.contains("REQUEST"))
@@ -181,6 +184,13 @@ struct LocalCLITests {
         let verify = cafe(["verify", "--home", home, path])
         #expect(verify.status == 1)
         #expect(verify.stdout.contains("FAIL"))
+        // The same as JSON, read by Foundation's parser: exit 1, verified false, the failed check named.
+        let json = cafe(["verify", "--json", "--home", home, path])
+        #expect(json.status == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(object?["verified"] as? Bool == false && object?["file"] as? String == path)
+        let verdicts = object?["verdicts"] as? [[String: Any]] ?? []
+        #expect(verdicts.count == object?["checks"] as? Int && verdicts.contains { $0["passed"] as? Bool == false })
         try directory.write("garbage.yaml", "\u{1}\u{2}\u{3} not yaml at all {{{")
         #expect(cafe(["verify", "--home", home, directory.path + "/garbage.yaml"]).status == 2)
         #expect(cafe(["verify", "--home", home, directory.path + "/missing.yaml"]).status == 2)
