@@ -39,7 +39,6 @@ public actor Node {
     /// Drop-box names already reported as unknown (each is logged once).
     var reportedDropboxNames: Set<String> = []
 
-    /// Requests waiting for an execution slot, and how many run now.
     /// Requests stored here that wait for, or hold, one of `max-parallel` slots.
     var queue: HostQueue<RequestKey>
     var stopping = false

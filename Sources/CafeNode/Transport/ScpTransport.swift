@@ -18,6 +18,8 @@ public final class ScpTransport: @unchecked Sendable {
     let spawner: any ProcessSpawner
     let logger: Logger
     let random: any RandomSource
+    /// For the validity of a certificate secrets are sealed to.
+    let clock: any WallClock
     /// Seconds one scp or sftp run may take.
     let timeout: Double
 
@@ -28,9 +30,10 @@ public final class ScpTransport: @unchecked Sendable {
 
     public init(
         staging: String, identity current: CurrentIdentity, spawner: any ProcessSpawner = POSIXSpawner(), logger: Logger,
-        random: any RandomSource = SystemRandom(), timeout: Double = 120
+        random: any RandomSource = SystemRandom(), clock: any WallClock = SystemClock(), timeout: Double = 120
     ) {
         self.staging = staging
+        self.clock = clock
         self.current = current
         self.spawner = spawner
         self.logger = logger
@@ -88,7 +91,7 @@ public final class ScpTransport: @unchecked Sendable {
             return
         }
         do {
-            guard let recipient = current.identity.sealingKey(for: peer, now: SystemClock().now()) else {
+            guard let recipient = current.identity.sealingKey(for: peer, now: clock.now()) else {
                 throw EnvironmentError("no key for \(peer) to seal the envelope to: give it a key: in node.yaml, or a fleet certificate it presented")
             }
             let sealed = try DropboxFile.seal(bytes, to: recipient)
