@@ -98,6 +98,8 @@ struct FleetTests {
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
         #expect(verified.stdout.contains("PASS  provision[0] via gateway on leaf2: ok, signed by leaf2 (certificate acme #"))
         #expect(verified.stdout.contains("PASS  batch file: signed by origin origin (certificate acme #"))
+        let shown = cafe(["show", "--home", nowhere, "--fleet", fleet, run.lastLine])
+        #expect(shown.status == 0 && !shown.stdout.contains("NOT VERIFIED"), "\(shown.stdout)")
         let otherFleet = try SigningKey.generate().publicKey.text
         let wrong = cafe(["verify", "--home", nowhere, "--fleet", otherFleet, run.lastLine])
         #expect(wrong.status == 1 && wrong.stdout.contains("whose key is not in this node's fleets"), "\(wrong.stdout)")
