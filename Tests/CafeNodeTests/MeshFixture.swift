@@ -11,7 +11,7 @@ final class DaemonProcess {
     let log: String
     private(set) var exitStatus: Int32?
 
-    init(arguments: [String], log: String) throws {
+    init(arguments: [String], log: String, environment extra: [String] = []) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -21,7 +21,7 @@ final class DaemonProcess {
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        let variables: [String] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent-home"]
+        let variables: [String] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent-home"] + extra
         let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
         defer { for pointer in environment { free(pointer) } }
         let status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environment)

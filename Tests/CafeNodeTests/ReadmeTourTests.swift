@@ -8,7 +8,7 @@ import Testing
 struct ReadmeTourTests {
     @Test("the two-node tour in README.md runs as written: every command succeeds and b runs the command")
     func tour() throws {
-        let readme = try #require(Self.findReadme(), "README.md next to Package.swift")
+        let readme = try #require(Binaries.repository, "README.md next to Package.swift") + "/README.md"
         let text = String(decoding: try FileSystem.read(readme, maxBytes: 1 << 20), as: UTF8.self)
         let block = try #require(Self.tourBlock(text), "a ```sh block between <!-- tour:begin --> and <!-- tour:end -->")
         #expect(block.contains("cafe peer add") && block.contains("cafe-node"))
@@ -25,14 +25,6 @@ struct ReadmeTourTests {
         #expect(stdout.contains("verified: all"), "\(stdout)")
     }
 
-    static func findReadme() -> String? {
-        var directory = Binaries.directory
-        while directory.count > 1 {
-            if FileSystem.exists(directory + "/Package.swift") && FileSystem.exists(directory + "/README.md") { return directory + "/README.md" }
-            directory = FileSystem.parent(of: directory)
-        }
-        return nil
-    }
 
     /// The shell lines of the fenced block between the tour markers.
     static func tourBlock(_ readme: String) -> String? {

@@ -15,6 +15,16 @@ enum Binaries {
         return directory
     }()
 
+    /// The package's directory (where Package.swift is), above the build directory.
+    static let repository: String? = {
+        var candidate = Binaries.directory
+        while candidate.count > 1 {
+            if FileSystem.exists(candidate + "/Package.swift") && FileSystem.exists(candidate + "/README.md") { return candidate }
+            candidate = FileSystem.parent(of: candidate)
+        }
+        return nil
+    }()
+
     static var cafe: String { directory + "/cafe" }
     static var cafeNode: String { directory + "/cafe-node" }
 }

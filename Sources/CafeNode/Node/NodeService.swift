@@ -15,10 +15,14 @@ public struct NodeService: Service, CustomStringConvertible {
     let logger: Logger
     let shutdownGrace: Double
 
-    public init(identity: NodeIdentity, logger: Logger, shutdownGrace: Double = 10) {
+    /// Readiness and status for systemd, when it started the node.
+    let systemd: SystemdNotifier
+
+    public init(identity: NodeIdentity, logger: Logger, shutdownGrace: Double = 10, systemd: SystemdNotifier = SystemdNotifier()) {
         self.identity = identity
         self.logger = logger
         self.shutdownGrace = shutdownGrace
+        self.systemd = systemd
     }
 
     public var description: String { "NodeService(\(identity.name))" }
@@ -57,6 +61,8 @@ public struct NodeService: Service, CustomStringConvertible {
             let hangups = await UnixSignalsSequence(trapping: .sighup)
             let controlListener = try await control.bind()
             logger.info("cafe-node \(CafeVersion.string) \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
+            // Ready now: both listeners accept (systemd's Type=notify waits for this line).
+            systemd.notify("READY=1", "STATUS=\(identity.name) accepting peers and control requests")
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 if let listener {
                     tasks.addTask { try await network.serve(listener) }
@@ -65,7 +71,11 @@ public struct NodeService: Service, CustomStringConvertible {
                 tasks.addTask {
                     for await _ in hangups {
                         logger.notice("SIGHUP: reloading the config")
-                        _ = await node.reload()
+                        switch await node.reload() {
+                        case .applied(let generation, _): systemd.notify("STATUS=\(identity.name): config generation \(generation) applied")
+                        case .refused(let generation, let problems):
+                            systemd.notify("STATUS=\(identity.name): reload refused (\(problems.count) problem(s)); still on config generation \(generation)")
+                        }
                     }
                 }
                 tasks.addTask {
@@ -91,6 +101,7 @@ public struct NodeService: Service, CustomStringConvertible {
             throw error
         }
         logger.info("stopping: no longer accepting work")
+        systemd.notify("STOPPING=1", "STATUS=\(identity.name) stopping: letting running commands finish")
         await node.shutdown(grace: shutdownGrace)
         // In order: no new work, then no links, then the event loops.
         await network.stop()
