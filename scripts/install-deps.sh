@@ -4,8 +4,9 @@
 #   openssh-client/-server      drop-box transport and its tests (scp, a throwaway sshd)
 #   pssh                        the parallel-ssh baseline of the fan-out benchmark
 #   iproute2                    network-namespace tests
+#   python3-prometheus-client   the metrics test reads /metrics with Prometheus's own parser
 set -euo pipefail
-packages=(libsodium-dev libyaml-dev pkg-config openssh-client openssh-server pssh iproute2)
+packages=(libsodium-dev libyaml-dev pkg-config openssh-client openssh-server pssh iproute2 python3-prometheus-client)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -79,6 +79,7 @@ public struct Peer: Sendable, Hashable {
 ///   web01:    {address: 10.0.0.7:7400}            # no key: proven by an acme certificate
 /// fleets:
 ///   acme: "ed25519:BASE64"
+/// metrics: 127.0.0.1:9400                         # optional: Prometheus text at GET /metrics
 /// ```
 public struct NodeFile: Sendable, Hashable {
     public var name: String
@@ -88,6 +89,8 @@ public struct NodeFile: Sendable, Hashable {
     /// Fleet name → fleet public key (`ed25519:BASE64`): certificates these keys signed prove
     /// a node's key (see `cafe fleet`).
     public var fleets: [String: String]
+    /// Where to serve Prometheus metrics (`GET /metrics`); nil (the default): not served.
+    public var metrics: HostPort?
     /// Settings with defaults, see ``NodeSettings``.
     public var settings: NodeSettings
 
@@ -105,7 +108,7 @@ public struct NodeFile: Sendable, Hashable {
     /// Reads `node.yaml`.
     public init(yaml bytes: some Collection<UInt8>, source: String) throws {
         let root = try YAMLReader.document(bytes, limits: .config, source: source)
-        let mapping = try root.mapping(allowed: ["name", "listen", "peers", "fleets", "settings"])
+        let mapping = try root.mapping(allowed: ["name", "listen", "peers", "fleets", "metrics", "settings"])
         let nameReader = try mapping.required("name")
         let name = try nameReader.string()
         guard Names.isValidNode(name) else {
@@ -117,6 +120,9 @@ public struct NodeFile: Sendable, Hashable {
         }
         if let settings = mapping.optional("settings") {
             self.settings = try NodeSettings(settings)
+        }
+        if let metrics = mapping.optional("metrics") {
+            self.metrics = try Self.hostPort(metrics)
         }
         if let fleetsReader = mapping.optional("fleets"), !fleetsReader.isNull {
             for (fleet, mark, value) in try fleetsReader.mapping().readers {

@@ -181,8 +181,10 @@ extension Node {
             return HostResult(host: name, state: .failed, message: "\(name) could not record that the request started, so it did not run it: \(error)")
         }
         logger.info("running", metadata: meta)
-        return await LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
+        let result = await LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
             .run(request, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin))
+        for command in result.commands { NodeMetrics.commandDuration.recordNanoseconds(Int64(command.duration * 1e9)) }
+        return result
     }
 
     /// The request as this host runs it: data, secrets opened with this node's key, commands.

@@ -51,6 +51,9 @@ extension Node {
             if identity.configuration.node.listen != old.configuration.node.listen {
                 notes.append("node.yaml listen changed: it takes effect at the next start")
             }
+            if identity.configuration.node.metrics != old.configuration.node.metrics {
+                notes.append("node.yaml metrics changed: it takes effect at the next start")
+            }
             if settingsChanged {
                 notes.append("node.yaml settings changed: they take effect at the next start")
             }

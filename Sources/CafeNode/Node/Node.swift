@@ -43,6 +43,8 @@ public actor Node {
     var queue: HostQueue<RequestKey>
     var stopping = false
     var lastPrune: Timestamp
+    /// When the gauges were last set (once a second: the outbox's oldest entry is a scan).
+    var lastGauges = Timestamp(milliseconds: 0)
 
     public var name: String { identity.name }
 
@@ -129,6 +131,14 @@ public actor Node {
         }
         pokeParked(now: now)
         flushDue()
+        if now.seconds(since: lastGauges) >= 1 {
+            lastGauges = now
+            NodeMetrics.batchesRunning.record(batches.count)
+            NodeMetrics.requestsWaiting.record(queue.waitingCount)
+            NodeMetrics.requestsRunning.record(queue.running)
+            NodeMetrics.outboxEnvelopes.record(outbox.entries.count)
+            NodeMetrics.outboxOldestAge.record(outbox.oldestAge(at: now))
+        }
         if !relayHold.isEmpty { releaseHeld(for: nil) }
         if now.seconds(since: lastPrune) > 60 {
             lastPrune = now

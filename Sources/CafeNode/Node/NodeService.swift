@@ -45,6 +45,8 @@ public struct NodeService: Service, CustomStringConvertible {
         await node.attach(TransportSet(identity: node.current, tcp: network, scp: scp))
         try await node.start()
         let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)
+        // Metrics go to a registry only when they are served (swift-metrics is bootstrapped once).
+        let metrics = identity.configuration.node.metrics.map { (address: $0, endpoint: MetricsEndpoint.bootstrap(group: group, logger: logger)) }
         do {
             // Ready means every listener accepts: the peer port is bound before the control
             // socket, which clients (and tests) take as the sign that the node is up.
@@ -54,6 +56,14 @@ public struct NodeService: Service, CustomStringConvertible {
                     listener = try await network.bind(on: address)
                 } catch {
                     throw EnvironmentError("cannot listen on \(address) (node.yaml `listen`): \(error); is another program using that port?")
+                }
+            }
+            var metricsListener: MetricsEndpoint.Listener?
+            if let metrics {
+                do {
+                    metricsListener = try await metrics.endpoint.bind(on: metrics.address)
+                } catch {
+                    throw EnvironmentError("cannot serve metrics on \(metrics.address) (node.yaml `metrics`): \(error); is another program using that port?")
                 }
             }
             // SIGHUP reloads the config; trapped before the node says it is ready, so that it
@@ -68,6 +78,9 @@ public struct NodeService: Service, CustomStringConvertible {
                     tasks.addTask { try await network.serve(listener) }
                 }
                 tasks.addTask { try await control.serve(controlListener) }
+                if let metrics, let metricsListener {
+                    tasks.addTask { try await metrics.endpoint.serve(metricsListener) }
+                }
                 tasks.addTask {
                     for await _ in hangups {
                         logger.notice("SIGHUP: reloading the config")

@@ -34,7 +34,7 @@ struct BatchJournal: Sendable {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         for record in records { bytes.append(contentsOf: Self.line(record).utf8) }
-        try Self.withFile(path) { try FileSystem.appendDurably(fd: $0, bytes, path: path) }
+        try NodeMetrics.synced("journal") { try Self.withFile(path) { try FileSystem.appendDurably(fd: $0, bytes, path: path) } }
     }
 
     private static func withFile(_ path: String, _ body: (Int32) throws -> Void) throws {

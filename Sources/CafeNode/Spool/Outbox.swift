@@ -98,7 +98,7 @@ struct Outbox {
     /// Stores `envelope` durably; from now on it will be delivered.
     mutating func add(_ envelope: Envelope) throws {
         let path = directory + "/" + envelope.header.id + ".env"
-        try FileSystem.writeAtomically(envelope.bytes, to: path)
+        try NodeMetrics.synced("outbox") { try FileSystem.writeAtomically(envelope.bytes, to: path) }
         index(Entry(envelope: envelope, path: path))
     }
 
@@ -144,6 +144,13 @@ struct Outbox {
             entries[id]?.lastSent = nil
             schedule.push(Scheduled(at: Timestamp(milliseconds: 0), id: id))
         }
+    }
+
+    /// How long the oldest entry has waited at `now`, in seconds (0 when empty); ids begin
+    /// with their creation time, so the smallest id is the oldest.
+    func oldestAge(at now: Timestamp) -> Double {
+        guard let oldest = entries.keys.min().flatMap({ entries[$0] }) else { return 0 }
+        return max(0, now.seconds(since: oldest.envelope.header.created))
     }
 
     /// The oldest entry for `target`: what a parked target is tried with.

@@ -84,12 +84,12 @@ struct RequestSpool {
     }
 
     mutating func store(_ envelope: Envelope, key: RequestKey) throws {
-        try FileSystem.writeAtomically(envelope.bytes, to: path(key, "request"))
+        try NodeMetrics.synced("spool") { try FileSystem.writeAtomically(envelope.bytes, to: path(key, "request")) }
         entries[key] = Entry(request: envelope, stage: .stored)
     }
 
     mutating func markRunning(_ key: RequestKey) throws {
-        try FileSystem.writeAtomically([], to: path(key, "running"))
+        try NodeMetrics.synced("spool") { try FileSystem.writeAtomically([], to: path(key, "running")) }
         entries[key]?.stage = .running
     }
 
@@ -101,7 +101,7 @@ struct RequestSpool {
     }
 
     mutating func storeResult(_ result: Envelope, key: RequestKey) throws {
-        try FileSystem.writeAtomically(result.bytes, to: path(key, "result"))
+        try NodeMetrics.synced("spool") { try FileSystem.writeAtomically(result.bytes, to: path(key, "result")) }
         entries[key]?.stage = .finished(result)
     }
 

@@ -1,9 +1,30 @@
+import CafeCore
 import CoreMetrics
 
-/// Counters a node keeps through swift-metrics. Nothing is exported unless the embedding
-/// program bootstraps a metrics backend (`MetricsSystem.bootstrap`); the default discards them.
+/// What a node measures through swift-metrics. Exported only when `node.yaml` has
+/// `metrics: HOST:PORT` (``MetricsEndpoint``); otherwise swift-metrics discards them.
+///
+/// | metric | kind | labels |
+/// |---|---|---|
+/// | `cafe_envelopes_received_total` | counter | |
+/// | `cafe_envelopes_refused_total` | counter | `reason` |
+/// | `cafe_batches_finished_total` | counter | `state` (done, error) |
+/// | `cafe_batches_running` | gauge | |
+/// | `cafe_requests_run_total` | counter | `state` (a host's results: ok, failed, denied, expired) |
+/// | `cafe_requests_waiting`, `cafe_requests_running` | gauge | |
+/// | `cafe_command_duration_seconds` | histogram | |
+/// | `cafe_outbox_envelopes`, `cafe_outbox_oldest_age_seconds` | gauge | |
+/// | `cafe_links_up` | gauge | |
+/// | `cafe_sync_duration_seconds` | histogram | `what` (outbox, journal, spool) |
 enum NodeMetrics {
     static let envelopesReceived = Counter(label: "cafe_envelopes_received_total")
+    static let batchesRunning = Gauge(label: "cafe_batches_running")
+    static let requestsWaiting = Gauge(label: "cafe_requests_waiting")
+    static let requestsRunning = Gauge(label: "cafe_requests_running")
+    static let commandDuration = Timer(label: "cafe_command_duration_seconds")
+    static let outboxEnvelopes = Gauge(label: "cafe_outbox_envelopes")
+    static let outboxOldestAge = Gauge(label: "cafe_outbox_oldest_age_seconds")
+    static let linksUp = Gauge(label: "cafe_links_up")
 
     static func refused(_ reason: String) {
         Counter(label: "cafe_envelopes_refused_total", dimensions: [("reason", reason)]).increment()
@@ -15,5 +36,12 @@ enum NodeMetrics {
 
     static func batchFinished(_ state: String) {
         Counter(label: "cafe_batches_finished_total", dimensions: [("state", state)]).increment()
+    }
+
+    /// Runs `body`, a synced write of `what`, and records how long it took.
+    static func synced<T>(_ what: String, _ body: () throws -> T) rethrows -> T {
+        let start = Monotonic.seconds()
+        defer { Timer(label: "cafe_sync_duration_seconds", dimensions: [("what", what)]).recordNanoseconds(Int64((Monotonic.seconds() - start) * 1e9)) }
+        return try body()
     }
 }

@@ -61,6 +61,11 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
         state = NIOLockedValueBox(State())
     }
 
+    /// `cafe_links_up`: how many peers have a link now.
+    private func recordLinks() {
+        NodeMetrics.linksUp.record(state.withLockedValue { $0.sessions.count })
+    }
+
     // MARK: - PeerTransport
 
     public func send(_ bytes: [UInt8], to peer: String) -> Bool {
@@ -282,12 +287,14 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                     state.dialing.remove(peer)
                     return state.unreachable.remove(peer) != nil
                 }
+                recordLinks()
                 if wasUnreachable { logger.notice("\(peer) is reachable again", metadata: ["peer": "\(peer)"]) }
                 logger.info("link up (sealed)", metadata: ["peer": "\(peer)", "address": "\(remote)"])
                 defer {
                     state.withLockedValue { state in
                         if state.sessions[peer] === session { state.sessions[peer] = nil }
                     }
+                    recordLinks()
                     logger.info("link down", metadata: ["peer": "\(peer)"])
                 }
                 await node.peerReachable(peer)
