@@ -44,17 +44,7 @@ public struct ControlServer: Sendable {
 
     /// Answers control requests on `server` until cancelled.
     public func serve(_ server: Listener) async throws {
-        try await withTaskCancellationHandler {
-            try await server.executeThenClose { connections in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in connections {
-                        group.addTask { await serve(connection) }
-                    }
-                }
-            }
-        } onCancel: {
-            server.channel.close(promise: nil)
-        }
+        try await server.acceptEach { await serve($0) }
     }
 
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {

@@ -43,17 +43,7 @@ public struct MetricsEndpoint: Sendable {
     }
 
     public func serve(_ listener: Listener) async throws {
-        try await withTaskCancellationHandler {
-            try await listener.executeThenClose { connections in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in connections {
-                        group.addTask { await self.answer(connection) }
-                    }
-                }
-            }
-        } onCancel: {
-            listener.channel.close(promise: nil)
-        }
+        try await listener.acceptEach { await self.answer($0) }
     }
 
     /// Answers every request on one connection.

@@ -122,17 +122,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 
     /// Accepts peer connections from `server` until cancelled.
     public func serve(_ server: Listener) async throws {
-        try await withTaskCancellationHandler {
-            try await server.executeThenClose { connections in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in connections {
-                        group.addTask { await self.serve(connection, expected: nil) }
-                    }
-                }
-            }
-        } onCancel: {
-            server.channel.close(promise: nil)
-        }
+        try await server.acceptEach { await self.serve($0, expected: nil) }
     }
 
     /// The pipeline of a connection. Before the link is up only small frames are taken: the
