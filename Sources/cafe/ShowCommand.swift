@@ -22,11 +22,7 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of the table.")
     var json = false
 
-    @Option(help: ArgumentHelp("A fleet public key whose certificates prove signers' keys (repeat for several), as for cafe verify.", valueName: "ed25519:BASE64"))
-    var fleet: [String] = []
-
-    @Option(help: ArgumentHelp("A fleet's signed revocation list (repeat for several), as for cafe verify.", valueName: "FILE"))
-    var revoked: [String] = []
+    @OptionGroup var anchors: FleetOptions
 
     @Flag(help: "Group hosts with identical results under one header (host lists folded: web[01-20]) with every command's whole output, as clush -b does.")
     var group = false
@@ -39,7 +35,7 @@ struct ShowCommand: AsyncParsableCommand {
         let home = options.nodeHome
         let path = try locateBatchFile(target, home: home)
         let bytes = try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes)
-        let keys = try knownKeys(home: home, fleets: fleet, revoked: revoked)
+        let keys = try knownKeys(home: home, fleets: anchors.fleet, revoked: anchors.revoked)
         let verification = try BatchVerifier.verify(bytes, keys: keys, source: path)
         let batch = try Batch(executedYAML: bytes, source: path)
         let report = BatchReport(batch: batch, keys: keys, verification: verification)
@@ -59,6 +55,15 @@ func locateBatchFile(_ target: String, home: NodeHome) throws -> String {
     }
     guard FileSystem.exists(target) else { throw InputError(source: target, message: "not found") }
     return target
+}
+
+/// `--fleet` and `--revoked` of `cafe show` and `cafe verify`.
+struct FleetOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A fleet public key whose certificates prove signers' keys (repeat for several).", valueName: "ed25519:BASE64"))
+    var fleet: [String] = []
+
+    @Option(help: ArgumentHelp("A fleet's signed revocation list (repeat for several).", valueName: "FILE"))
+    var revoked: [String] = []
 }
 
 /// The keys of the node at `home` (its own and its peers', moved on by the key transitions it

@@ -18,11 +18,7 @@ struct VerifyCommand: AsyncParsableCommand {
     @Argument(help: "An executed batch file (or a batch id of this node), or an envelope file.")
     var file: String
 
-    @Option(help: ArgumentHelp("A fleet public key whose certificates prove signers' keys (repeat for several).", valueName: "ed25519:BASE64"))
-    var fleet: [String] = []
-
-    @Option(help: ArgumentHelp("A fleet's signed revocation list (repeat for several).", valueName: "FILE"))
-    var revoked: [String] = []
+    @OptionGroup var anchors: FleetOptions
 
     @Flag(help: "Print one JSON object (file, verified, checks, failed, verdicts) instead of the lines.")
     var json = false
@@ -40,7 +36,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let home = options.nodeHome
         let path = try locateBatchFile(file, home: home)
         let bytes = try FileSystem.read(path, maxBytes: maxBytes)
-        let report = try BatchVerifier.verify(bytes, keys: knownKeys(home: home, fleets: fleet, revoked: revoked), source: path)
+        let report = try BatchVerifier.verify(bytes, keys: knownKeys(home: home, fleets: anchors.fleet, revoked: anchors.revoked), source: path)
         if json {
             print(report.json(file: path), terminator: "")
         } else {
