@@ -18,8 +18,9 @@ public final class ControlClient {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
+        // No close(fd) on the way out of a failed init: deinit runs then too (self is whole),
+        // and a second close could hit a descriptor another thread has opened since.
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
             throw EnvironmentError("the control socket path \(path) is too long for a Unix socket; use a shorter --home")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -30,13 +31,11 @@ public final class ControlClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw NodeNotRunning(home: home, reason: reason)
+            throw NodeNotRunning(home: home, reason: String(cString: strerror(errno)))
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     public func send(_ request: ControlRequest) throws {
         let frame = FrameEncoder.frame(request.yaml)
