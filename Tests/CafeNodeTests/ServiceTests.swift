@@ -76,4 +76,25 @@ struct ServiceTests {
         let script = cafe(["--generate-completion-script", shell])
         #expect(script.status == 0 && script.stdout.contains("cafe") && script.stdout.contains("verify"), "\(script.stderr)")
     }
+
+    @Test("a node told to stop while connections pour in stops cleanly (no connection left half accepted)")
+    func stopWhileAccepting() throws {
+        let mesh = try MeshFixture(["jlore"])
+        defer { mesh.cleanup() }
+        for round in 1...4 {
+            try mesh.start("jlore")
+            var sockets: [Int32] = []
+            for _ in 0..<64 {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+                var address = TapProxy.loopback(mesh.ports["jlore"]!)
+                _ = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                sockets.append(fd)
+            }
+            let status = mesh.stop("jlore")
+            for fd in sockets { close(fd) }
+            #expect(status == 0, "round \(round): \(mesh.log("jlore").split(separator: "\n").suffix(30).joined(separator: "\n"))")
+        }
+    }
 }

@@ -13,6 +13,8 @@ public struct ControlServer: Sendable {
 
     let node: Node
     let path: String
+    /// Connections accepted and not yet served (see ``AcceptedConnections``).
+    let accepted = AcceptedConnections<ByteBuffer, ByteBuffer>()
     let group: any EventLoopGroup
     let logger: Logger
 
@@ -34,7 +36,7 @@ public struct ControlServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Self.maxFrameBytes)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return try accepted.wrap(channel)
                 }
             }
         chmod(path, 0o600)
@@ -44,7 +46,7 @@ public struct ControlServer: Sendable {
 
     /// Answers control requests on `server` until cancelled.
     public func serve(_ server: Listener) async throws {
-        try await server.acceptEach { await serve($0) }
+        try await server.acceptEach(accepted) { await serve($0) }
     }
 
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {

@@ -13,6 +13,8 @@ public struct MetricsEndpoint: Sendable {
     public typealias Listener = NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
 
     let registry: PrometheusCollectorRegistry
+    /// Connections accepted and not yet answered (see ``AcceptedConnections``).
+    let accepted = AcceptedConnections<HTTPServerRequestPart, HTTPServerResponsePart>()
     let group: any EventLoopGroup
     let logger: Logger
 
@@ -35,7 +37,7 @@ public struct MetricsEndpoint: Sendable {
             .bind(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                    return try accepted.wrap(channel)
                 }
             }
         logger.info("serving metrics on http://\(address)/metrics")
@@ -43,7 +45,7 @@ public struct MetricsEndpoint: Sendable {
     }
 
     public func serve(_ listener: Listener) async throws {
-        try await listener.acceptEach { await self.answer($0) }
+        try await listener.acceptEach(accepted) { await self.answer($0) }
     }
 
     /// Answers every request on one connection.

@@ -30,6 +30,8 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     let clock: any WallClock
     let random: any RandomSource
     let settings: Settings
+    /// Connections accepted and not yet served (see ``AcceptedConnections``).
+    let accepted = AcceptedConnections<ByteBuffer, ByteBuffer>()
 
     private struct State {
         var sessions: [String: LinkSession] = [:]
@@ -122,7 +124,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 
     /// Accepts peer connections from `server` until cancelled.
     public func serve(_ server: Listener) async throws {
-        try await server.acceptEach { await self.serve($0, expected: nil) }
+        try await server.acceptEach(accepted) { await self.serve($0, expected: nil) }
     }
 
     /// The pipeline of a connection. Before the link is up only small frames are taken: the
@@ -142,7 +144,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             ConnectionDeadlineHandler.handlers(handshake: settings.handshakeTimeout, idle: settings.idleTimeout) { reason in
                 logger.info("closing connection: \(reason)", metadata: ["peer": "\(remote)"])
             })
-        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+        return try accepted.wrap(channel)
     }
 
     /// Closes every link, dials no more, and waits until the connections it dialled have
