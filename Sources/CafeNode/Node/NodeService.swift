@@ -35,6 +35,10 @@ public struct NodeService: Service, CustomStringConvertible {
         let lock = try HomeLock(path: home.runDirectory + "/node.lock")
         defer { lock.release() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // Metrics go to a registry only when they are served. swift-metrics is bootstrapped
+        // once, before the node exists: a metric made earlier (during recovery, say) would stay
+        // with the no-op backend for good.
+        let metrics = identity.configuration.node.metrics.map { (address: $0, endpoint: MetricsEndpoint.bootstrap(group: group, logger: logger)) }
         let settings = identity.configuration.node.settings
         let node = try Node(identity: identity, logger: logger, maxParallel: settings.maxParallel)
         var linkSettings = TCPNetwork.Settings()
@@ -45,8 +49,6 @@ public struct NodeService: Service, CustomStringConvertible {
         await node.attach(TransportSet(identity: node.current, tcp: network, scp: scp))
         try await node.start()
         let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)
-        // Metrics go to a registry only when they are served (swift-metrics is bootstrapped once).
-        let metrics = identity.configuration.node.metrics.map { (address: $0, endpoint: MetricsEndpoint.bootstrap(group: group, logger: logger)) }
         do {
             // Ready means every listener accepts: the peer port is bound before the control
             // socket, which clients (and tests) take as the sign that the node is up.
