@@ -76,12 +76,13 @@ extension Node {
     func fanOut(_ key: RequestKey, _ request: Envelope, _ body: RequestBody, groups: [[String]]) async {
         let header = request.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
+        let tags = originTags(request, body)
         let decision = auditedDecision(
-            signer: header.origin, tags: originTags(request, body), action: .relay,
+            signer: header.origin, tags: tags, action: .relay,
             fields: [("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)], meta)
         guard decision.allowed else {
             logger.warning("not fanning out: \(decision.reason)", metadata: meta)
-            finishRequest(key, result: denial(decision, action: .relay, origin: header.origin), answering: request)
+            finishRequest(key, result: denial(decision, action: .relay, origin: header.origin, tags: tags), answering: request)
             return
         }
         // A rerun of part of what lies below this node: only the hosts its paths name.

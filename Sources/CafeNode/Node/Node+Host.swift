@@ -65,7 +65,7 @@ extension Node {
             }
             let audited = auditedDecision(signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action), meta)
             logger.warning("denied: \(audited.reason)", metadata: meta)
-            answer(request: envelope, with: denial(audited, action: action, origin: header.origin))
+            answer(request: envelope, with: denial(audited, action: action, origin: header.origin, tags: tags))
             do {
                 try remember(header)
             } catch {
@@ -100,19 +100,20 @@ extension Node {
 
     /// This node's signed answer to a request it denies: the reason, what to change to allow it,
     /// and the config generation the decision used.
-    func denial(_ decision: TrustDecision, action: TrustAction, origin: String) -> HostResult {
+    /// `tags` are the origin's certified tags, as the decision used them.
+    func denial(_ decision: TrustDecision, action: TrustAction, origin: String, tags: [String]) -> HostResult {
         HostResult(
             host: name, state: .denied,
-            message: "denied by \(name): \(denialReason(decision.reason, action: action, origin: origin)) (\(configGeneration))")
+            message: "denied by \(name): \(denialReason(decision.reason, action: action, origin: origin, tags: tags)) (\(configGeneration))")
     }
 
     /// The reason to give for a denial, naming the file and field to change. A node that may
     /// relay for the origin but has no delivery entry for the request was asked to fan it out:
     /// its delivery.yaml is what is missing, not a grant in trust.yaml.
-    func denialReason(_ reason: String, action: TrustAction, origin: String) -> String {
+    func denialReason(_ reason: String, action: TrustAction, origin: String, tags: [String]) -> String {
         let home = identity.home
         switch action {
-        case .request(let request) where trust.decide(signer: origin, action: .relay).allowed:
+        case .request(let request) where trust.decide(signer: origin, tags: tags, action: .relay).allowed:
             return "\(name) may fan requests out for \(origin) but has no entry '\(request)' in \(home.deliveryConfig) (add its groups of hosts there), and \(home.trustConfig) does not allow \(origin) to run '\(request)' on \(name) itself"
         case .request(let request):
             return "\(reason); to allow it, add '\(request)' to requests: of '\(origin)' in \(home.trustConfig)"
@@ -161,11 +162,12 @@ extension Node {
     ) async -> HostResult {
         let header = request.header
         let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
+        let tags = originTags(request, body)
         let decision = auditedDecision(
-            signer: header.origin, tags: originTags(request, body), action: action, fields: Self.auditFields(header, body, action), meta)
+            signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action), meta)
         guard decision.allowed else {
             logger.warning("denied: \(decision.reason)", metadata: meta)
-            return denial(decision, action: action, origin: header.origin)
+            return denial(decision, action: action, origin: header.origin, tags: tags)
         }
         let request: Request
         switch openRequest(body, from: header.origin) {
