@@ -91,8 +91,7 @@ public struct KeyRing: Sendable {
         // A certificate for the same key still gives its tags.
         if let certificate = credentials?.certificate, certificate.name == signer, anchor(of: certificate) != nil {
             for index in proofs.indices where proofs[index].key == certificate.key {
-                proofs[index].certificate = certificate
-                proofs[index].revokedAt = revocations.revokedAt(fleet: certificate.fleet, serial: certificate.serial)
+                proofs[index].attach(certificate, revocations: revocations)
             }
         }
         return proofs
@@ -141,9 +140,14 @@ public struct SignerProof: Sendable, Hashable {
 
     init(key: PublicKey, certificate: NodeCertificate?, origin: Origin, revocations: RevocationIndex) {
         self.key = key
-        self.certificate = certificate
         self.origin = origin
-        revokedAt = certificate.flatMap { revocations.revokedAt(fleet: $0.fleet, serial: $0.serial) }
+        if let certificate { attach(certificate, revocations: revocations) }
+    }
+
+    /// `certificate` (for this key) with the time it was revoked from, if it was.
+    mutating func attach(_ certificate: NodeCertificate, revocations: RevocationIndex) {
+        self.certificate = certificate
+        revokedAt = revocations.revokedAt(fleet: certificate.fleet, serial: certificate.serial)
     }
 
     /// True when the certificate, not a pinned key, proves the key.

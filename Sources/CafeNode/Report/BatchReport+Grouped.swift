@@ -23,10 +23,9 @@ extension BatchReport {
                 for detail in [first.record.note, first.result?.message, group.compactMap(\.problem).first].compactMap({ $0 }) {
                     lines.append(TerminalText.safe(detail))
                 }
-                for command in first.result?.commands ?? [] {
-                    let slowest = group.compactMap { $0.result?.commands.first { $0.command == command.command }?.duration }.max() ?? command.duration
+                for (index, command) in (first.result?.commands ?? []).enumerated() {
                     lines.append(TerminalText.safe(
-                        "$ \(command.command.description)   exit \(Self.exitCell(command)), \(YAMLEmitter.formatSeconds(slowest)) s"))
+                        "$ \(command.command.description)   exit \(Self.exitCell(command)), \(YAMLEmitter.formatSeconds(Self.slowest(group, command: index))) s"))
                     lines += Self.outputLines(command, max: Int.max, width: nil).map { TerminalText.safe($0, keepTabs: true) }
                 }
             }

@@ -85,7 +85,7 @@ public struct BatchReport: Sendable {
                     requestCell = ""
                 }
                 for (commandIndex, command) in commands.enumerated() {
-                    let slowest = group.compactMap { $0.result?.commands[safe: commandIndex]?.duration }.max() ?? command.duration
+                    let slowest = Self.slowest(group, command: commandIndex)
                     var output = Self.outputLines(command, max: outputLines)
                     if commandIndex == 0 { output = detail + output }
                     table.append([
@@ -153,6 +153,12 @@ public struct BatchReport: Sendable {
                  String($0.stdout.droppedBytes), String($0.stderr.droppedBytes)]
             }
         }
+    }
+
+    /// The longest time any host of `group` took for command `index` (hosts of a group ran the
+    /// same commands).
+    static func slowest(_ group: [(record: HostRecord, result: HostResult?, problem: String?)], command index: Int) -> Double {
+        group.compactMap { $0.result?.commands[safe: index]?.duration }.max() ?? 0
     }
 
     static func exitCell(_ command: CommandResult) -> String {
