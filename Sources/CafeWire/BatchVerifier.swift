@@ -67,6 +67,13 @@ public enum BatchVerifier {
                     record, batch: batch.id.rawValue, origin: batch.origin, index: index, request: request.name,
                     keys: keys, source: source, path: "\(request.name)[\(index)]"))
             }
+            for check in request.checks {
+                for record in check.records {
+                    report.verdicts.append(contentsOf: verify(
+                        record, batch: batch.id.rawValue, origin: batch.origin, index: check.index, request: check.request,
+                        keys: keys, source: source, path: "\(request.name)[\(index)] group \(check.group + 1) check \(check.request)[\(check.index)]"))
+                }
+            }
         }
         report.verdicts.append(consistency(batch))
         return report
@@ -97,24 +104,18 @@ public enum BatchVerifier {
                 }
             } else {
                 if let groups = request.groups {
-                    let planned = Set(groups.joined())
+                    let planned = Set(groups.allHosts)
                     for record in request.records where !planned.contains(record.host) {
-                        problems.append("\(label): \(record.host) is not in the request's delivery plan (\(groups.map { $0.joined(separator: ",") }.joined(separator: " then ")))")
+                        problems.append("\(label): \(record.host) is not in the request's delivery plan (\(groups.map { $0.hosts.joined(separator: ",") }.joined(separator: " then ")))")
                     }
-                    for host in groups.joined() where states[host] == nil {
+                    for host in groups.allHosts where states[host] == nil {
                         problems.append("\(label): planned host \(host) has no record")
                     }
-                    var blocked = false
-                    for group in groups {
-                        for host in group where blocked {
-                            if let state = states[host], state != .skipped {
-                                problems.append("\(label): \(host) is '\(state.rawValue)' although an earlier group did not succeed")
-                            }
-                        }
-                        if !group.allSatisfy({ states[$0] == .ok }) { blocked = true }
-                    }
+                    problems += groupProblems(request, states: states, label: label)
+                    expected = groupsPassed(request, states: states) && (batch.cancelled == nil || request.state != .failed) ? .ok : .failed
+                } else {
+                    expected = RequestState(records: request.records)
                 }
-                expected = RequestState(records: request.records)
             }
             if request.state != expected {
                 problems.append("the file says \(label) is '\(request.state.rawValue)' but its hosts make it '\(expected.rawValue)'")
@@ -132,6 +133,47 @@ public enum BatchVerifier {
         return problems.isEmpty
             ? Verdict(subject: "states", passed: true, detail: "every request and batch state follows from the signed results and the delivery plan")
             : Verdict(subject: "states", passed: false, detail: problems.joined(separator: "; "))
+    }
+
+    /// The group checks a request's records must satisfy: nothing after a group that did not
+    /// succeed ran, and each check ran on exactly the hosts of its group that succeeded.
+    static func groupProblems(_ request: Request, states: [String: HostState], label: String) -> [String] {
+        var problems: [String] = []
+        var blocked = false
+        for (index, group) in (request.groups ?? []).enumerated() {
+            let check = request.checks.first { $0.group == index }
+            if blocked {
+                for host in group.hosts {
+                    if let state = states[host], state != .skipped {
+                        problems.append("\(label): \(host) is '\(state.rawValue)' although an earlier group did not succeed")
+                    }
+                }
+                if check != nil { problems.append("\(label): group \(index + 1) ran its check although an earlier group did not succeed") }
+                continue
+            }
+            if let check {
+                let succeeded = Set(group.hosts.filter { states[$0] == .ok })
+                let checked = Set(check.records.map(\.host))
+                if group.check != check.request || checked != succeeded || checked.count != check.records.count {
+                    problems.append("\(label): group \(index + 1)'s check must be \(group.check ?? "none") on \(succeeded.sorted().joined(separator: ",")), but the file has \(check.request) on \(check.records.map(\.host).joined(separator: ","))")
+                }
+            }
+            if outcome(group, index, request, states) != .passed { blocked = true }
+        }
+        return problems
+    }
+
+    /// Whether every group of the request succeeded: within its failure budget, its check
+    /// passed on each host that succeeded.
+    static func groupsPassed(_ request: Request, states: [String: HostState]) -> Bool {
+        (request.groups ?? []).enumerated().allSatisfy { outcome($1, $0, request, states) == .passed }
+    }
+
+    static func outcome(_ group: HostGroup, _ index: Int, _ request: Request, _ states: [String: HostState]) -> GroupOutcome {
+        let checks = request.checks.first { $0.group == index }.map { check in
+            Dictionary(check.records.map { ($0.host, $0.state) }, uniquingKeysWith: { first, _ in first })
+        }
+        return group.outcome(states, checks: checks)
     }
 
     /// Verifies one host record and, recursively, the leaves it forwarded to.

@@ -67,7 +67,7 @@ struct ConfigCommand: AsyncParsableCommand {
             var warnings: [String] = []
             let name = configuration.node.name
             for (request, groups) in configuration.delivery.entries.sorted(by: { $0.key < $1.key })
-            where groups.joined().contains(name) && configuration.commands.entry(for: request) == nil {
+            where groups.allHosts.contains(name) && configuration.commands.entry(for: request) == nil {
                 warnings.append("\(home.deliveryConfig): '\(request)' runs on \(name) too, but \(home.commandsConfig) has no entry for it (it would fail here)")
             }
             // A grant of a request name this node neither runs nor fans out is most likely a typo.

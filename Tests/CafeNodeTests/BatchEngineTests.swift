@@ -123,7 +123,7 @@ struct BatchEngineTests {
         #expect(restored.slots == engine.slots)
         #expect(restored.state == .running)
         #expect(restored.cursor?.request == 0 && restored.cursor?.group == 0)
-        #expect(sends(restored.resume(now: t0.adding(seconds: 1))) == ["0:cluster1"])
+        #expect(sends(restored.recover(now: t0.adding(seconds: 1))) == ["0:cluster1"])
     }
 
     @Test("a refusal by the host ends it by the refusal's code, never by the wording of its reason", arguments: [

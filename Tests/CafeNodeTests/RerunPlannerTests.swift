@@ -9,7 +9,7 @@ struct RerunPlannerTests {
     let now = Timestamp(iso8601: "2026-12-02T10:00:00.000Z")!
 
     /// Signed results by their text; a text not listed does not verify.
-    func planner(_ signed: [String: HostResult], groups: [String: [[String]]] = [:]) -> RerunPlanner {
+    func planner(_ signed: [String: HostResult], groups: [String: [HostGroup]] = [:]) -> RerunPlanner {
         RerunPlanner(groups: { groups[$0] }, verify: { signed[$0] })
     }
 
@@ -17,7 +17,7 @@ struct RerunPlannerTests {
         CommandResult(command: .shell("true"), termination: .exited(status), started: now, duration: 0.01)
     }
 
-    func executed(_ requests: [(String, RequestState, [HostRecord], [[String]]?)]) -> Batch {
+    func executed(_ requests: [(String, RequestState, [HostRecord], [HostGroup]?)]) -> Batch {
         var batch = Batch(id: BatchID(validating: "20261202-100000-000-9f2c1a7be301")!, name: "b", origin: "jlore", created: now, requests: [])
         batch.requests = requests.map { name, state, records, groups in
             var request = Request(name: name)

@@ -156,7 +156,10 @@ struct SpoolTests {
             .started(now), .groupStarted(request: 0, group: 0, at: now), .state(request: 0, host: "monk1", state: .sent, note: nil),
             .state(request: 0, host: "monk1", state: .noAnswer, note: "no answer within 30 s"),
             .result(request: 0, host: "monk1", signed: answer.text, result: HostResult(host: "monk1", state: .ok)),
-            .requestFailedUndeliverable(request: 1, note: "no delivery.yaml entry"), .requestEnded(request: 0, state: .ok), .ended(.done),
+            .admitted(request: 0, host: "web3", at: now), .checkStarted(request: 0, group: 1, at: now), .groupPassed(request: 0, group: 1, at: now),
+            .paused(true), .paused(false), .cancelled(now),
+            .requestFailedUndeliverable(request: 1, note: "no delivery.yaml entry"), .requestEnded(request: 0, state: .ok, note: nil),
+            .requestEnded(request: 1, state: .failed, note: "group 2 exceeded its failure budget"), .ended(.done),
         ]
         let journal = try BatchJournal(path: path)
         try journal.append(records)

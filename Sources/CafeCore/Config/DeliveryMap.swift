@@ -1,25 +1,33 @@
 /// The origin's `delivery.yaml`: request name → groups of hosts. Groups run one after another;
-/// the hosts of a group at the same time; a group starts only when every host of the group
-/// before it succeeded.
+/// the hosts of a group at the same time (or `batch:` at a time); a group starts only when the
+/// group before it succeeded (every host, or all but `max-failures:`, and its `check:`), after
+/// its `pause:`. See ``HostGroup`` for the rules and docs/rollouts.md for a guide.
 ///
 /// ```yaml
 /// activate_dialup:
 ///   - [jlore, monk1, cluster1]
 ///   - [backup1]
+/// deploy_web:
+///   - [canary1]
+///   - hosts: ["tag:web"]
+///     batch: 25%
+///     max-failures: 10%
+///     pause: 30s
+///     check: web_health
 /// ```
 public struct DeliveryMap: Sendable, Hashable {
-    public var entries: [String: [[String]]]
+    public var entries: [String: [HostGroup]]
     /// Where each entry's hosts were written, for errors found when the map is checked
     /// against node.yaml.
     public var marks: [String: YAMLMark]
 
-    public init(entries: [String: [[String]]] = [:]) {
+    public init(entries: [String: [HostGroup]] = [:]) {
         self.entries = entries
         self.marks = [:]
     }
 
-    /// The groups for `request`, or nil when the map has no entry for it.
-    public func groups(for request: String) -> [[String]]? { entries[request] }
+    /// The groups for `request` (selectors not resolved), or nil when the map has no entry for it.
+    public func groups(for request: String) -> [HostGroup]? { entries[request] }
 
     /// Reads `delivery.yaml`.
     public init(yaml bytes: some Collection<UInt8>, source: String) throws {
@@ -31,24 +39,7 @@ public struct DeliveryMap: Sendable, Hashable {
                     source: source, line: mark.line, column: mark.column, field: name,
                     message: "'\(name)' is not a valid request name (letters, digits, _ . -)")
             }
-            let groupReaders = try value.sequence()
-            guard !groupReaders.isEmpty else { throw value.error("lists no groups of hosts") }
-            var seen = Set<String>()
-            var groups: [[String]] = []
-            for groupReader in groupReaders {
-                let hosts = try groupReader.stringList()
-                guard !hosts.isEmpty else { throw groupReader.error("is an empty group") }
-                for host in hosts {
-                    guard Names.isValidNode(host) else {
-                        throw groupReader.error("'\(host)' is not a valid host name")
-                    }
-                    guard seen.insert(host).inserted else {
-                        throw groupReader.error("lists host '\(host)' more than once for this request")
-                    }
-                }
-                groups.append(hosts)
-            }
-            entries[name] = groups
+            entries[name] = try HostGroup.groups(value, selectors: true)
             marks[name] = value.node.mark
         }
     }

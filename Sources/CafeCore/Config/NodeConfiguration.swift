@@ -66,8 +66,16 @@ public struct NodeConfiguration: Sendable {
         var problems: [InputError] = []
         let known = Set(node.peers.keys).union([node.name])
         for (request, groups) in delivery.entries.sorted(by: { $0.key < $1.key }) {
-            for host in groups.joined() where !known.contains(host) {
-                let mark = delivery.marks[request]
+            let mark = delivery.marks[request]
+            for host in groups.allHosts where host.hasPrefix(HostGroup.tagPrefix) && node.fleets.isEmpty {
+                let tag = String(host.dropFirst(HostGroup.tagPrefix.count))
+                guard !node.peers.values.contains(where: { $0.tags.contains(tag) }) else { continue }
+                problems.append(InputError(
+                    source: home.deliveryConfig, line: mark?.line, column: mark?.column, field: request,
+                    message: "selector '\(host)' matches no peer: none in node.yaml has tags: [\(tag)], and node.yaml lists no fleets: whose certificates could",
+                    hint: "add tags: [\(tag)] to the peers it stands for in \(home.nodeConfig)"))
+            }
+            for host in groups.allHosts where !host.hasPrefix(HostGroup.tagPrefix) && !known.contains(host) {
                 problems.append(InputError(
                     source: home.deliveryConfig, line: mark?.line, column: mark?.column, field: request,
                     message: "host '\(host)' is not this node or a peer in node.yaml",

@@ -60,11 +60,15 @@ public struct Peer: Sendable, Hashable {
     /// `ed25519:BASE64`, as `cafe key show` prints it; nil when the peer proves its key with a
     /// certificate of one of the node's `fleets:`. A pinned key wins over a certificate.
     public var key: String?
+    /// `tags: [web, eu]`: what `tag:T` selectors in delivery.yaml match (with the tags of the
+    /// peer's fleet certificate, once seen).
+    public var tags: [String]
 
-    public init(name: String, route: PeerRoute, key: String?) {
+    public init(name: String, route: PeerRoute, key: String?, tags: [String] = []) {
         self.name = name
         self.route = route
         self.key = key
+        self.tags = tags
     }
 }
 
@@ -76,7 +80,7 @@ public struct Peer: Sendable, Hashable {
 /// peers:
 ///   monk1:    {address: 127.0.0.1:7402, key: "ed25519:BASE64"}
 ///   cluster1: {via: monk1, key: "ed25519:BASE64"}
-///   web01:    {address: 10.0.0.7:7400}            # no key: proven by an acme certificate
+///   web01:    {address: 10.0.0.7:7400, tags: [web]}  # no key: proven by an acme certificate
 /// fleets:
 ///   acme: "ed25519:BASE64"
 /// metrics: 127.0.0.1:9400                         # optional: Prometheus text at GET /metrics
@@ -157,7 +161,7 @@ public struct NodeFile: Sendable, Hashable {
     }
 
     private static func peer(_ name: String, _ reader: YAMLReader, fleets: Bool) throws -> Peer {
-        let mapping = try reader.mapping(allowed: ["address", "via", "scp", "key"])
+        let mapping = try reader.mapping(allowed: ["address", "via", "scp", "key", "tags"])
         var key: String?
         if let keyReader = mapping.optional("key") {
             let text = try keyReader.string()
@@ -184,7 +188,12 @@ public struct NodeFile: Sendable, Hashable {
         } else {
             route = .scp(try scpTarget(try mapping.required("scp")))
         }
-        return Peer(name: name, route: route, key: key)
+        var tags: [String] = []
+        if let tagsReader = mapping.optional("tags") {
+            tags = try tagsReader.stringList()
+            for tag in tags where !Names.isValidNode(tag) { throw tagsReader.error("'\(tag)' is not a tag (letters, digits, _ . -)") }
+        }
+        return Peer(name: name, route: route, key: key, tags: tags)
     }
 
     private static func scpTarget(_ reader: YAMLReader) throws -> ScpTarget {

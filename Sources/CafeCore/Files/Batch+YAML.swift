@@ -15,11 +15,20 @@ extension Batch {
             YAMLPair("created", .string(created.description)),
         ]
         if let finished { pairs.append(YAMLPair("finished", .string(finished.description))) }
+        if let cancelled { pairs.append(YAMLPair("cancelled", .string(cancelled.description))) }
         pairs.append(YAMLPair("requests", .list(requests.map { request in
             var fields = Self.requestPairs(request, secrets: .strings(request.data.secretKeys))
             fields.append(YAMLPair("state", .string(request.state.rawValue)))
             if let note = request.note { fields.append(YAMLPair("note", .string(note))) }
             fields.append(YAMLPair("hosts", .list(request.records.map(\.yamlValue))))
+            if !request.checks.isEmpty {
+                fields.append(YAMLPair("checks", .list(request.checks.map { check in
+                    .map([
+                        YAMLPair("group", .int(check.group)), YAMLPair("request", .string(check.request)),
+                        YAMLPair("index", .int(check.index)), YAMLPair("hosts", .list(check.records.map(\.yamlValue))),
+                    ])
+                })))
+            }
             return .map(fields)
         })))
         return YAMLEmitter.bytes(.map(pairs), comment: Self.executedComment)
@@ -56,7 +65,7 @@ extension Batch {
         if request.isAdhoc {
             pairs.append(YAMLPair("commands", .list(request.commands.map { .map([$0.spec.yamlPair]) })))
         }
-        if let groups = request.groups { pairs.append(YAMLPair("groups", .list(groups.map(YAMLValue.strings)))) }
+        if let groups = request.groups { pairs.append(YAMLPair("groups", .list(groups.map(\.yamlValue)))) }
         if let only = request.only {
             pairs.append(YAMLPair("only", .map(only.keys.sorted().map { YAMLPair($0, .strings(only[$0] ?? [])) })))
         }
@@ -87,10 +96,10 @@ extension Batch {
     public init(executedYAML bytes: some Collection<UInt8>, source: String) throws {
         let root = try YAMLReader.document(bytes, limits: .executedBatchFile, source: source)
         let mapping = try root.mapping(
-            allowed: ["batch", "name", "origin", "state", "created", "finished", "requests", "credentials", "signature"])
+            allowed: ["batch", "name", "origin", "state", "created", "finished", "cancelled", "requests", "credentials", "signature"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "state", "note", "hosts"])
+            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "state", "note", "hosts", "checks"])
             var request = try Self.request(fields)
             for key in try fields.optional("secrets")?.stringList() ?? [] {
                 try request.data.setSecret(key, .sealed(""))
@@ -102,6 +111,15 @@ extension Batch {
             request.state = state
             request.note = try fields.optional("note")?.string()
             request.records = try fields.required("hosts").sequence().map(HostRecord.init)
+            request.checks = try fields.optional("checks")?.sequence().map { item in
+                let check = try item.mapping(allowed: ["group", "request", "index", "hosts"])
+                let nameReader = try check.required("request")
+                let name = try nameReader.string()
+                guard Names.isValidRequest(name) else { throw nameReader.error("'\(name)' is not a valid request name") }
+                return GroupCheck(
+                    group: try check.required("group").int(), request: name, index: try check.required("index").int(),
+                    records: try check.required("hosts").sequence().map(HostRecord.init))
+            } ?? []
             return request
         }
         self.init(id: header.id, name: header.name, origin: header.origin, created: header.created, requests: requests)
@@ -113,6 +131,10 @@ extension Batch {
         if let finished = mapping.optional("finished") {
             guard let time = Timestamp(iso8601: try finished.string()) else { throw finished.error("is not a time") }
             self.finished = time
+        }
+        if let cancelled = mapping.optional("cancelled") {
+            guard let time = Timestamp(iso8601: try cancelled.string()) else { throw cancelled.error("is not a time") }
+            self.cancelled = time
         }
     }
 
@@ -144,11 +166,7 @@ extension Batch {
             }
         }
         if let groups = fields.optional("groups") {
-            request.groups = try groups.sequence().map { group in
-                let hosts = try group.stringList()
-                for host in hosts where !Names.isValidNode(host) { throw group.error("'\(host)' is not a valid host name") }
-                return hosts
-            }
+            request.groups = try groups.sequence().map { try HostGroup($0, selectors: false) }
         }
         if let only = fields.optional("only") {
             var paths: [String: [String]] = [:]

@@ -18,6 +18,8 @@ public struct Batch: Sendable {
     public var finished: Timestamp?
     public var requests: [Request]
     public var state: BatchState
+    /// When the operator cancelled it (`cafe batch cancel`); it then ends in error.
+    public var cancelled: Timestamp?
 
     public init(id: BatchID, name: String, origin: String, created: Timestamp, requests: [Request]) {
         self.id = id

@@ -24,7 +24,9 @@ public struct Request: Sendable {
     public var state: RequestState
     /// Groups of hosts chosen for this request alone (`cafe run --on`, `cafe rerun --failed`);
     /// nil: the origin's delivery.yaml decides.
-    public var groups: [[String]]?
+    public var groups: [HostGroup]?
+    /// The health checks its groups ran (executed files).
+    public var checks: [GroupCheck] = []
     /// The origin's remark when the request could not be sent at all (no delivery.yaml entry).
     public var note: String?
     /// For `cafe rerun --failed` under forwarding hosts: per forwarding host, the paths below

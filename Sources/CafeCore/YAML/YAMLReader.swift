@@ -64,6 +64,22 @@ public struct YAMLReader: Sendable {
         return value
     }
 
+    /// A duration: seconds (`300`, `0.5`) or a number with a unit (`30s`, `5m`, `1h`).
+    public func duration() throws -> Double {
+        guard case .scalar(let scalar) = node else { throw error("expected a duration, found \(node.kindName)") }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        var text = Substring(scalar.text)
+        var unit = 1.0
+        if let last = text.last, let factor = units[last] {
+            unit = factor
+            text = text.dropLast()
+        }
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw error("expected a duration such as 30s, 5m or 1h, found \(describe())")
+        }
+        return value * unit
+    }
+
     /// `true` or `false`, written plainly.
     public func bool() throws -> Bool {
         guard case .scalar(let scalar) = node, scalar.isPlain else {

@@ -1,30 +1,45 @@
 import CafeCore
 import CafeWire
 
-/// The pure decision logic of one batch at its origin: requests in order; for each, the groups
-/// of hosts in order; the hosts of a group at the same time; the next group only when every host
-/// of this one succeeded; a failed request stops the batch. It takes events and returns
-/// ``BatchAction``s; the node carries them out (sending, journaling, telling followers).
+/// The pure decision logic of one batch at its origin (or of one request a forwarding host fans
+/// out): requests in order; for each, its groups of hosts in order (``HostGroup``). A group
+/// admits its hosts `batch:` at a time (all at once by default), sliding: a host that ends
+/// makes room for the next. It succeeds when no more than `max-failures:` of its hosts fail
+/// (failed, no-answer, expired and denied alike) and its `check:` passes on every host that
+/// succeeded; the next group starts after its `pause:`. A group over its budget admits no more
+/// hosts, and the request fails once those running have ended; a failed request stops the batch.
+/// An operator may pause (no host starts; running ones finish), resume and cancel the batch.
 ///
-/// Every change of state is returned as a ``BatchAction/record(_:)`` for the journal, and
+/// It takes events and returns ``BatchAction``s; the node carries them out. Every change of
+/// state is returned as a ``BatchAction/record(_:)`` for the journal, and
 /// ``init(plan:replaying:)`` rebuilds the same state from those records after a crash.
 public struct BatchEngine: Sendable {
     public let plan: BatchPlan
-    /// Per request: host → where it stands.
+    /// The plan's health checks: engine request `plan.requests.count + k` is `checks[k]`.
+    public let checks: [PlannedCheck]
+    /// Per engine request (the batch's requests, then the checks): host → where it stands.
     public private(set) var slots: [[String: HostSlot]]
     public private(set) var requestStates: [RequestState]
+    /// Why each request that failed stopped (a group over its budget, a failed check, a cancel).
+    public private(set) var notes: [String?]
     /// The request and group now running; nil before the start and after the end.
     public private(set) var cursor: (request: Int, group: Int)?
-    /// When the current group started.
-    public private(set) var groupStarted: Timestamp?
+    /// Where the current group stands.
+    public private(set) var phase: GroupPhase = .hosts
+    /// Paused by the operator: no host starts and no group begins until resumed.
+    public private(set) var paused = false
+    /// When the operator cancelled the batch.
+    public private(set) var cancelled: Timestamp?
     public private(set) var state: BatchState
 
     public init(plan: BatchPlan) {
         self.plan = plan
+        checks = plan.checks
         slots = plan.requests.map { request in
-            Dictionary(uniqueKeysWithValues: request.groups.joined().map { ($0, HostSlot()) })
-        }
+            Dictionary(uniqueKeysWithValues: request.groups.allHosts.map { ($0, HostSlot()) })
+        } + checks.map { _ in [:] }
         requestStates = Array(repeating: .pending, count: plan.requests.count)
+        notes = Array(repeating: nil, count: plan.requests.count)
         state = .queued
     }
 
@@ -45,12 +60,13 @@ public struct BatchEngine: Sendable {
         return actions
     }
 
-    /// After a restart: sends again what was queued but never handed out, and checks deadlines.
-    public mutating func resume(now: Timestamp) -> [BatchAction] {
-        guard state == .running, let cursor else { return start(now: now) }
+    /// After a restart: sends again what was admitted but never handed out, and goes on as
+    /// time and the journal say.
+    public mutating func recover(now: Timestamp) -> [BatchAction] {
+        guard state == .running, let index = currentIndex else { return start(now: now) }
         var actions: [BatchAction] = []
-        for host in plan.requests[cursor.request].groups[cursor.group] where slots[cursor.request][host]?.state == .queued {
-            actions.append(.send(request: cursor.request, host: host))
+        for (host, slot) in slots[index].sorted(by: { $0.key < $1.key }) where slot.admitted != nil && slot.state == .queued {
+            actions.append(.send(request: index, host: host))
         }
         return actions + tick(now: now)
     }
@@ -78,7 +94,7 @@ public struct BatchEngine: Sendable {
         guard isCurrent(request, host), let slot = slots[request][host], !slot.state.isFinal else { return [] }
         var actions: [BatchAction] = []
         emit(.result(request: request, host: host, signed: signed, result: result), into: &actions)
-        completeGroupIfDone(now: now, into: &actions)
+        settle(now: now, into: &actions)
         return actions
     }
 
@@ -88,7 +104,7 @@ public struct BatchEngine: Sendable {
         guard isCurrent(request, host), let slot = slots[request][host], !slot.state.isFinal else { return [] }
         var actions: [BatchAction] = []
         emit(.state(request: request, host: host, state: .failed, note: note), into: &actions)
-        completeGroupIfDone(now: now, into: &actions)
+        settle(now: now, into: &actions)
         return actions
     }
 
@@ -99,63 +115,208 @@ public struct BatchEngine: Sendable {
         var actions: [BatchAction] = []
         let state: HostState = code == .expired ? .expired : .failed
         emit(.state(request: request, host: host, state: state, note: "refused by \(host): \(reason)"), into: &actions)
-        completeGroupIfDone(now: now, into: &actions)
+        settle(now: now, into: &actions)
         return actions
     }
 
-    /// Time passed: hosts of the current group that are past the deadline are given up on.
+    /// Time passed: hosts past their deadline are given up on, and a group's pause may end.
     public mutating func tick(now: Timestamp) -> [BatchAction] {
-        guard state == .running, let cursor, let deadline = nextDeadline, now >= deadline else { return [] }
+        guard state == .running, let index = currentIndex else { return [] }
         var actions: [BatchAction] = []
         let expired = now >= plan.expires
-        for host in plan.requests[cursor.request].groups[cursor.group] {
-            guard let slot = slots[cursor.request][host], !slot.state.isFinal else { continue }
+        for host in currentHosts {
+            guard let slot = slots[index][host], !slot.state.isFinal else { continue }
+            guard let admitted = slot.admitted else {
+                if expired {
+                    emit(.state(request: index, host: host, state: .expired, note: "not started before the request expired at \(plan.expires) (\(Self.expiryOrigin))"), into: &actions)
+                }
+                continue
+            }
+            let timedOut = plan.groupTimeout.map { now >= admitted.adding(seconds: $0) } ?? false
+            guard expired || timedOut else { continue }
             let delivered = slot.state == .running
-            if !delivered { actions.append(.withdraw(request: cursor.request, host: host)) }
+            if !delivered { actions.append(.withdraw(request: index, host: host)) }
             let (state, note): (HostState, String)
             // Each note names what sets the time: --timeout, or the batch file's expires-in: (else
             // request-expiry under settings: in node.yaml).
             if expired && !delivered {
-                (state, note) = (.expired, "not delivered before the request expired at \(plan.expires) (expires-in: of the batch file, else request-expiry in node.yaml)")
+                (state, note) = (.expired, "not delivered before the request expired at \(plan.expires) (\(Self.expiryOrigin))")
             } else if let timeout = plan.groupTimeout, !expired {
                 (state, note) = (.noAnswer, (delivered ? "no answer within \(Self.seconds(timeout)) s" : "not delivered within \(Self.seconds(timeout)) s") + " (--timeout)")
             } else {
-                (state, note) = (.noAnswer, "no answer before the request expired at \(plan.expires) (expires-in: of the batch file, else request-expiry in node.yaml)")
+                (state, note) = (.noAnswer, "no answer before the request expired at \(plan.expires) (\(Self.expiryOrigin))")
             }
-            emit(.state(request: cursor.request, host: host, state: state, note: note), into: &actions)
+            emit(.state(request: index, host: host, state: state, note: note), into: &actions)
         }
-        completeGroupIfDone(now: now, into: &actions)
+        settle(now: now, into: &actions)
         return actions
     }
 
-    /// When the engine next needs a ``tick(now:)``.
+    /// When the engine next needs a ``tick(now:)``: the first host deadline, the end of a
+    /// pause, or the requests' expiry.
     public var nextDeadline: Timestamp? {
-        guard state == .running, cursor != nil, let started = groupStarted else { return nil }
-        guard let timeout = plan.groupTimeout else { return plan.expires }
-        return min(started.adding(seconds: timeout), plan.expires)
+        guard state == .running, let index = currentIndex else { return nil }
+        var next = plan.expires
+        if case .passed(let until) = phase, !paused { next = min(next, until) }
+        if let timeout = plan.groupTimeout {
+            for slot in slots[index].values where !slot.state.isFinal {
+                if let admitted = slot.admitted { next = min(next, admitted.adding(seconds: timeout)) }
+            }
+        }
+        return next
+    }
+
+    /// When `host` must have answered engine request `request`: its start plus the timeout
+    /// (nil without a timeout, or before it starts).
+    public func deadline(request: Int, host: String) -> Timestamp? {
+        guard let timeout = plan.groupTimeout, let admitted = slots[request][host]?.admitted else { return nil }
+        return min(admitted.adding(seconds: timeout), plan.expires)
+    }
+
+    // MARK: - Operator control
+
+    /// No host starts and no group begins from now on; hosts already started finish.
+    public mutating func pause() -> [BatchAction] {
+        guard state == .running, !paused, cancelled == nil else { return [] }
+        var actions: [BatchAction] = []
+        emit(.paused(true), into: &actions)
+        return actions
+    }
+
+    /// Undoes ``pause()``: waiting hosts start, a group whose pause is over begins.
+    public mutating func resume(now: Timestamp) -> [BatchAction] {
+        guard state == .running, paused else { return [] }
+        var actions: [BatchAction] = []
+        emit(.paused(false), into: &actions)
+        settle(now: now, into: &actions)
+        return actions
+    }
+
+    /// Starts no more hosts: those not started are skipped, undelivered requests withdrawn;
+    /// once the hosts already running have answered (or timed out), the batch ends in error.
+    public mutating func cancel(now: Timestamp) -> [BatchAction] {
+        guard state == .running, cancelled == nil, let index = currentIndex else { return [] }
+        var actions: [BatchAction] = []
+        emit(.cancelled(now), into: &actions)
+        for (host, slot) in slots[index].sorted(by: { $0.key < $1.key }) where slot.admitted != nil && (slot.state == .queued || slot.state == .sent) {
+            actions.append(.withdraw(request: index, host: host))
+            emit(.state(request: index, host: host, state: .skipped, note: "cancelled before it was delivered"), into: &actions)
+        }
+        settle(now: now, into: &actions)
+        return actions
     }
 
     // MARK: - Progress
 
-    private func isCurrent(_ request: Int, _ host: String) -> Bool {
-        guard state == .running, let cursor, cursor.request == request else { return false }
-        return plan.requests[request].groups[cursor.group].contains(host)
+    /// The engine request whose hosts are current: the request, or its group's check.
+    private var currentIndex: Int? {
+        guard let cursor else { return nil }
+        if case .checking(let index) = phase { return index }
+        return cursor.request
     }
 
-    private mutating func completeGroupIfDone(now: Timestamp, into actions: inout [BatchAction]) {
-        guard let cursor else { return }
-        let hosts = plan.requests[cursor.request].groups[cursor.group]
-        guard hosts.allSatisfy({ slots[cursor.request][$0]?.state.isFinal == true }) else { return }
-        if hosts.allSatisfy({ slots[cursor.request][$0]?.state == .ok }) {
-            if cursor.group + 1 < plan.requests[cursor.request].groups.count {
-                advance(from: cursor.request, group: cursor.group + 1, now: now, into: &actions)
-            } else {
-                emit(.requestEnded(request: cursor.request, state: .ok), into: &actions)
-                advance(from: cursor.request + 1, group: 0, now: now, into: &actions)
+    /// The hosts of the current group, or of its check, in order.
+    private var currentHosts: [String] {
+        guard let cursor else { return [] }
+        if case .checking(let index) = phase { return slots[index].keys.sorted() }
+        return plan.requests[cursor.request].groups[cursor.group].hosts
+    }
+
+    private func isCurrent(_ request: Int, _ host: String) -> Bool {
+        guard state == .running, request == currentIndex else { return false }
+        return slots[request][host]?.admitted != nil
+    }
+
+    /// After any change: admits hosts the window has room for, and decides the group once its
+    /// hosts (or its check) have ended.
+    private mutating func settle(now: Timestamp, into actions: inout [BatchAction]) {
+        guard state == .running, let cursor else { return }
+        let group = plan.requests[cursor.request].groups[cursor.group]
+        switch phase {
+        case .hosts:
+            let states = slots[cursor.request]
+            let failures = group.hosts.filter { states[$0]?.state.isFinal == true && states[$0]?.state != .ok }
+            let overBudget = failures.count > group.tolerated
+            if !overBudget { admit(group, now: now, into: &actions) }
+            guard group.hosts.allSatisfy({ slots[cursor.request][$0]?.admitted == nil || slots[cursor.request][$0]?.state.isFinal == true }) else { return }
+            let waiting = group.hosts.filter { slots[cursor.request][$0]?.admitted == nil && slots[cursor.request][$0]?.state.isFinal == false }
+            if !waiting.isEmpty {
+                guard overBudget || cancelled != nil else { return }  // paused: they start on resume
+                let note = cancelled != nil ? "not started: the batch was cancelled" : "not started: " + budgetNote(group, failures)
+                for host in waiting { emit(.state(request: cursor.request, host: host, state: .skipped, note: note), into: &actions) }
             }
-        } else {
-            fail(request: cursor.request, into: &actions)
+            if cancelled != nil {
+                fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
+                return
+            }
+            var final: [String: HostState] = [:]
+            for host in group.hosts { final[host] = slots[cursor.request][host]?.state }
+            switch group.outcome(final, checks: nil) {
+            case .failed:
+                fail(request: cursor.request, note: "group \(cursor.group + 1) " + budgetNote(group, failures), into: &actions)
+            case .checkPending:
+                startCheck(now: now, into: &actions)
+            case .passed, .checkFailed:
+                pass(now: now, into: &actions)
+            }
+        case .checking(let index):
+            guard slots[index].values.allSatisfy({ $0.state.isFinal }) else { return }
+            let failed = slots[index].filter { $0.value.state != .ok }.map(\.key).sorted()
+            guard failed.isEmpty else {
+                let detail = failed.map { "\($0) \(slots[index][$0]?.state.rawValue ?? "?")" }.joined(separator: ", ")
+                fail(request: cursor.request, note: "group \(cursor.group + 1): check \(checks[index - plan.requests.count].name) did not pass on \(detail)", into: &actions)
+                return
+            }
+            if cancelled != nil {
+                fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
+                return
+            }
+            pass(now: now, into: &actions)
+        case .passed(let until):
+            if cancelled != nil {
+                fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
+            } else if now >= until && !paused {
+                if cursor.group + 1 < plan.requests[cursor.request].groups.count {
+                    advance(from: cursor.request, group: cursor.group + 1, now: now, into: &actions)
+                } else {
+                    emit(.requestEnded(request: cursor.request, state: .ok, note: nil), into: &actions)
+                    advance(from: cursor.request + 1, group: 0, now: now, into: &actions)
+                }
+            }
         }
+    }
+
+    /// "exceeded its failure budget (2 failed of 1 tolerated: web3 failed, web7 no-answer)".
+    private func budgetNote(_ group: HostGroup, _ failures: [String]) -> String {
+        let detail = failures.map { "\($0) \(slots[cursor?.request ?? 0][$0]?.state.rawValue ?? "?")" }.joined(separator: ", ")
+        return "exceeded its failure budget (\(failures.count) of \(group.hosts.count) hosts did not succeed, \(group.tolerated) tolerated: \(detail))"
+    }
+
+    /// Starts the group's hosts that the window has room for, in the group's order.
+    private mutating func admit(_ group: HostGroup, now: Timestamp, into actions: inout [BatchAction]) {
+        guard !paused, cancelled == nil, let request = cursor?.request else { return }
+        var inFlight = group.hosts.count { slots[request][$0]?.admitted != nil && slots[request][$0]?.state.isFinal == false }
+        for host in group.hosts where inFlight < group.window {
+            guard let slot = slots[request][host], slot.admitted == nil, !slot.state.isFinal else { continue }
+            emit(.admitted(request: request, host: host, at: now), into: &actions)
+            actions.append(.send(request: request, host: host))
+            inFlight += 1
+        }
+    }
+
+    /// Runs the group's check on its hosts that succeeded (a pass when there is none).
+    private mutating func startCheck(now: Timestamp, into actions: inout [BatchAction]) {
+        guard let cursor, let check = checks.first(where: { $0.request == cursor.request && $0.group == cursor.group }) else { return }
+        emit(.checkStarted(request: cursor.request, group: cursor.group, at: now), into: &actions)
+        for host in slots[check.index].keys.sorted() { actions.append(.send(request: check.index, host: host)) }
+        settle(now: now, into: &actions)
+    }
+
+    /// The group succeeded: the next begins after its pause (at once without one).
+    private mutating func pass(now: Timestamp, into actions: inout [BatchAction]) {
+        guard let cursor else { return }
+        emit(.groupPassed(request: cursor.request, group: cursor.group, at: now), into: &actions)
+        settle(now: now, into: &actions)
     }
 
     /// Starts group `group` of request `request`, or ends the batch when there is none.
@@ -166,18 +327,17 @@ public struct BatchEngine: Sendable {
         }
         if let reason = plan.requests[request].undeliverable {
             emit(.requestFailedUndeliverable(request: request, note: reason), into: &actions)
-            fail(request: request, into: &actions)
+            fail(request: request, note: nil, into: &actions)
             return
         }
         emit(.groupStarted(request: request, group: group, at: now), into: &actions)
-        for host in plan.requests[request].groups[group] {
-            actions.append(.send(request: request, host: host))
-        }
+        let hostGroup = plan.requests[request].groups[group]
+        for host in hostGroup.hosts.prefix(hostGroup.window) { actions.append(.send(request: request, host: host)) }
     }
 
     /// Marks the rest of `request` and every later request skipped, and ends the batch in error.
-    private mutating func fail(request: Int, into actions: inout [BatchAction]) {
-        emit(.requestEnded(request: request, state: .failed), into: &actions)
+    private mutating func fail(request: Int, note: String?, into actions: inout [BatchAction]) {
+        emit(.requestEnded(request: request, state: .failed, note: note), into: &actions)
         emit(.ended(.error), into: &actions)
     }
 
@@ -194,6 +354,8 @@ public struct BatchEngine: Sendable {
         case .requestFailedUndeliverable(let request, let note):
             // No host to name: the request itself failed, and the note says why.
             actions.append(.progress(request: request, host: "", state: .failed, note: note))
+        case .requestEnded(let request, .failed, let note?):
+            actions.append(.progress(request: request, host: "", state: .failed, note: note))
         case .ended(let state):
             actions.append(.finished(state))
         default:
@@ -208,8 +370,12 @@ public struct BatchEngine: Sendable {
             state = .running
         case .groupStarted(let request, let group, let at):
             cursor = (request, group)
-            groupStarted = at
+            phase = .hosts
             requestStates[request] = .running
+            let hostGroup = plan.requests[request].groups[group]
+            for host in hostGroup.hosts.prefix(hostGroup.window) { slots[request][host]?.admitted = at }
+        case .admitted(let request, let host, let at):
+            slots[request][host]?.admitted = at
         case .state(let request, let host, let state, let note):
             slots[request][host]?.state = state
             slots[request][host]?.note = note
@@ -217,10 +383,23 @@ public struct BatchEngine: Sendable {
             slots[request][host]?.state = result.state
             slots[request][host]?.result = result
             slots[request][host]?.signed = signed
+        case .checkStarted(let request, let group, let at):
+            guard let check = checks.first(where: { $0.request == request && $0.group == group }) else { return }
+            phase = .checking(index: check.index)
+            for host in plan.requests[request].groups[group].hosts where slots[request][host]?.state == .ok {
+                slots[check.index][host] = HostSlot(admitted: at)
+            }
+        case .groupPassed(let request, let group, let at):
+            phase = .passed(until: at.adding(seconds: plan.requests[request].groups[group].pause ?? 0))
+        case .paused(let value):
+            paused = value
+        case .cancelled(let at):
+            cancelled = at
         case .requestFailedUndeliverable(let request, _):
             requestStates[request] = .failed
-        case .requestEnded(let request, let state):
+        case .requestEnded(let request, let state, let note):
             requestStates[request] = state
+            notes[request] = note
             if state == .failed {
                 for (index, _) in requestStates.enumerated() where index > request {
                     requestStates[index] = .skipped
@@ -228,7 +407,7 @@ public struct BatchEngine: Sendable {
                 for host in slots[request].keys where slots[request][host]?.state == .queued {
                     slots[request][host]?.state = .skipped
                 }
-                for later in (request + 1)..<max(request + 1, slots.count) {
+                for later in (request + 1)..<max(request + 1, plan.requests.count) {
                     for host in slots[later].keys { slots[later][host]?.state = .skipped }
                 }
             }
@@ -241,9 +420,21 @@ public struct BatchEngine: Sendable {
     /// A note for an undeliverable request, kept for the executed file.
     public func undeliverableNote(_ request: Int) -> String? { plan.requests[request].undeliverable }
 
+    static let expiryOrigin = "expires-in: of the batch file, else request-expiry in node.yaml"
+
     static func seconds(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : YAMLEmitter.formatSeconds(value)
     }
+}
+
+/// Where the current group of a running batch stands.
+public enum GroupPhase: Sendable, Hashable {
+    /// Its hosts run, started as its window allows.
+    case hosts
+    /// Its check runs, as engine request `index`.
+    case checking(index: Int)
+    /// It succeeded; the next group begins at `until` (after its pause), unless paused.
+    case passed(until: Timestamp)
 }
 
 /// Where one (request, host) stands at the origin.
@@ -253,6 +444,9 @@ public struct HostSlot: Sendable, Hashable {
     public var result: HostResult?
     /// The host's signed result envelope, exactly as received.
     public var signed: String?
+    /// When the host was started (its request handed out); nil while it waits for its group
+    /// or for room in the group's window.
+    public var admitted: Timestamp?
 }
 
 /// What the node must do for the engine.
@@ -263,7 +457,7 @@ public enum BatchAction: Sendable, Equatable {
     case withdraw(request: Int, host: String)
     /// Append to the batch's journal (before anything else is done about it).
     case record(JournalRecord)
-    /// Tell whoever follows the batch.
+    /// Tell whoever follows the batch (`host` is empty for the request as a whole).
     case progress(request: Int, host: String, state: HostState, note: String?)
     /// The batch ended; write the executed batch file.
     case finished(BatchState)
@@ -272,10 +466,19 @@ public enum BatchAction: Sendable, Equatable {
 /// One line of a running batch's journal: every change of the engine's state, in order.
 public enum JournalRecord: Sendable, Equatable {
     case started(Timestamp)
+    /// The group's first window of hosts started.
     case groupStarted(request: Int, group: Int, at: Timestamp)
+    /// One more host of a windowed group started.
+    case admitted(request: Int, host: String, at: Timestamp)
     case state(request: Int, host: String, state: HostState, note: String?)
     case result(request: Int, host: String, signed: String, result: HostResult)
+    /// The group's check started on its hosts that succeeded.
+    case checkStarted(request: Int, group: Int, at: Timestamp)
+    /// The group succeeded; its pause runs from `at`.
+    case groupPassed(request: Int, group: Int, at: Timestamp)
+    case paused(Bool)
+    case cancelled(Timestamp)
     case requestFailedUndeliverable(request: Int, note: String)
-    case requestEnded(request: Int, state: RequestState)
+    case requestEnded(request: Int, state: RequestState, note: String?)
     case ended(BatchState)
 }

@@ -8,11 +8,11 @@ import CafeCore
 public struct RerunPlanner {
     /// The groups a request runs in when neither the original nor the executed file says
     /// (this node's delivery.yaml).
-    public var groups: (String) -> [[String]]?
+    public var groups: (String) -> [HostGroup]?
     /// The host result a signed result text proves, or nil when it does not verify.
     public var verify: (String) -> HostResult?
 
-    public init(groups: @escaping (String) -> [[String]]?, verify: @escaping (String) -> HostResult?) {
+    public init(groups: @escaping (String) -> [HostGroup]?, verify: @escaping (String) -> HostResult?) {
         self.groups = groups
         self.verify = verify
     }
@@ -31,9 +31,14 @@ public struct RerunPlanner {
             if record.state != .skipped && !record.records.isEmpty {
                 let failed = Set(record.records.filter { $0.state != .ok }.map(\.host))
                 let groups = request.groups ?? record.groups ?? groups(request.name) ?? []
-                var filtered = groups.map { $0.filter(failed.contains) }.filter { !$0.isEmpty }
-                let missing = failed.subtracting(filtered.joined()).sorted()
-                if !missing.isEmpty { filtered.append(missing) }
+                // Each group keeps its rules (window, budget, pause, check) over the hosts left.
+                var filtered = groups.compactMap { group -> HostGroup? in
+                    var kept = group
+                    kept.hosts = group.hosts.filter(failed.contains)
+                    return kept.hosts.isEmpty ? nil : kept
+                }
+                let missing = failed.subtracting(filtered.allHosts).sorted()
+                if !missing.isEmpty { filtered.append(HostGroup(missing)) }
                 request.groups = filtered
                 var only: [String: [String]] = [:]
                 for record in record.records where record.state != .ok {
@@ -74,7 +79,7 @@ public struct RerunPlanner {
     public static func plan(_ requests: [Request]) -> String {
         requests.map { request in
             let groups = (request.groups ?? []).map { group in
-                group.map { host in request.only?[host].map { "\(host) (only \($0.joined(separator: ", ")))" } ?? host }.joined(separator: ", ")
+                group.hosts.map { host in request.only?[host].map { "\(host) (only \($0.joined(separator: ", ")))" } ?? host }.joined(separator: ", ")
             }
             return "rerun plan: \(request.name) on " + (groups.isEmpty ? "its delivery.yaml groups" : groups.joined(separator: ", then "))
         }.joined(separator: "\n") + "\n"

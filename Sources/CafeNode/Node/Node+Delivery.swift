@@ -118,7 +118,7 @@ extension Node {
 
     func progress(_ delivery: Delivery, request: Int, host: String, state: HostState, note: String?) {
         let (_, batch, _) = slot(delivery, request)
-        let requestName = engine(of: delivery)?.plan.requests[request].name ?? "?"
+        let requestName = engine(of: delivery)?.plan.name(of: request) ?? "?"
         logger.info(
             "\(host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")",
             metadata: ["batch": "\(batch)", "request": "\(requestName)", "peer": "\(host)"])
@@ -157,8 +157,14 @@ extension Node {
     func requestBody(_ delivery: Delivery, request index: Int, for host: String, introduced: Bool) throws -> (RequestBody, Timestamp)? {
         guard let engine = engine(of: delivery) else { return nil }
         let (origin, batch, position) = slot(delivery, index)
-        let answerBy = engine.plan.groupTimeout.flatMap { _ in engine.nextDeadline }
+        let answerBy = engine.deadline(request: index, host: host)
         switch delivery {
+        case .batch(let id) where index >= engine.plan.requests.count:
+            // A group's health check: the request by name alone; each host runs its own entry.
+            let body = RequestBody(
+                batch: batch, batchName: batches[id]?.batch.name ?? "", index: position, request: engine.plan.name(of: index),
+                data: [], secrets: [], commands: [], answerBy: answerBy)
+            return (body, engine.plan.expires)
         case .batch(let id):
             guard let request = batches[id]?.batch.requests[index] else { return nil }
             if mustAwaitKey(of: host, secrets: !request.data.secrets.isEmpty, introduced: introduced, AwaitingKey(delivery: delivery, request: index)) {
@@ -176,6 +182,10 @@ extension Node {
                 only: request.only?[host])
             return (body, engine.plan.expires)
         case .fanOut(let key):
+            guard index == 0 else {
+                throw EnvironmentError(
+                    "\(name) cannot run check: \(engine.plan.name(of: index)) for a request it fans out: checks run from an origin's delivery.yaml; remove check: from '\(engine.plan.requests[0].name)' in \(identity.home.deliveryConfig)")
+            }
             guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return nil }
             if mustAwaitKey(of: host, secrets: !body.secrets.isEmpty, introduced: introduced, AwaitingKey(delivery: delivery, request: index)) {
                 return nil

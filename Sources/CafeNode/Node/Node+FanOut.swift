@@ -73,23 +73,33 @@ extension Node {
     /// Fans `request` out by this node's delivery map (groups and gating as at an origin) and
     /// runs this node's own command-map entry for it too, if any. Allowed only when the origin
     /// may use this node as a relay; loops are refused.
-    func fanOut(_ key: RequestKey, _ request: Envelope, _ body: RequestBody, groups: [[String]]) async {
+    func fanOut(_ key: RequestKey, _ request: Envelope, _ body: RequestBody, groups entry: [HostGroup]) async {
         let header = request.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
         let tags = originTags(request, body)
         let decision = auditedDecision(
             signer: header.origin, tags: tags, action: .relay,
-            fields: [("action", "fan-out \(body.request)"), ("to", groups.joined().joined(separator: ",")), ("batch", body.batch)], meta)
+            fields: [("action", "fan-out \(body.request)"), ("to", entry.allHosts.joined(separator: ",")), ("batch", body.batch)], meta)
         guard decision.allowed else {
             logger.warning("not fanning out: \(decision.reason)", metadata: meta)
             finishRequest(key, result: denial(decision, action: .relay, origin: header.origin, tags: tags), answering: request)
             return
         }
         // A rerun of part of what lies below this node: only the hosts its paths name.
-        var groups = groups
+        var groups: [HostGroup]
+        do {
+            groups = try resolveSelectors(entry, source: identity.home.deliveryConfig, field: body.request)
+        } catch {
+            finishRequest(key, result: HostResult(host: name, state: .failed, message: "\(name) cannot fan out: \(error)"), answering: request)
+            return
+        }
         if let only = body.only {
             let named = Set(only.compactMap { $0.split(separator: "/").first.map(String.init) })
-            groups = groups.map { $0.filter(named.contains) }.filter { !$0.isEmpty }
+            groups = groups.compactMap { group in
+                var kept = group
+                kept.hosts = group.hosts.filter(named.contains)
+                return kept.hosts.isEmpty ? nil : kept
+            }
             if groups.isEmpty {
                 guard only.contains(".") else {
                     finishRequest(key, result: HostResult(
@@ -104,7 +114,7 @@ extension Node {
                 return
             }
         }
-        let hosts = groups.joined()
+        let hosts = groups.allHosts
         let chain = (try? delegationChain(request, body))?.chain ?? [header.origin]
         if let looping = hosts.first(where: { chain.contains($0) || $0 == name }) {
             finishRequest(key, result: HostResult(
@@ -187,7 +197,7 @@ extension Node {
     func completeFanOut(_ key: RequestKey) {
         guard let fan = fanOuts[key], fan.ownDone, fan.engine.state == .done || fan.engine.state == .error else { return }
         let engine = fan.engine
-        let leaves = engine.plan.requests[0].groups.joined().compactMap { host -> HostRecord? in
+        let leaves = engine.plan.requests[0].groups.allHosts.compactMap { host -> HostRecord? in
             guard let slot = engine.slots[0][host] else { return nil }
             return HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
         }
@@ -246,7 +256,7 @@ extension Node {
                 logger.info("resuming a fan-out after a restart (\(records.count) journal records)", metadata: ["batch": "\(key.batch)"])
                 if fan.engine.state != .done && fan.engine.state != .error {
                     let now = clock.now()
-                    step(.fanOut(key)) { $0.resume(now: now) }
+                    step(.fanOut(key)) { $0.recover(now: now) }
                 }
                 completeFanOut(key)
             } catch {

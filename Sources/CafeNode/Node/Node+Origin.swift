@@ -49,8 +49,9 @@ extension Node {
 
     /// The hosts of every request: its own groups, or the delivery map's entry.
     /// `--on` items as groups: names as given; a glob (`web*`, `db?`) as the peers (and this
-    /// node) it matches, in name order; `@ENTRY` alone as the groups of that delivery.yaml entry.
-    func resolveHosts(_ items: [String]) throws -> [[String]] {
+    /// node) it matches, in name order; a selector (`tag:web`) as the peers tagged so; `@ENTRY`
+    /// alone as the groups of that delivery.yaml entry, rules included.
+    func resolveHosts(_ items: [String]) throws -> [HostGroup] {
         let configuration = identity.configuration
         if let entry = items.first(where: { $0.hasPrefix("@") }) {
             guard items.count == 1 else {
@@ -62,12 +63,16 @@ extension Node {
                     source: identity.home.deliveryConfig, field: request, message: "has no entry '\(request)' for --on \(entry)",
                     hint: YAMLMapping.suggestion(for: request, among: configuration.delivery.entries.keys.sorted()))
             }
-            return groups
+            return try resolveSelectors(groups, source: identity.home.deliveryConfig, field: request)
         }
         let known = (Array(configuration.node.peers.keys) + [name]).sorted()
         var group: [String] = []
         var globbed = Set<String>()
         for item in items {
+            if item.hasPrefix(HostGroup.tagPrefix) {
+                group.append(item)
+                continue
+            }
             guard item.contains("*") || item.contains("?") else {
                 group.append(item)
                 continue
@@ -78,7 +83,44 @@ extension Node {
             }
             for match in matches where globbed.insert(match).inserted && !items.contains(match) { group.append(match) }
         }
-        return [group]
+        return try resolveSelectors([HostGroup(group)], source: "command line", field: "--on")
+    }
+
+    /// The tags of `peer`: its `tags:` in node.yaml and those of the fleet certificate it
+    /// presented.
+    func tags(of peer: String) -> Set<String> {
+        let identity = identity
+        return Set(identity.configuration.node.peers[peer]?.tags ?? []).union(identity.certificates[peer]?.tags ?? [])
+    }
+
+    /// `groups` with every `tag:T` selector replaced by the peers tagged `T`, in name order,
+    /// leaving out hosts the request names before (a host runs a request once). A selector
+    /// that matches no peer is an error naming where it was written.
+    func resolveSelectors(_ groups: [HostGroup], source: String, field: String) throws -> [HostGroup] {
+        guard groups.allHosts.contains(where: { $0.hasPrefix(HostGroup.tagPrefix) }) else { return groups }
+        let peers = identity.configuration.node.peers.keys.sorted()
+        let named = Set(groups.allHosts)
+        var taken = Set<String>()
+        return try groups.map { group in
+            var resolved = group
+            resolved.hosts = []
+            for item in group.hosts {
+                guard item.hasPrefix(HostGroup.tagPrefix) else {
+                    if taken.insert(item).inserted { resolved.hosts.append(item) }
+                    continue
+                }
+                let tag = String(item.dropFirst(HostGroup.tagPrefix.count))
+                let matches = peers.filter { tags(of: $0).contains(tag) }
+                guard !matches.isEmpty else {
+                    throw InputError(
+                        source: source, field: field, message: "selector '\(item)' matches no peer",
+                        hint: "give peers tags: [\(tag)] in \(identity.home.nodeConfig), or certificates with that tag")
+                }
+                // A host named outright elsewhere in the request keeps that place.
+                for host in matches where !named.contains(host) && taken.insert(host).inserted { resolved.hosts.append(host) }
+            }
+            return resolved
+        }.filter { !$0.hosts.isEmpty }
     }
 
     func makePlan(_ batch: Batch, timeout: Double?, expiresIn: Double?, now: Timestamp) throws -> BatchPlan {
@@ -87,7 +129,7 @@ extension Node {
         let requests = try batch.requests.map { request -> PlannedRequest in
             if let groups = request.groups {
                 var seen = Set<String>()
-                for host in groups.joined() {
+                for host in groups.allHosts {
                     guard known.contains(host) else {
                         throw InputError(source: "command line", message: "host '\(host)' is not this node or a peer in node.yaml")
                     }
@@ -95,7 +137,7 @@ extension Node {
                         throw InputError(source: "command line", field: request.name, message: "names host '\(host)' more than once", hint: "list each host once")
                     }
                 }
-                let groups = groups.filter { !$0.isEmpty }
+                let groups = groups.filter { !$0.hosts.isEmpty }
                 guard !groups.isEmpty else {
                     throw InputError(source: "batch", field: request.name, message: "names no hosts to run on")
                 }
@@ -106,7 +148,7 @@ extension Node {
                     name: request.name, groups: [],
                     undeliverable: "\(name) has no entry '\(request.name)' in \(identity.home.deliveryConfig): add it there with its groups of hosts (cafe config check shows what is there)")
             }
-            return PlannedRequest(name: request.name, groups: groups)
+            return PlannedRequest(name: request.name, groups: try resolveSelectors(groups, source: identity.home.deliveryConfig, field: request.name))
         }
         return BatchPlan(
             id: batch.id, origin: name, requests: requests, groupTimeout: timeout,
@@ -168,7 +210,8 @@ extension Node {
             acknowledge(header, .duplicate)
             return
         }
-        guard running.engine.plan.requests.indices.contains(body.index), running.engine.plan.requests[body.index].name == body.request else {
+        let plan = running.engine.plan
+        guard body.index >= 0, body.index < plan.requests.count + running.engine.checks.count, plan.name(of: body.index) == body.request else {
             acknowledge(header, .refused, code: .unknownRequest, reason: "batch \(id) has no request \(body.request)[\(body.index)]")
             return
         }
@@ -210,14 +253,20 @@ extension Node {
         batch.finished = clock.now()
         for index in batch.requests.indices {
             batch.requests[index].state = engine.requestStates[index]
-            batch.requests[index].note = engine.undeliverableNote(index)
+            batch.requests[index].note = engine.undeliverableNote(index) ?? engine.notes[index]
             // The plan as it ran: `cafe verify` recomputes every state from it and the results.
             batch.requests[index].groups = engine.plan.requests[index].groups
-            batch.requests[index].records = engine.plan.requests[index].groups.joined().compactMap { host in
+            batch.requests[index].records = engine.plan.requests[index].groups.allHosts.compactMap { host in
                 guard let slot = engine.slots[index][host] else { return nil }
                 return HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
             }
+            batch.requests[index].checks = engine.checks.filter { $0.request == index && !engine.slots[$0.index].isEmpty }.map { check in
+                GroupCheck(group: check.group, request: check.name, index: check.index, records: engine.slots[check.index].sorted { $0.key < $1.key }.map { host, slot in
+                    HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
+                })
+            }
         }
+        batch.cancelled = engine.cancelled
         let home = identity.home
         let folder: BatchFolder = batch.state == .done ? .done : .error
         let path = home.batchFile(id, in: folder)
@@ -329,7 +378,7 @@ extension Node {
                     // results the hosts kept for it can arrive first.
                     let then = clock.now().adding(seconds: -Self.resumeGrace)
                     resumedAt[id] = clock.now()
-                    step(.batch(id)) { $0.resume(now: then) }
+                    step(.batch(id)) { $0.recover(now: then) }
                 } catch {
                     let current = FileSystem.exists(path) ? path : home.batchFile(id, in: .running)
                     guard FileSystem.exists(current) else {

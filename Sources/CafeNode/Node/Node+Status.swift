@@ -63,7 +63,7 @@ extension Node {
             state = running.engine.state.rawValue
             for (index, planned) in running.engine.plan.requests.enumerated() {
                 var hosts: [YAMLValue] = []
-                for host in planned.groups.joined() {
+                for host in planned.groups.allHosts {
                     guard let slot = running.engine.slots[index][host] else { continue }
                     rows.append([planned.name, host, Self.describe(slot.state), slot.note ?? slot.result?.message ?? ""])
                     hosts.append(Self.hostJSON(host, slot.state, slot.note))

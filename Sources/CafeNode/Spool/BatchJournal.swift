@@ -14,7 +14,12 @@ import Glibc
 /// state 0 monk1 no-answer bm90IGRlbGl2ZXJlZA==       (note in base64)
 /// result 0 jlore ZW52ZWxvcGU6IDEK...                 (the signed result envelope in base64)
 /// undeliverable 1 bm8gZGVsaXZlcnkueWFtbCBlbnRyeQ==
+/// admit 0 web3 1795966212400                       (one more host of a windowed group started)
+/// check 0 1 1795966213000                           (group 1's check started)
+/// passed 0 1 1795966214000                          (group 1 succeeded; its pause runs from here)
+/// pause / resume / cancel 1795966215000             (the operator's)
 /// request-end 0 ok
+/// request-end 1 failed Z3JvdXAgMiBleGNlZWRlZA==     (why it stopped, in base64)
 /// end done
 /// ```
 ///
@@ -52,7 +57,13 @@ struct BatchJournal: Sendable {
             "state \(request) \(host) \(state.rawValue)" + (note.map { " " + Base64.encode(Array($0.utf8)) } ?? "") + "\n"
         case .result(let request, let host, let signed, _): "result \(request) \(host) \(Base64.encode(Array(signed.utf8)))\n"
         case .requestFailedUndeliverable(let request, let note): "undeliverable \(request) \(Base64.encode(Array(note.utf8)))\n"
-        case .requestEnded(let request, let state): "request-end \(request) \(state.rawValue)\n"
+        case .admitted(let request, let host, let at): "admit \(request) \(host) \(at.milliseconds)\n"
+        case .checkStarted(let request, let group, let at): "check \(request) \(group) \(at.milliseconds)\n"
+        case .groupPassed(let request, let group, let at): "passed \(request) \(group) \(at.milliseconds)\n"
+        case .paused(let paused): paused ? "pause\n" : "resume\n"
+        case .cancelled(let at): "cancel \(at.milliseconds)\n"
+        case .requestEnded(let request, let state, let note):
+            "request-end \(request) \(state.rawValue)" + (note.map { " " + Base64.encode(Array($0.utf8)) } ?? "") + "\n"
         case .ended(let state): "end \(state.rawValue)\n"
         }
     }
@@ -104,9 +115,21 @@ struct BatchJournal: Sendable {
         case ("undeliverable", 3):
             guard let request, let note = text(2) else { return nil }
             return .requestFailedUndeliverable(request: request, note: note)
-        case ("request-end", 3):
+        case ("admit", 4):
+            guard let request, let at = time(3) else { return nil }
+            return .admitted(request: request, host: fields[2], at: at)
+        case ("check", 4), ("passed", 4):
+            guard let request, let group = Int(fields[2]), let at = time(3) else { return nil }
+            return kind == "check" ? .checkStarted(request: request, group: group, at: at) : .groupPassed(request: request, group: group, at: at)
+        case ("pause", 1), ("resume", 1):
+            return .paused(kind == "pause")
+        case ("cancel", 2):
+            return time(1).map { .cancelled($0) }
+        case ("request-end", 3), ("request-end", 4):
             guard let request, let state = RequestState(rawValue: fields[2]) else { return nil }
-            return .requestEnded(request: request, state: state)
+            let note = fields.count == 4 ? text(3) : nil
+            if fields.count == 4 && note == nil { return nil }
+            return .requestEnded(request: request, state: state, note: note)
         case ("end", 2):
             return BatchState(rawValue: fields[1]).map { .ended($0) }
         default:

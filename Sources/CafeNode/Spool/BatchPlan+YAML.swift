@@ -7,7 +7,7 @@ extension BatchPlan {
         if let groupTimeout { pairs.append(YAMLPair("timeout", .seconds(groupTimeout))) }
         pairs.append(YAMLPair("expires", .string(expires.description)))
         pairs.append(YAMLPair("requests", .list(requests.map { request in
-            var fields = [YAMLPair("name", .string(request.name)), YAMLPair("groups", .list(request.groups.map(YAMLValue.strings)))]
+            var fields = [YAMLPair("name", .string(request.name)), YAMLPair("groups", .list(request.groups.map(\.yamlValue)))]
             if let note = request.undeliverable { fields.append(YAMLPair("undeliverable", .string(note))) }
             return .map(fields)
         })))
@@ -23,11 +23,7 @@ extension BatchPlan {
         guard let expires = Timestamp(iso8601: try expiresReader.string()) else { throw expiresReader.error("is not a time") }
         let requests = try mapping.required("requests").sequence().map { reader in
             let fields = try reader.mapping(allowed: ["name", "groups", "undeliverable"])
-            let groups = try fields.required("groups").sequence().map { group in
-                let hosts = try group.stringList()
-                for host in hosts where !Names.isValidNode(host) { throw group.error("'\(host)' is not a valid host name") }
-                return hosts
-            }
+            let groups = try fields.required("groups").sequence().map { try HostGroup($0, selectors: false) }
             return PlannedRequest(
                 name: try fields.required("name").string(), groups: groups,
                 undeliverable: try fields.optional("undeliverable")?.string())
