@@ -237,14 +237,17 @@ public struct BatchEngine: Sendable {
             let states = slots[cursor.request]
             let failures = group.hosts.filter { states[$0]?.state.isFinal == true && states[$0]?.state != .ok }
             let overBudget = failures.count > group.tolerated
-            if !overBudget { admit(group, now: now, into: &actions) }
-            guard group.hosts.allSatisfy({ slots[cursor.request][$0]?.admitted == nil || slots[cursor.request][$0]?.state.isFinal == true }) else { return }
-            let waiting = group.hosts.filter { slots[cursor.request][$0]?.admitted == nil && slots[cursor.request][$0]?.state.isFinal == false }
-            if !waiting.isEmpty {
-                guard overBudget || cancelled != nil else { return }  // paused: they start on resume
+            if overBudget || cancelled != nil {
+                // Hosts not started never will be.
                 let note = cancelled != nil ? "not started: the batch was cancelled" : "not started: " + budgetNote(group, failures)
-                for host in waiting { emit(.state(request: cursor.request, host: host, state: .skipped, note: note), into: &actions) }
+                for host in group.hosts where slots[cursor.request][host]?.admitted == nil && slots[cursor.request][host]?.state.isFinal == false {
+                    emit(.state(request: cursor.request, host: host, state: .skipped, note: note), into: &actions)
+                }
+            } else {
+                admit(group, now: now, into: &actions)
             }
+            // Decided once every host has ended (paused, some wait to start until resumed).
+            guard group.hosts.allSatisfy({ slots[cursor.request][$0]?.state.isFinal == true }) else { return }
             if cancelled != nil {
                 fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
                 return
