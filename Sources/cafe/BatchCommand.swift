@@ -4,7 +4,8 @@ import CafeNode
 
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "batch", abstract: "Run or queue a batch file.", subcommands: [Run.self, Deliver.self])
+        commandName: "batch", abstract: "Run or queue a batch file; pause, resume or cancel a running one.",
+        subcommands: [Run.self, Deliver.self, Pause.self, Resume.self, Cancel.self])
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,5 +50,50 @@ struct BatchCommand: AsyncParsableCommand {
         func run() async throws {
             try await deliverToMesh(try readBatchInput(file), home: options.nodeHome)
         }
+    }
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start no more hosts of a running batch; hosts already started finish.",
+            discussion: "The pause is journaled: it holds across a restart of the node until `cafe batch resume ID`.")
+
+        @OptionGroup var target: BatchTarget
+
+        func run() async throws { try target.send(.pause) }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Go on with a paused batch.")
+
+        @OptionGroup var target: BatchTarget
+
+        func run() async throws { try target.send(.resume) }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start no more hosts; the batch ends in error/ as cancelled once the hosts already running have answered.",
+            discussion: "Requests not yet delivered are withdrawn. Hosts that already run a request finish it; their results are kept.")
+
+        @OptionGroup var target: BatchTarget
+
+        func run() async throws { try target.send(.cancel) }
+    }
+}
+
+/// The batch `cafe batch pause|resume|cancel` acts on.
+struct BatchTarget: ParsableArguments {
+    @OptionGroup var options: HomeOption
+
+    @Argument(help: "A running batch of this node (`cafe status` lists them).")
+    var id: String
+
+    func validate() throws {
+        if BatchID(validating: id) == nil { throw ValidationError("'\(id)' is not a batch id") }
+    }
+
+    /// Asks the node, prints its one-line answer.
+    func send(_ action: BatchControl) throws {
+        print(try askNode(.control(batch: id, action: action), home: options.nodeHome).text, terminator: "")
     }
 }

@@ -21,6 +21,8 @@ func follow(_ client: ControlClient, home: NodeHome) throws {
             note("batch \(id) accepted by the node of \(home.root)")
         case .progress(let request, let name, let host, let state, let note):
             view.update(request: request, name: name, host: host, state: state, note: note)
+        case .stage(let request, let name, let hosts, let note):
+            view.stage(request: request, name: name, hosts: hosts, note: note)
         case .finished(let state, let path):
             view.end()
             // The batch has ended: its path is printed and its outcome decides the exit status,
@@ -71,8 +73,13 @@ struct NodeFailure: Error, ExitCoded, CustomStringConvertible {
 /// that updates in place, with a line of its own for every host that did not succeed.
 struct ProgressView {
     let terminal: Bool
+    /// When the batch was accepted, for the elapsed time.
+    let started = Monotonic.seconds()
     var states: [String: HostState] = [:]
     var current = ""
+    /// The request's host count and current stage ("group 2/4"), from the node's stage events.
+    var total = 0
+    var stage = ""
     var drawn = false
 
     mutating func update(request: Int, name: String, host: String, state: HostState, note: String?) {
@@ -81,18 +88,49 @@ struct ProgressView {
             StandardError.write(line + "\n")
             return
         }
-        if current != name { end() }
-        current = name
-        states[host] = state
-        if state.isFinal && state != .ok && state != .skipped {
+        enter(name)
+        if !host.isEmpty { states[host] = state }
+        if host.isEmpty || (state.isFinal && state != .ok && state != .skipped) {
             StandardError.write("\r\u{1B}[K" + line + "\n")
         }
-        let counts = HostState.allCases.compactMap { state -> String? in
-            let count = states.values.filter { $0 == state }.count
-            return count == 0 ? nil : "\(count) \(state.rawValue)"
+        draw(request)
+    }
+
+    /// A group began or passed, a check started, the operator paused, resumed or cancelled.
+    mutating func stage(request: Int, name: String, hosts: Int, note: String) {
+        let line = TerminalText.safe("[\(request)] \(name): \(note)")
+        guard terminal else {
+            StandardError.write(line + "\n")
+            return
         }
-        StandardError.write("\r\u{1B}[K[\(request)] \(name): " + counts.joined(separator: ", "))
+        enter(name)
+        total = hosts
+        stage = String(note.prefix { $0 != ":" && $0 != ";" })
+        StandardError.write("\r\u{1B}[K" + line + "\n")
+        draw(request)
+    }
+
+    /// The one live line: `[0] deploy, group 2/4: 5/12 done, 4 ok, 1 failed, 0 no-answer, 12 s`.
+    private mutating func draw(_ request: Int) {
+        let done = states.values.filter(\.isFinal).count
+        let states = states
+        let count = { (state: HostState) in states.values.filter { $0 == state }.count }
+        let failed = states.values.filter { $0.isFinal && $0 != .ok && $0 != .noAnswer && $0 != .skipped }.count
+        var text = "[\(request)] \(current)" + (stage.isEmpty ? "" : ", \(stage)") + ": \(done)/\(max(total, states.count)) done, "
+        text += "\(count(.ok)) ok, \(failed) failed, \(count(.noAnswer)) no-answer"
+        if count(.skipped) > 0 { text += ", \(count(.skipped)) skipped" }
+        text += ", \(Int(Monotonic.seconds() - started)) s"
+        StandardError.write("\r\u{1B}[K" + TerminalText.safe(text))
         drawn = true
+    }
+
+    /// A new request starts a new line.
+    private mutating func enter(_ name: String) {
+        guard current != name else { return }
+        end()
+        current = name
+        total = 0
+        stage = ""
     }
 
     mutating func end() {

@@ -197,7 +197,8 @@ struct SpoolTests {
         ControlRequest.submit(batch: Array("name: b\n".utf8), source: "b.yaml", follow: true, timeout: 30, hosts: ["monk1"]),
         .status(batch: nil), .status(batch: "20261202-100000-000-9f2c1a7be301"),
         .rerun(batch: "20261202-100000-000-9f2c1a7be301", failedOnly: true, follow: false, timeout: nil), .reload,
-        .follow(batch: "20261202-100000-000-9f2c1a7be301"),
+        .follow(batch: "20261202-100000-000-9f2c1a7be301"), .control(batch: "20261202-100000-000-9f2c1a7be301", action: .pause),
+        .control(batch: "20261202-100000-000-9f2c1a7be301", action: .resume), .control(batch: "20261202-100000-000-9f2c1a7be301", action: .cancel),
     ])
     func controlRequests(_ request: ControlRequest) throws {
         #expect(try ControlRequest(yaml: request.yaml) == request)
@@ -208,6 +209,7 @@ struct SpoolTests {
         let events: [ControlEvent] = [
             .accepted(batch: "20261202-100000-000-9f2c1a7be301"),
             .progress(request: 0, name: "provision", host: "monk1", state: .noAnswer, note: "no answer within 30 s"),
+            .stage(request: 0, name: "deploy", hosts: 12, note: "group 2/4: 8 host(s), 2 at a time"),
             .finished(state: .done, path: "/tmp/x.yaml"), .status(text: "idle\n", json: "{}"),
             .failure(message: "bad batch", exitStatus: 2),
         ]

@@ -14,6 +14,8 @@ public enum ControlRequest: Sendable, Equatable {
     case reload
     /// Follow a batch of this node to its end (`cafe wait ID`).
     case follow(batch: String)
+    /// Pause, resume or cancel a running batch of this node (`cafe batch pause ID` …).
+    case control(batch: String, action: BatchControl)
 
     /// A whole input batch file travels as one value.
     static let limits = YAMLLimits(
@@ -43,6 +45,8 @@ public enum ControlRequest: Sendable, Equatable {
             return YAMLEmitter.bytes(.map([YAMLPair("op", .string("reload"))]))
         case .follow(let batch):
             return YAMLEmitter.bytes(.map([YAMLPair("op", .string("follow")), YAMLPair("batch", .string(batch))]))
+        case .control(let batch, let action):
+            return YAMLEmitter.bytes(.map([YAMLPair("op", .string(action.rawValue)), YAMLPair("batch", .string(batch))]))
         }
     }
 
@@ -66,16 +70,30 @@ public enum ControlRequest: Sendable, Equatable {
             self = .reload
         case "follow":
             self = .follow(batch: try mapping.required("batch").string())
+        case let name where BatchControl(rawValue: name) != nil:
+            self = .control(batch: try mapping.required("batch").string(), action: BatchControl(rawValue: name)!)
         default:
             throw op.error("unknown operation")
         }
     }
 }
 
+/// What an operator may do to a running batch.
+public enum BatchControl: String, Sendable, CaseIterable {
+    /// No host starts and no group begins; hosts already started finish.
+    case pause
+    /// Goes on after a pause.
+    case resume
+    /// Starts no more hosts; the batch ends in error/ as cancelled once running hosts answer.
+    case cancel
+}
+
 /// What the node answers on the control socket, one frame each.
 public enum ControlEvent: Sendable, Equatable {
     case accepted(batch: String)
     case progress(request: Int, name: String, host: String, state: HostState, note: String?)
+    /// The batch as a whole moved on (see ``FollowEvent/stage(request:name:hosts:note:)``).
+    case stage(request: Int, name: String, hosts: Int, note: String)
     case finished(state: BatchState, path: String)
     case status(text: String, json: String)
     case failure(message: String, exitStatus: Int32)
@@ -91,6 +109,11 @@ public enum ControlEvent: Sendable, Equatable {
             ]
             if let note { pairs.append(YAMLPair("note", .string(note))) }
             return YAMLEmitter.bytes(.map(pairs))
+        case .stage(let request, let name, let hosts, let note):
+            return YAMLEmitter.bytes(.map([
+                YAMLPair("event", .string("stage")), YAMLPair("request", .int(request)), YAMLPair("name", .string(name)),
+                YAMLPair("hosts", .int(hosts)), YAMLPair("note", .string(note)),
+            ]))
         case .finished(let state, let path):
             return YAMLEmitter.bytes(.map([
                 YAMLPair("event", .string("finished")), YAMLPair("state", .string(state.rawValue)), YAMLPair("path", .string(path)),
@@ -106,11 +129,15 @@ public enum ControlEvent: Sendable, Equatable {
 
     public init(yaml bytes: [UInt8]) throws {
         let mapping = try YAMLReader.document(bytes, limits: .executedBatchFile, source: "control event")
-            .mapping(allowed: ["event", "batch", "request", "name", "host", "state", "note", "path", "text", "json", "message", "exit"])
+            .mapping(allowed: ["event", "batch", "request", "name", "host", "hosts", "state", "note", "path", "text", "json", "message", "exit"])
         let event = try mapping.required("event")
         switch try event.string() {
         case "accepted":
             self = .accepted(batch: try mapping.required("batch").string())
+        case "stage":
+            self = .stage(
+                request: try mapping.required("request").int(), name: try mapping.required("name").string(),
+                hosts: try mapping.required("hosts").int(), note: try mapping.required("note").string())
         case "progress":
             let stateReader = try mapping.required("state")
             guard let state = HostState(rawValue: try stateReader.string()) else { throw stateReader.error("unknown state") }

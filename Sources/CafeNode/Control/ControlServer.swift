@@ -102,6 +102,10 @@ public struct ControlServer: Sendable {
             case .unknown:
                 throw InputError(source: batch, message: "is not a batch of this node", hint: "see `cafe status` for its batches")
             }
+        case .control(let batch, let action):
+            guard let id = BatchID(validating: batch) else { throw InputError(source: batch, message: "is not a batch id") }
+            let text = try await node.control(id, action)
+            try await send(.status(text: text + "\n", json: ""))
         case .reload:
             switch await node.reload() {
             case .applied(let generation, let notes):
@@ -120,6 +124,8 @@ public struct ControlServer: Sendable {
             switch event {
             case .progress(let request, let name, let host, let state, let note):
                 try await send(.progress(request: request, name: name, host: host, state: state, note: note))
+            case .stage(let request, let name, let hosts, let note):
+                try await send(.stage(request: request, name: name, hosts: hosts, note: note))
             case .finished(let state, let path):
                 try await send(.finished(state: state, path: path))
                 return

@@ -359,12 +359,31 @@ public struct BatchEngine: Sendable {
             actions.append(.progress(request: request, host: "", state: .failed, note: note))
         case .requestEnded(let request, .failed, let note?):
             actions.append(.progress(request: request, host: "", state: .failed, note: note))
+        case .groupStarted(let request, let group, _):
+            let hostGroup = plan.requests[request].groups[group]
+            var note = "\(groupLabel(request, group)): \(hostGroup.hosts.count) host(s)"
+            if hostGroup.window < hostGroup.hosts.count { note += ", \(hostGroup.window) at a time" }
+            if hostGroup.tolerated > 0 { note += ", up to \(hostGroup.tolerated) may fail" }
+            actions.append(.stage(request: request, note: note))
+        case .checkStarted(let request, let group, _):
+            let check = checks.first { $0.request == request && $0.group == group }
+            actions.append(.stage(request: request, note: "\(groupLabel(request, group)): check \(check?.name ?? "?") on \(check.map { slots[$0.index].count } ?? 0) host(s)"))
+        case .groupPassed(let request, let group, _):
+            let pause = plan.requests[request].groups[group].pause ?? 0
+            actions.append(.stage(request: request, note: "\(groupLabel(request, group)) passed" + (pause > 0 ? "; the next group starts in \(Self.seconds(pause)) s" : "")))
+        case .paused(let paused):
+            actions.append(.stage(request: cursor?.request ?? 0, note: paused ? "paused by the operator: no host starts until resumed" : "resumed by the operator"))
+        case .cancelled:
+            actions.append(.stage(request: cursor?.request ?? 0, note: "cancelled by the operator: no host starts; ending once running hosts have answered"))
         case .ended(let state):
             actions.append(.finished(state))
         default:
             break
         }
     }
+
+    /// "group 2/4".
+    private func groupLabel(_ request: Int, _ group: Int) -> String { "group \(group + 1)/\(plan.requests[request].groups.count)" }
 
     /// The one place state changes, shared by live events and journal replay.
     private mutating func apply(_ record: JournalRecord) {
@@ -462,6 +481,9 @@ public enum BatchAction: Sendable, Equatable {
     case record(JournalRecord)
     /// Tell whoever follows the batch (`host` is empty for the request as a whole).
     case progress(request: Int, host: String, state: HostState, note: String?)
+    /// Tell whoever follows the batch where it stands as a whole (a group began or passed,
+    /// a check started, the operator paused, resumed or cancelled).
+    case stage(request: Int, note: String)
     /// The batch ended; write the executed batch file.
     case finished(BatchState)
 }

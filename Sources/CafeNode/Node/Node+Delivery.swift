@@ -106,6 +106,12 @@ extension Node {
                 }
             case .progress(let request, let host, let state, let note):
                 progress(delivery, request: request, host: host, state: state, note: note)
+            case .stage(let request, let note):
+                let (_, batch, _) = slot(delivery, request)
+                logger.info("\(note)", metadata: ["batch": "\(batch)"])
+                if case .batch(let id) = delivery, let engine = engine(of: delivery) {
+                    notify(id, .stage(request: request, name: engine.plan.name(of: request), hosts: engine.plan.requests[request].groups.allHosts.count, note: note))
+                }
             case .finished:
                 switch delivery {
                 case .batch(let id): finishBatch(id)

@@ -16,9 +16,9 @@ extension Node {
         var items: [YAMLValue] = []
         for (id, running) in batches.sorted(by: { $0.key < $1.key }) {
             let counts = Self.counts(running.engine.slots.flatMap(\.values).map(\.state))
-            rows.append([id.rawValue, running.engine.state.rawValue, running.batch.name, counts])
+            rows.append([id.rawValue, Self.stateText(running.engine), running.batch.name, counts])
             items.append(.map([
-                YAMLPair("batch", .string(id.rawValue)), YAMLPair("state", .string(running.engine.state.rawValue)),
+                YAMLPair("batch", .string(id.rawValue)), YAMLPair("state", .string(Self.stateText(running.engine))),
                 YAMLPair("name", .string(running.batch.name)), YAMLPair("hosts", .string(counts)),
             ]))
         }
@@ -55,12 +55,17 @@ extension Node {
         return name
     }
 
+    /// `running`, `paused` or `cancelling` for a batch that runs.
+    static func stateText(_ engine: BatchEngine) -> String {
+        engine.cancelled != nil ? "cancelling" : engine.paused ? "paused" : engine.state.rawValue
+    }
+
     func status(of id: BatchID) throws -> StatusReport {
         var rows: [[String]] = [["REQUEST", "HOST", "STATE", "NOTE"]]
         var requests: [YAMLValue] = []
         let state: String
         if let running = batches[id] {
-            state = running.engine.state.rawValue
+            state = Self.stateText(running.engine)
             for (index, planned) in running.engine.plan.requests.enumerated() {
                 var hosts: [YAMLValue] = []
                 for host in planned.groups.allHosts {

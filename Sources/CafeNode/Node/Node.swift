@@ -416,6 +416,9 @@ struct RunningBatch {
 /// What a follower of a batch (`cafe batch run`) hears.
 public enum FollowEvent: Sendable, Equatable {
     case progress(request: Int, name: String, host: String, state: HostState, note: String?)
+    /// The batch as a whole moved on: a group began or passed, a check started, the operator
+    /// paused, resumed or cancelled. `hosts`: how many hosts request `request` goes to.
+    case stage(request: Int, name: String, hosts: Int, note: String)
     case finished(state: BatchState, path: String)
     /// The batch could not be brought to its end now (the node says why).
     case failed(String)
