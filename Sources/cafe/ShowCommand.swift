@@ -50,7 +50,7 @@ struct ShowCommand: AsyncParsableCommand {
         if let html {
             try write(report.html(keys: keys, checkedAt: SystemClock().now()), to: html)
             if !report.isVerified {
-                note("NOT VERIFIED: \(report.problems.count) check(s) failed, and the page says so; `cafe verify \(path)` lists them")
+                note("NOT VERIFIED: \(report.problems.count) check(s) failed; the page lists them, and so does `cafe verify`")
             }
             print(html)
         } else {

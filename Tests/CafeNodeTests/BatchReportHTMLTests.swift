@@ -49,7 +49,7 @@ struct BatchReportHTMLTests {
             .html(keys: KeyRing(), checkedAt: created.adding(seconds: 60))
         #expect(page.contains("<h1>verified</h1>") && !page.contains("NOT VERIFIED"))
         #expect(page.contains("when this page was written (2026-12-02T10:01:00.000Z)"))
-        #expect(page.contains("<li>no key at all: run `cafe show` with --home of a node that knows the signers, or --fleet KEY</li>"))
+        #expect(page.contains("<li>no key at all: give cafe show --home of a node that knows the signers, or --fleet KEY</li>"))
         #expect(page.contains("<ol class=\"groups\">\n<li>gw</li>\n<li>db1</li>\n</ol>"))
         let rows = hostRows(page)
         #expect(rows.count == 3)

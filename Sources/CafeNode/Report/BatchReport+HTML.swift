@@ -6,9 +6,9 @@ extension BatchReport {
     /// (inline CSS and a small inline script; a Content-Security-Policy forbids loading anything).
     ///
     /// The page has, in order: the verification banner (`verified`, or `NOT VERIFIED` with every
-    /// failed check), the batch, its requests with their groups in order, a timeline of the
-    /// groups, a per-host table that filters by state, each host's commands with their output,
-    /// every verdict, and what the signatures were checked against (`keys`, at `time`). Hosts
+    /// failed check, and what the signatures were checked against: `keys`, at `time`), the
+    /// batch, its requests with their groups in order, a timeline of the groups, a per-host table
+    /// that filters by state, each host's commands with their output, and every verdict. Hosts
     /// below a forwarding host are `gateway/leaf`, as in ``table(outputLines:)``.
     ///
     /// Every text from the file goes through ``TerminalText/html(_:multiline:)``. Host rows and
@@ -48,7 +48,7 @@ extension BatchReport {
                 "<section id=\"verification\" class=\"banner not-verified\" data-verified=\"false\">", "<h1>NOT VERIFIED</h1>",
                 verification == nil
                     ? "<p>This file was not checked; nothing on this page can be trusted.</p>"
-                    : "<p>\(problems.count) of \(checks) checks failed when this page was written (\(time)); nothing on this page can be trusted. `cafe verify FILE` shows the same checks.</p>",
+                    : "<p>\(problems.count) of \(checks) checks failed when this page was written (\(time)); nothing on this page can be trusted. cafe verify shows the same checks.</p>",
                 "<ul class=\"problems\">",
             ]
             lines += problems.map { "<li>\(h($0))</li>" }
@@ -71,7 +71,7 @@ extension BatchReport {
         anchors += keys.revocations.lists.values.sorted { $0.fleet < $1.fleet }.map {
             "revocation list of fleet \($0.fleet), updated \($0.updated): \($0.revoked.count) serial(s) revoked"
         }
-        return anchors.isEmpty ? ["no key at all: run `cafe show` with --home of a node that knows the signers, or --fleet KEY"] : anchors
+        return anchors.isEmpty ? ["no key at all: give cafe show --home of a node that knows the signers, or --fleet KEY"] : anchors
     }
 
     /// `data-signature` and the words for one row.
@@ -123,7 +123,7 @@ extension BatchReport {
             lines.append("<section class=\"request\" data-state=\"\(h(request.state.rawValue))\">")
             lines.append("<h3>\(index + 1). \(h(request.name)): <span class=\"state\">\(h(request.state.rawValue))</span></h3>")
             if let note = request.note { lines.append("<p class=\"note\">\(h(note))</p>") }
-            let data = request.data.fields.map { "\($0.key)=\($0.value)" } + request.data.secretKeys.map { "\($0)=(secret, sealed)" }
+            let data = request.data.fields.map { "\($0.key)=\($0.value)" } + request.data.secretKeys.map { "\($0)=(secret, not in the file)" }
             if !data.isEmpty { lines.append("<p>data: <code>\(h(data.joined(separator: " ")))</code></p>") }
             if request.isAdhoc {
                 lines.append("<p>ad-hoc commands: " + request.commands.map { "<code>\(h($0.spec.description))</code>" }.joined(separator: ", ") + "</p>")
@@ -153,17 +153,26 @@ extension BatchReport {
         return (start, end)
     }
 
-    /// The rows of request `index` whose host (or forwarding host, for `gateway/leaf`) is in `group`.
-    private func members(_ index: Int, of group: [String]) -> [Row] {
-        rows[index].filter { group.contains(String($0.record.host.prefix { $0 != "/" })) }
+    /// For each row of request `index`, the position of its group among the request's groups:
+    /// by its host or, for `gateway/leaf`, its forwarding host; nil for a host in none.
+    private func groupPositions(_ index: Int) -> [Int?] {
+        var position: [String: Int] = [:]
+        for (number, group) in Self.groups(of: batch.requests[index]).groups.enumerated() {
+            for host in group where position[host] == nil { position[host] = number }
+        }
+        return rows[index].map { position[String($0.record.host.prefix { $0 != "/" })] }
     }
 
     private func timeline() -> [String] {
         var lanes: [(label: String, hosts: Int, span: (start: Timestamp, end: Timestamp)?, ran: Int)] = []
         for (index, request) in batch.requests.enumerated() {
             let (groups, recorded) = Self.groups(of: request)
+            var membersOf = Array(repeating: [Row](), count: groups.count)
+            for (row, position) in zip(rows[index], groupPositions(index)) {
+                if let position { membersOf[position].append(row) }
+            }
             for (number, group) in groups.enumerated() where !group.isEmpty {
-                let members = members(index, of: group)
+                let members = membersOf[number]
                 lanes.append((
                     "\(request.name) · \(recorded ? "group \(number + 1)" : "hosts") (\(HostList.compact(group)))", members.count,
                     Self.span(of: members), members.filter { !($0.result?.commands ?? []).isEmpty }.count))
@@ -215,10 +224,10 @@ extension BatchReport {
             "<table>", "<thead><tr><th>request</th><th>group</th><th>host</th><th>state</th><th>signature</th><th>note</th></tr></thead>", "<tbody>",
         ]
         for (index, request) in batch.requests.enumerated() {
-            let (groups, recorded) = Self.groups(of: request)
+            let recorded = request.groups != nil
+            let positions = groupPositions(index)
             for (number, row) in rows[index].enumerated() {
-                let top = String(row.record.host.prefix { $0 != "/" })
-                let group = recorded ? groups.firstIndex { $0.contains(top) }.map { String($0 + 1) } ?? "-" : "-"
+                let group = recorded ? positions[number].map { String($0 + 1) } ?? "-" : "-"
                 let signature = signature(row)
                 let note = [row.record.note, row.result?.message].compactMap { $0 }.joined(separator: "; ")
                 lines.append(
