@@ -5,8 +5,9 @@
 #   pssh                        the parallel-ssh baseline of the fan-out benchmark
 #   iproute2                    network-namespace tests
 #   python3-prometheus-client   the metrics test reads /metrics with Prometheus's own parser
+#   chromium                    the `cafe show --html` test loads the page in a real headless browser
 set -euo pipefail
-packages=(libsodium-dev libyaml-dev pkg-config openssh-client openssh-server pssh iproute2 python3-prometheus-client)
+packages=(libsodium-dev libyaml-dev pkg-config openssh-client openssh-server pssh iproute2 python3-prometheus-client chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -6,12 +6,12 @@ import CafeWire
 
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "show", abstract: "Show an executed batch file as a table (or JSON).",
+        commandName: "show", abstract: "Show an executed batch file as a table (or JSON, or an HTML page).",
         discussion: """
             Hosts whose results are identical are shown on one row. Hosts, states and outputs come from the hosts' \
             signed results; the whole file is verified as `cafe verify` does, with the keys the node knows. When \
             verification fails the first line says NOT VERIFIED, the rows are marked, --json has "verified": false, \
-            and the exit status is 1.
+            --html pages say NOT VERIFIED, and the exit status is 1.
             """)
 
     @OptionGroup var options: HomeOption
@@ -27,8 +27,16 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(help: "Group hosts with identical results under one header (host lists folded: web[01-20]) with every command's whole output, as clush -b does.")
     var group = false
 
+    @Option(help: ArgumentHelp(
+        "Write one self-contained HTML page (the batch, a host table that filters by state, every output, a timeline, every signature's verdict) to this file instead of printing the table; prints its path.",
+        valueName: "OUT.html"))
+    var html: String?
+
     func validate() throws {
         if json && group { throw ValidationError("--json and --group are two different outputs; choose one") }
+        if html != nil && (json || group) {
+            throw ValidationError("--html writes a page instead of printing; --json and --group choose what is printed: use one of them per call")
+        }
     }
 
     func run() async throws {
@@ -39,8 +47,25 @@ struct ShowCommand: AsyncParsableCommand {
         let verification = try BatchVerifier.verify(bytes, keys: keys, source: path)
         let batch = try Batch(executedYAML: bytes, source: path)
         let report = BatchReport(batch: batch, keys: keys, verification: verification)
-        print(json ? report.json() : group ? report.grouped() : report.table(), terminator: "")
+        if let html {
+            try write(report.html(keys: keys, checkedAt: SystemClock().now()), to: html)
+            if !report.isVerified {
+                note("NOT VERIFIED: \(report.problems.count) check(s) failed; the page lists them, and so does `cafe verify`")
+            }
+            print(html)
+        } else {
+            print(json ? report.json() : group ? report.grouped() : report.table(), terminator: "")
+        }
         if !report.isVerified { throw ExitCode(1) }
+    }
+
+    /// Writes `page` to `path` atomically (readable by all, as executed batch files are).
+    func write(_ page: String, to path: String) throws {
+        do {
+            try FileSystem.writeAtomically(Array(page.utf8), to: path, mode: 0o644)
+        } catch {
+            throw EnvironmentError("cannot write the HTML page to \(path) (\(error)); give --html a file in an existing directory you may write to", exitStatus: 2)
+        }
     }
 }
 

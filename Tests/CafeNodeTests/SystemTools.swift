@@ -46,6 +46,12 @@ enum Prerequisites {
         guard entered.status == 0 else { return (false, "`ip -n` cannot enter a namespace here: \(entered.output)") }
         return (true, "")
     }()
+
+    /// Debian's chromium, to load report pages in a real headless browser.
+    static let chromium: (available: Bool, reason: String) = {
+        guard executable("/usr/bin/chromium") else { return (false, "/usr/bin/chromium is missing; scripts/install-deps.sh installs chromium") }
+        return (true, "")
+    }()
 }
 
 /// A throwaway OpenSSH server on 127.0.0.1: its own host key, key-only auth, `StrictModes no`.
