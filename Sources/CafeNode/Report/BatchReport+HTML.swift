@@ -103,6 +103,7 @@ extension BatchReport {
 
     private func batchSection() -> [String] {
         var fields = [("id", batch.id.rawValue), ("name", batch.name), ("origin", batch.origin), ("state", batch.state.rawValue), ("created", batch.created.description)]
+        if let cancelled = batch.cancelled { fields.append(("cancelled", cancelled.description)) }
         if let finished = batch.finished {
             fields += [("finished", finished.description), ("took", YAMLEmitter.formatSeconds(max(0, finished.seconds(since: batch.created))) + " s")]
         }
@@ -114,7 +115,7 @@ extension BatchReport {
     /// The request's groups as the file records them, or its hosts as one group when it records
     /// none (local runs).
     static func groups(of request: Request) -> (groups: [[String]], recorded: Bool) {
-        request.groups.map { ($0, true) } ?? ([request.records.map(\.host)], false)
+        request.groups.map { ($0.map(\.hosts), true) } ?? ([request.records.map(\.host)], false)
     }
 
     private func requestSections() -> [String] {
@@ -131,7 +132,17 @@ extension BatchReport {
             let (groups, recorded) = Self.groups(of: request)
             if recorded {
                 lines.append("<ol class=\"groups\">")
-                lines += groups.map { "<li>\(h(HostList.compact($0)))</li>" }
+                lines += (request.groups ?? []).enumerated().map { number, group in
+                    var rules: [String] = []
+                    if let batch = group.batch { rules.append("\(batch) at a time") }
+                    if let budget = group.maxFailures { rules.append("up to \(budget) may fail") }
+                    if let pause = group.pause { rules.append("pause \(YAMLEmitter.formatSeconds(pause)) s") }
+                    if let check = group.check {
+                        let ran = request.checks.first { $0.group == number }
+                        rules.append("check \(check)" + (ran.map { ": " + $0.records.map { "\($0.host) \($0.state.rawValue)" }.joined(separator: ", ") } ?? " (not run)"))
+                    }
+                    return "<li>\(h(HostList.compact(group.hosts)))" + (rules.isEmpty ? "" : " <span class=\"rules\">(\(h(rules.joined(separator: "; "))))</span>") + "</li>"
+                }
                 lines.append("</ol>")
             } else if !request.records.isEmpty {
                 lines.append("<p>hosts (the file records no groups): \(h(HostList.compact(groups[0])))</p>")
