@@ -97,6 +97,14 @@ public struct BatchReport: Sendable {
                     requestCell = ""
                 }
             }
+            // Each group's health check, hosts by the state it ended in; then why the request stopped.
+            for check in request.checks {
+                for state in HostState.allCases {
+                    let hosts = check.records.filter { $0.state == state }.map(\.host)
+                    if !hosts.isEmpty { table.append(["check \(check.request) (group \(check.group + 1))", HostList.compact(hosts), state.rawValue, "", "", "", ""]) }
+                }
+            }
+            if let note = request.note { table.append(["", "-", request.state.rawValue, "", "", "", note]) }
         }
         lines.append(contentsOf: Self.render(table))
         return lines.joined(separator: "\n") + "\n"
