@@ -17,7 +17,7 @@ struct BatchCommand: AsyncParsableCommand {
         @Argument(help: "The batch file (YAML); - reads stdin.")
         var file: String
 
-        @Option(help: "Seconds each group of hosts may take before silent hosts count as no-answer.")
+        @Option(help: "Seconds each host may take, from its own start, before it counts as no-answer.")
         var timeout: Double?
 
         @Flag(help: "Run every request on this host only, without a node.")

@@ -191,7 +191,7 @@ struct RerunCommand: AsyncParsableCommand {
     @Flag(help: "Only what failed, was denied, gave no answer, expired or was skipped.")
     var failed = false
 
-    @Option(help: "Seconds each group of hosts may take before silent hosts count as no-answer.")
+    @Option(help: "Seconds each host may take, from its own start, before it counts as no-answer.")
     var timeout: Double?
 
     func validate() throws {

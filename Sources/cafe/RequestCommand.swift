@@ -22,7 +22,7 @@ struct RequestCommand: AsyncParsableCommand {
     @Option(name: .customLong("secret"), help: ArgumentHelp("A secret data key; its value is read from stdin.", valueName: "KEY"))
     var secrets: [String] = []
 
-    @Option(help: "Seconds each group of hosts may take before silent hosts count as no-answer.")
+    @Option(help: "Seconds each host may take, from its own start, before it counts as no-answer.")
     var timeout: Double?
 
     @Flag(help: "Run on this host only, without a node.")

@@ -9,7 +9,7 @@ struct BatchEngineTests {
     let id = BatchID(validating: "20261129-153012-000-000000000001")!
 
     func plan(_ requests: [PlannedRequest], timeout: Double? = 30, expiresIn: Double = 3600) -> BatchPlan {
-        BatchPlan(id: id, origin: "jlore", requests: requests, groupTimeout: timeout, expires: t0.adding(seconds: expiresIn))
+        BatchPlan(id: id, origin: "jlore", requests: requests, hostTimeout: timeout, expires: t0.adding(seconds: expiresIn))
     }
 
     func sends(_ actions: [BatchAction]) -> [String] {

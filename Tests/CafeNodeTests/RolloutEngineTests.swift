@@ -45,7 +45,7 @@ struct RolloutEngineTests {
     }
 
     func plan(_ groups: [HostGroup], timeout: Double? = 30) -> BatchPlan {
-        BatchPlan(id: id, origin: "jlore", requests: [PlannedRequest(name: "deploy", groups: groups)], groupTimeout: timeout, expires: t0.adding(seconds: 3600))
+        BatchPlan(id: id, origin: "jlore", requests: [PlannedRequest(name: "deploy", groups: groups)], hostTimeout: timeout, expires: t0.adding(seconds: 3600))
     }
 
     func hosts(_ prefix: String, _ count: Int) -> [String] { (1...count).map { "\(prefix)\($0)" } }
@@ -83,7 +83,7 @@ struct RolloutEngineTests {
         let group = HostGroup(hosts("h", 10), batch: .count(2), maxFailures: .percent(10))
         var run = Driven(BatchPlan(
             id: id, origin: "jlore",
-            requests: [PlannedRequest(name: "deploy", groups: [group, ["later"]])], groupTimeout: 30, expires: t0.adding(seconds: 3600)))
+            requests: [PlannedRequest(name: "deploy", groups: [group, ["later"]])], hostTimeout: 30, expires: t0.adding(seconds: 3600)))
         run.keep(run.engine.start(now: t0))
         #expect(run.take() == ["0:h1", "0:h2"])
         run.answer(0, "h1", .failed, at: t0)
@@ -129,7 +129,7 @@ struct RolloutEngineTests {
         var run = Driven(BatchPlan(
             id: id, origin: "jlore",
             requests: [PlannedRequest(name: "deploy", groups: [HostGroup(["a", "b", "c"], maxFailures: .count(1), check: "health"), ["d"]])],
-            groupTimeout: 30, expires: t0.adding(seconds: 3600)))
+            hostTimeout: 30, expires: t0.adding(seconds: 3600)))
         #expect(run.engine.checks == [PlannedCheck(request: 0, group: 0, name: "health", index: 1)])
         run.keep(run.engine.start(now: t0))
         run.answer(0, "a", .ok, at: t0)

@@ -132,7 +132,7 @@ public struct BatchEngine: Sendable {
                 }
                 continue
             }
-            let timedOut = plan.groupTimeout.map { now >= admitted.adding(seconds: $0) } ?? false
+            let timedOut = plan.hostTimeout.map { now >= admitted.adding(seconds: $0) } ?? false
             guard expired || timedOut else { continue }
             let delivered = slot.state == .running
             if !delivered { actions.append(.withdraw(request: index, host: host)) }
@@ -141,7 +141,7 @@ public struct BatchEngine: Sendable {
             // request-expiry under settings: in node.yaml).
             if expired && !delivered {
                 (state, note) = (.expired, "not delivered before the request expired at \(plan.expires) (\(Self.expiryOrigin))")
-            } else if let timeout = plan.groupTimeout, !expired {
+            } else if let timeout = plan.hostTimeout, !expired {
                 (state, note) = (.noAnswer, (delivered ? "no answer within \(Self.seconds(timeout)) s" : "not delivered within \(Self.seconds(timeout)) s") + " (--timeout)")
             } else {
                 (state, note) = (.noAnswer, "no answer before the request expired at \(plan.expires) (\(Self.expiryOrigin))")
@@ -158,7 +158,7 @@ public struct BatchEngine: Sendable {
         guard state == .running, let index = currentIndex else { return nil }
         var next = plan.expires
         if case .passed(let until) = phase, !paused { next = min(next, until) }
-        if let timeout = plan.groupTimeout {
+        if let timeout = plan.hostTimeout {
             for slot in slots[index].values where !slot.state.isFinal {
                 if let admitted = slot.admitted { next = min(next, admitted.adding(seconds: timeout)) }
             }
@@ -169,7 +169,7 @@ public struct BatchEngine: Sendable {
     /// When `host` must have answered engine request `request`: its start plus the timeout
     /// (nil without a timeout, or before it starts).
     public func deadline(request: Int, host: String) -> Timestamp? {
-        guard let timeout = plan.groupTimeout, let admitted = slots[request][host]?.admitted else { return nil }
+        guard let timeout = plan.hostTimeout, let admitted = slots[request][host]?.admitted else { return nil }
         return min(admitted.adding(seconds: timeout), plan.expires)
     }
 

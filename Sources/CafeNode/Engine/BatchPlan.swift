@@ -8,17 +8,17 @@ public struct BatchPlan: Sendable, Hashable {
     public var origin: String
     /// Per request, in batch order: its name and its groups of hosts.
     public var requests: [PlannedRequest]
-    /// Seconds a group may take before hosts that have not answered count as no-answer;
+    /// Seconds a host may take from its start before it counts as no-answer;
     /// nil: until the requests expire.
-    public var groupTimeout: Double?
+    public var hostTimeout: Double?
     /// After this instant no request of the batch may be delivered or run.
     public var expires: Timestamp
 
-    public init(id: BatchID, origin: String, requests: [PlannedRequest], groupTimeout: Double?, expires: Timestamp) {
+    public init(id: BatchID, origin: String, requests: [PlannedRequest], hostTimeout: Double?, expires: Timestamp) {
         self.id = id
         self.origin = origin
         self.requests = requests
-        self.groupTimeout = groupTimeout
+        self.hostTimeout = hostTimeout
         self.expires = expires
     }
 }

@@ -132,7 +132,7 @@ extension Node {
         }
         let plan = BatchPlan(
             id: key.batch, origin: header.origin, requests: [PlannedRequest(name: body.request, groups: groups)],
-            groupTimeout: timeout, expires: header.expires)
+            hostTimeout: timeout, expires: header.expires)
         do {
             try FileSystem.makeDirectory(fanOutDirectory)
             try FileSystem.writeAtomically(plan.yaml, to: fanOutPath(key, "plan.yaml"))

@@ -5,7 +5,7 @@ import Logging
 
 /// How a submitted batch should run.
 public struct SubmitOptions: Sendable {
-    /// Seconds each group may take (`--timeout`); nil: until the requests expire.
+    /// Seconds each host may take from its start (`--timeout`); nil: until the requests expire.
     public var timeout: Double?
     /// Hosts for every request (`cafe run --on`), as one group; nil: the delivery map decides.
     public var hosts: [String]?
@@ -151,7 +151,7 @@ extension Node {
             return PlannedRequest(name: request.name, groups: try resolveSelectors(groups, source: identity.home.deliveryConfig, field: request.name))
         }
         return BatchPlan(
-            id: batch.id, origin: name, requests: requests, groupTimeout: timeout,
+            id: batch.id, origin: name, requests: requests, hostTimeout: timeout,
             expires: now.adding(seconds: expiresIn ?? configuration.node.settings.requestExpiry))
     }
 

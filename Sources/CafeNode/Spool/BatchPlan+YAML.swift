@@ -4,7 +4,7 @@ extension BatchPlan {
     /// `batches/queue/ID.yaml` and `batches/running/ID.yaml`: the plan of a batch.
     var yaml: [UInt8] {
         var pairs = [YAMLPair("batch", .string(id.rawValue)), YAMLPair("origin", .string(origin))]
-        if let groupTimeout { pairs.append(YAMLPair("timeout", .seconds(groupTimeout))) }
+        if let hostTimeout { pairs.append(YAMLPair("timeout", .seconds(hostTimeout))) }
         pairs.append(YAMLPair("expires", .string(expires.description)))
         pairs.append(YAMLPair("requests", .list(requests.map { request in
             var fields = [YAMLPair("name", .string(request.name)), YAMLPair("groups", .list(request.groups.map(\.yamlValue)))]
@@ -30,6 +30,6 @@ extension BatchPlan {
         }
         self.init(
             id: id, origin: try mapping.required("origin").string(), requests: requests,
-            groupTimeout: try mapping.optional("timeout")?.seconds(), expires: expires)
+            hostTimeout: try mapping.optional("timeout")?.seconds(), expires: expires)
     }
 }
