@@ -210,7 +210,7 @@ public struct ResultBody: Sendable, Hashable {
     }
 
     init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["batch", "index", "request", "answers", "host", "state", "message", "commands", "leaves"])
+        let mapping = try reader.mapping(allowed: ["batch", "index", "request", "answers", "host", "state", "message", "commands", "leaves", "leaf-groups"])
         let answers = try mapping.required("answers")
         guard EnvelopeID.isValid(try answers.string()) else { throw answers.error("is not an envelope id") }
         let batchReader = try mapping.required("batch")

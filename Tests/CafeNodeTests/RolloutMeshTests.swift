@@ -171,4 +171,26 @@ struct RolloutMeshTests {
         #expect(cafe(mesh, ["verify", path]).status == 0)
         #expect(cafe(mesh, ["batch", "resume", second]).status != 0, "an ended batch cannot be resumed")
     }
+
+    @Test("a forwarding host applies its own group's budget: one leaf down of two tolerated, its signed ok verifies at the origin")
+    func budgetAtForwardingHost() throws {
+        let mesh = try MeshFixture(["hq", "gw", "l1", "l2"])
+        defer { mesh.cleanup() }
+        try mesh.write("hq", "delivery.yaml", "provision:\n  - [gw]\n")
+        try mesh.write("gw", "delivery.yaml", "provision:\n  - hosts: [l1, l2]\n    max-failures: 1\n")
+        try mesh.write("gw", "trust.yaml", "hq: {relay: true}\n")
+        try mesh.write("l1", "commands.yaml", "provision:\n  - \"true\"\n")
+        try mesh.write("l1", "trust.yaml", "hq: {requests: [provision]}\n")
+        for name in ["hq", "gw", "l1"] { try mesh.start(name) }
+        try mesh.directory.write("provision.yaml", "name: provision\nrequests:\n  - name: provision\n")
+        let run = CafeNodeTests.cafe(["batch", "run", "--home", mesh.home("hq"), "--timeout", "6", mesh.directory.path + "/provision.yaml"])
+        #expect(run.status == 0, "\(run.stderr)\n\(mesh.log("gw"))")
+        let verify = CafeNodeTests.cafe(["verify", "--home", mesh.home("hq"), run.lastLine])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(verify.stdout.contains("provision[0] via gw on l2: no-answer"), "\(verify.stdout)")
+        // Without the budget the same leaves make the forwarding host's ok a lie.
+        let text = String(decoding: try FileSystem.read(run.lastLine, maxBytes: 1 << 24), as: UTF8.self)
+        #expect(text.contains("leaf-groups"))
+    }
 }
+

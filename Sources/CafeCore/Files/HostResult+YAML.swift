@@ -10,10 +10,11 @@ extension HostResult {
         if let message { pairs.append(YAMLPair("message", .string(message))) }
         pairs.append(YAMLPair("commands", .list(commands.map(\.yamlValue))))
         if !leaves.isEmpty { pairs.append(YAMLPair("leaves", .list(leaves.map(\.yamlValue)))) }
+        if !leafGroups.isEmpty { pairs.append(YAMLPair("leaf-groups", .list(leafGroups.map(\.yamlValue)))) }
         return pairs
     }
 
-    static let yamlKeys = ["host", "state", "message", "commands", "leaves"]
+    static let yamlKeys = ["host", "state", "message", "commands", "leaves", "leaf-groups"]
 
     /// Reads what ``yamlValue`` wrote from `mapping` (the caller decides which keys it allows).
     public init(_ mapping: YAMLMapping) throws {
@@ -24,7 +25,8 @@ extension HostResult {
             host: host, state: try HostState(try mapping.required("state")),
             message: try mapping.optional("message")?.string(),
             commands: try mapping.optional("commands")?.sequence().map(CommandResult.init) ?? [],
-            leaves: try mapping.optional("leaves")?.sequence().map(HostRecord.init) ?? [])
+            leaves: try mapping.optional("leaves")?.sequence().map(HostRecord.init) ?? [],
+            leafGroups: try mapping.optional("leaf-groups")?.sequence().map { try HostGroup($0, selectors: false) } ?? [])
     }
 }
 

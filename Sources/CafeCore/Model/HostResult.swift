@@ -40,16 +40,20 @@ public struct HostResult: Sendable, Hashable {
     /// Results of hosts this host forwarded the request to (hierarchical delivery), each
     /// signed by its own host.
     public var leaves: [HostRecord]
+    /// The groups (with their rules) the leaves ran in, so a verifier can recompute an `ok`
+    /// that tolerated failed leaves within a budget.
+    public var leafGroups: [HostGroup]
 
     public init(
         host: String, state: HostState, message: String? = nil, commands: [CommandResult] = [],
-        leaves: [HostRecord] = []
+        leaves: [HostRecord] = [], leafGroups: [HostGroup] = []
     ) {
         self.host = host
         self.state = state
         self.message = message
         self.commands = commands
         self.leaves = leaves
+        self.leafGroups = leafGroups
     }
 }
 

@@ -126,7 +126,7 @@ extension Node {
         let (_, batch, _) = slot(delivery, request)
         let requestName = engine(of: delivery)?.plan.name(of: request) ?? "?"
         logger.info(
-            "\(host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")",
+            "\(host.isEmpty ? "request" : host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")",
             metadata: ["batch": "\(batch)", "request": "\(requestName)", "peer": "\(host)"])
         if case .batch(let id) = delivery {
             notify(id, .progress(request: request, name: requestName, host: host, state: state, note: note))

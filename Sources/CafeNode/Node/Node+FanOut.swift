@@ -127,8 +127,11 @@ extension Node {
         var timeout: Double?
         if let answerBy = body.answerBy {
             // Leave a fifth of the origin's remaining time for this node's own answer to travel,
-            // and share the rest among this node's groups, which run one after another.
-            timeout = max(1, answerBy.seconds(since: now) * 0.8 / Double(groups.count))
+            // and share the rest among the waves of hosts that run one after another (each group
+            // in turn, `batch:` hosts of it at a time) and the pauses between groups.
+            let waves = groups.reduce(0) { $0 + ($1.hosts.count + $1.window - 1) / $1.window }
+            let pauses = groups.dropLast().reduce(0) { $0 + ($1.pause ?? 0) }
+            timeout = max(1, (answerBy.seconds(since: now) * 0.8 - pauses) / Double(waves))
         }
         let plan = BatchPlan(
             id: key.batch, origin: header.origin, requests: [PlannedRequest(name: body.request, groups: groups)],
@@ -203,14 +206,20 @@ extension Node {
         }
         let ownState = fan.own?.state ?? .ok
         let failedLeaves = leaves.filter { $0.state != .ok }
-        let state: HostState = ownState == .ok && failedLeaves.isEmpty ? .ok : (ownState == .denied ? .denied : .failed)
+        // The leaves succeed as a request does: every group within its failure budget.
+        let state: HostState = ownState == .ok && engine.requestStates[0] == .ok ? .ok : (ownState == .denied ? .denied : .failed)
         var message = fan.own?.message
         if !failedLeaves.isEmpty {
             let summary = "below \(name): " + failedLeaves.map { "\($0.host) \($0.state.rawValue)" }.joined(separator: ", ")
             message = message.map { $0 + "; " + summary } ?? summary
         }
         fanOuts[key] = nil
-        finishRequest(key, result: HostResult(host: name, state: state, message: message, commands: fan.own?.commands ?? [], leaves: leaves), answering: fan.request)
+        finishRequest(
+            key,
+            result: HostResult(
+                host: name, state: state, message: message, commands: fan.own?.commands ?? [], leaves: leaves,
+                leafGroups: engine.plan.requests[0].groups.contains { !$0.isPlain } ? engine.plan.requests[0].groups : []),
+            answering: fan.request)
         for suffix in ["plan.yaml", "journal", "own.yaml", "own-started"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
     }
 
