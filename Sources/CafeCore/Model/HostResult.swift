@@ -40,16 +40,21 @@ public struct HostResult: Sendable, Hashable {
     /// Results of hosts this host forwarded the request to (hierarchical delivery), each
     /// signed by its own host.
     public var leaves: [HostRecord]
+    /// The digest (`sha256:HEX`) of the command-map entry the host used for the request, so a
+    /// signed result proves which commands ran, not only their output; nil for ad-hoc
+    /// commands, and in results written before digests were recorded.
+    public var commandDigest: String?
 
     public init(
         host: String, state: HostState, message: String? = nil, commands: [CommandResult] = [],
-        leaves: [HostRecord] = []
+        leaves: [HostRecord] = [], commandDigest: String? = nil
     ) {
         self.host = host
         self.state = state
         self.message = message
         self.commands = commands
         self.leaves = leaves
+        self.commandDigest = commandDigest
     }
 }
 
