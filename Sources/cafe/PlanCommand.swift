@@ -23,7 +23,9 @@ struct PlanCommand: AsyncParsableCommand {
     var timeout: Double = Node.defaultPlanTimeout
 
     func validate() throws {
-        if !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if !(timeout > 0 && timeout <= Node.maxPlanTimeout) {
+            throw ValidationError("--timeout must be more than 0 and at most \(Int(Node.maxPlanTimeout)) seconds")
+        }
     }
 
     func run() async throws {

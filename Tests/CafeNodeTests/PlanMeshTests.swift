@@ -103,6 +103,11 @@ struct PlanMeshTests {
         try mesh.write("monk1", "trust.yaml", "jlore: {requests: [something_else]}\n")
         try mesh.start("jlore")
         try mesh.start("monk1")
+        // A control client past the CLI's checks: the node bounds the timeout itself.
+        let client = try ControlClient(home: NodeHome(mesh.home("jlore")))
+        try client.send(.plan(batch: Array("name: x\nrequests:\n  - name: activate_dialup\n".utf8), source: "x.yaml", timeout: 1e9))
+        guard case .failure(let message, let status)? = try client.next() else { Issue.record("no refusal"); return }
+        #expect(status == 2 && message.contains("--timeout: must be more than 0 and at most 86400 seconds"), "\(message)")
         let plan = cafe(["batch", "plan", "--home", mesh.home("jlore"), "--timeout", "2", mesh.directory.path + "/seed.yaml"])
         #expect(plan.status == 1)
         #expect(plan.stdout.contains("[0] activate_dialup on jlore: ok sha256:"), "\(plan.stdout)")

@@ -12,6 +12,8 @@ struct PendingPlan {
 extension Node {
     /// Seconds the hosts have to answer a plan when `cafe batch plan` gives no `--timeout`.
     public static let defaultPlanTimeout: Double = 30
+    /// The longest `--timeout` of a plan: a day.
+    public static let maxPlanTimeout: Double = 86_400
 
     // MARK: - Collecting (cafe batch plan)
 
@@ -21,6 +23,9 @@ extension Node {
     /// `batches/plans/HASH.yaml` (written atomically). Nothing runs anywhere.
     public func collectPlan(_ input: BatchInput, timeout: Double, source: String) async throws -> CollectedPlan {
         guard !stopping else { throw EnvironmentError("cafe-node is stopping; try again when it is back", exitStatus: 3) }
+        guard timeout > 0, timeout <= Self.maxPlanTimeout else {
+            throw InputError(source: "command line", field: "--timeout", message: "must be more than 0 and at most \(Int(Self.maxPlanTimeout)) seconds")
+        }
         let now = clock.now()
         let batch = Batch(id: BatchID(time: now, random: random), name: input.name, origin: name, created: now, requests: input.requests)
         let slots = try CollectedPlan.slots(of: batch, plan: try makePlan(batch, timeout: nil, expiresIn: nil, now: now), source: source)
