@@ -27,7 +27,7 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
 
     /// A short fingerprint for logs: the first 8 bytes of the key's BLAKE2b hash, in hex.
     public var fingerprint: String {
-        Sodium.hash(bytes, length: 16).prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        Hex.encode(Sodium.hash(bytes, length: 16).prefix(8))
     }
 
     /// True when `signature` is this key's Ed25519 signature of `message`.

@@ -7,6 +7,9 @@ public struct Verdict: Sendable, Hashable {
     public var subject: String
     public var passed: Bool
     public var detail: String
+    /// For a host's result that verified: the digest of the command-map entry the host says,
+    /// under its signature, that it ran (nil for ad-hoc commands and older results).
+    public var commandDigest: String? = nil
 }
 
 /// What `cafe verify` found.
@@ -229,9 +232,14 @@ public enum BatchVerifier {
                 problems.append("says 'ok' but its leaf \(leaf.host) is '\(leaf.state.rawValue)'")
             }
         }
+        let digest = body.result.commandDigest
         var verdicts = [
             problems.isEmpty
-                ? Verdict(subject: subject, passed: true, detail: "\(body.result.state.rawValue), signed by \(record.host) (\(envelope.signer?.basis ?? "?"))")
+                ? Verdict(
+                    subject: subject, passed: true,
+                    detail: "\(body.result.state.rawValue), signed by \(record.host) (\(envelope.signer?.basis ?? "?"))"
+                        + (digest.map { "; ran command-map entry \($0)" } ?? ""),
+                    commandDigest: digest)
                 : Verdict(subject: subject, passed: false, detail: problems.joined(separator: "; "))
         ]
         for leaf in body.result.leaves {

@@ -6,6 +6,8 @@ public enum EnvelopeBody: Sendable, Hashable {
     case result(ResultBody)
     case ack(AckBody)
     case forward(ForwardBody)
+    case planRequest(PlanRequestBody)
+    case planAnswer(PlanAnswerBody)
 
     public var kind: EnvelopeKind {
         switch self {
@@ -13,6 +15,8 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .result: .result
         case .ack: .ack
         case .forward: .forward
+        case .planRequest: .planRequest
+        case .planAnswer: .planAnswer
         }
     }
 
@@ -22,6 +26,8 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .result(let body): body.yamlValue
         case .ack(let body): body.yamlValue
         case .forward(let body): body.yamlValue
+        case .planRequest(let body): body.yamlValue
+        case .planAnswer(let body): body.yamlValue
         }
     }
 
@@ -31,6 +37,8 @@ public enum EnvelopeBody: Sendable, Hashable {
         case .result: self = .result(try ResultBody(reader))
         case .ack: self = .ack(try AckBody(reader))
         case .forward: self = .forward(try ForwardBody(reader))
+        case .planRequest: self = .planRequest(try PlanRequestBody(reader))
+        case .planAnswer: self = .planAnswer(try PlanAnswerBody(reader))
         }
     }
 }
@@ -57,11 +65,15 @@ public struct RequestBody: Sendable, Hashable {
     /// (`cafe rerun --failed`): the paths of those hosts below it (`b2`, `gw2/b5`), and `.`
     /// for its own commands; nil runs everything. Paths may only narrow what the host does.
     public var only: [String]?
+    /// For a batch run with `--plan`: the digest of the host's command-map entry for this
+    /// request when the plan was made. A host whose entry no longer has it refuses the request
+    /// (`plan-mismatch`) and runs nothing.
+    public var planDigest: String?
 
     public init(
         batch: String, batchName: String, index: Int, request: String, data: [RequestData.Field] = [],
         secrets: [(key: String, sealed: String)] = [], commands: [CommandSpec] = [], answerBy: Timestamp? = nil,
-        delegation: String? = nil, only: [String]? = nil
+        delegation: String? = nil, only: [String]? = nil, planDigest: String? = nil
     ) {
         self.batch = batch
         self.batchName = batchName
@@ -73,6 +85,7 @@ public struct RequestBody: Sendable, Hashable {
         self.answerBy = answerBy
         self.delegation = delegation
         self.only = only
+        self.planDigest = planDigest
     }
 
     public static func == (lhs: RequestBody, rhs: RequestBody) -> Bool {
@@ -80,6 +93,18 @@ public struct RequestBody: Sendable, Hashable {
             && lhs.data == rhs.data && lhs.secrets.map(\.key) == rhs.secrets.map(\.key)
             && lhs.secrets.map(\.sealed) == rhs.secrets.map(\.sealed) && lhs.commands == rhs.commands
             && lhs.answerBy == rhs.answerBy && lhs.delegation == rhs.delegation && lhs.only == rhs.only
+            && lhs.planDigest == rhs.planDigest
+    }
+
+    /// The `data:` of a request (or plan request) body: non-secret keys and their values.
+    static func data(_ mapping: YAMLMapping) throws -> RequestData {
+        var data = RequestData()
+        if let dataReader = mapping.optional("data") {
+            for (key, _, value) in try dataReader.mapping().readers {
+                do { try data.set(key, try value.string()) } catch let error as DataKeyError { throw value.error(error.description) }
+            }
+        }
+        return data
     }
 
     /// `.`, or host names joined by `/` (at most ``ForwardBody/maxPath`` of them), optionally
@@ -121,27 +146,15 @@ public struct RequestBody: Sendable, Hashable {
         if let answerBy { pairs.append(YAMLPair("answer-by", .string(answerBy.description))) }
         if let delegation { pairs.append(YAMLPair("delegation", .string(delegation))) }
         if let only { pairs.append(YAMLPair("only", .strings(only))) }
+        if let planDigest { pairs.append(YAMLPair("plan-digest", .string(planDigest))) }
         return .map(pairs)
     }
 
     init(_ reader: YAMLReader) throws {
         let mapping = try reader.mapping(
-            allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands", "answer-by", "delegation", "only"])
-        let batchReader = try mapping.required("batch")
-        let batch = try batchReader.string()
-        guard BatchID(validating: batch) != nil else { throw batchReader.error("is not a batch id") }
-        let indexReader = try mapping.required("index")
-        let index = try indexReader.int()
-        guard index >= 0 else { throw indexReader.error("must not be negative") }
-        let requestReader = try mapping.required("request")
-        let request = try requestReader.string()
-        guard Names.isValidRequest(request) else { throw requestReader.error("'\(request)' is not a valid request name") }
-        var data = RequestData()
-        if let dataReader = mapping.optional("data") {
-            for (key, _, value) in try dataReader.mapping().readers {
-                do { try data.set(key, try value.string()) } catch let error as DataKeyError { throw value.error(error.description) }
-            }
-        }
+            allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands", "answer-by", "delegation", "only", "plan-digest"])
+        let position = try RequestPosition(mapping, idKey: "batch")
+        let data = try Self.data(mapping)
         var secrets: [(key: String, sealed: String)] = []
         if let secretsReader = mapping.optional("secrets") {
             for (key, _, value) in try secretsReader.mapping().readers {
@@ -178,9 +191,10 @@ public struct RequestBody: Sendable, Hashable {
             only = paths
         }
         self.init(
-            batch: batch, batchName: try mapping.required("batch-name").string(), index: index, request: request,
+            batch: position.id, batchName: try mapping.required("batch-name").string(), index: position.index, request: position.request,
             data: data.fields, secrets: secrets, commands: commands, answerBy: answerBy,
-            delegation: try mapping.optional("delegation")?.string(), only: only)
+            delegation: try mapping.optional("delegation")?.string(), only: only,
+            planDigest: try mapping.optional("plan-digest")?.sha256Digest())
     }
 }
 
@@ -210,17 +224,12 @@ public struct ResultBody: Sendable, Hashable {
     }
 
     init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["batch", "index", "request", "answers", "host", "state", "message", "commands", "leaves", "leaf-groups"])
+        let mapping = try reader.mapping(allowed: ["batch", "index", "request", "answers"] + HostResult.yamlKeys)
         let answers = try mapping.required("answers")
         guard EnvelopeID.isValid(try answers.string()) else { throw answers.error("is not an envelope id") }
-        let batchReader = try mapping.required("batch")
-        guard BatchID(validating: try batchReader.string()) != nil else { throw batchReader.error("is not a batch id") }
-        let indexReader = try mapping.required("index")
-        guard try indexReader.int() >= 0 else { throw indexReader.error("must not be negative") }
-        let requestReader = try mapping.required("request")
-        guard Names.isValidRequest(try requestReader.string()) else { throw requestReader.error("is not a valid request name") }
+        let position = try RequestPosition(mapping, idKey: "batch")
         self.init(
-            batch: try batchReader.string(), index: try indexReader.int(), request: try requestReader.string(),
+            batch: position.id, index: position.index, request: position.request,
             answers: try answers.string(), result: try HostResult(mapping))
     }
 }

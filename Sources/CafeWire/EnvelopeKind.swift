@@ -10,4 +10,9 @@ public enum EnvelopeKind: String, Sendable, Hashable, CaseIterable {
     /// One hop of a relayed envelope: the end-to-end envelope inside, the path so far, signed by
     /// the hop that hands it on.
     case forward
+    /// Origin → host: which commands would you run for this request (`cafe batch plan`)? A host
+    /// never runs anything for it.
+    case planRequest = "plan-request"
+    /// Host → origin: the signed answer to a plan request. Never taken as a result.
+    case planAnswer = "plan-answer"
 }

@@ -4,8 +4,8 @@ import CafeNode
 
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "batch", abstract: "Run or queue a batch file; pause, resume or cancel a running one.",
-        subcommands: [Run.self, Deliver.self, Pause.self, Resume.self, Cancel.self])
+        commandName: "batch", abstract: "Run, plan or queue a batch file; pause, resume or cancel a running one.",
+        subcommands: [Run.self, Deliver.self, PlanCommand.self, Pause.self, Resume.self, Cancel.self])
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -23,9 +23,13 @@ struct BatchCommand: AsyncParsableCommand {
         @Flag(help: "Run every request on this host only, without a node.")
         var local = false
 
+        @Option(help: ArgumentHelp("Run only under this plan (cafe batch plan's last line): each host refuses if its command-map entry changed since.", valueName: "HASH"))
+        var plan: String?
+
         func validate() throws {
             if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
             if local && timeout != nil { throw ValidationError("--timeout applies to mesh runs, not --local") }
+            if local && plan != nil { throw ValidationError("--plan applies to mesh runs, not --local") }
         }
 
         func run() async throws {
@@ -33,7 +37,7 @@ struct BatchCommand: AsyncParsableCommand {
             if local {
                 try await runLocally(input, home: options.nodeHome)
             } else {
-                try await runOnMesh(input, home: options.nodeHome, timeout: timeout)
+                try await runOnMesh(input, home: options.nodeHome, timeout: timeout, plan: plan)
             }
         }
     }

@@ -5,10 +5,11 @@ import CafeNode
 // The mesh side of the CLI: talks to the local cafe-node over its control socket.
 
 /// Hands `input` to the local node and follows it to the end: progress on stderr, then the
-/// summary table; the last stdout line is the executed batch file's path.
-func runOnMesh(_ input: BatchInput, home: NodeHome, timeout: Double?, hosts: [String]? = nil) async throws {
+/// summary table; the last stdout line is the executed batch file's path. `plan`: the hash of
+/// a stored plan the batch must match.
+func runOnMesh(_ input: BatchInput, home: NodeHome, timeout: Double?, hosts: [String]? = nil, plan: String? = nil) async throws {
     let client = try ControlClient(home: home)
-    try client.send(.submit(batch: input.yaml, source: "batch '\(input.name)' from cafe", follow: true, timeout: timeout, hosts: hosts))
+    try client.send(.submit(batch: input.yaml, source: "batch '\(input.name)' from cafe", follow: true, timeout: timeout, hosts: hosts, plan: plan))
     try follow(client, home: home)
 }
 

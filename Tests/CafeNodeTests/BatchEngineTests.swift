@@ -130,6 +130,7 @@ struct BatchEngineTests {
         (AckBody.Code?.some(.expired), "envelope too old", HostState.expired),
         (.some(.denied), "expired keys are not trusted here", .failed),
         (.some(.busy), "too many answers waiting", .failed),
+        (.some(.planMismatch), "the command-map entry for 'a' on monk1 is sha256:b… now, but the plan has sha256:a…", .failed),
         (nil, "expired at …", .failed),
     ])
     func refused(code: AckBody.Code?, reason: String, state: HostState) {

@@ -11,15 +11,6 @@ import Testing
 struct GuardedRulesTests {
     func text(_ path: String) throws -> String { String(decoding: try FileSystem.read(path, maxBytes: 16 << 20), as: UTF8.self) }
 
-    /// The next envelope of `kind` on `peer`'s link, acknowledging nothing.
-    func next(_ kind: EnvelopeKind, on peer: RawPeer, keys: KeyRing, timeout: Double = 10) -> Envelope? {
-        let deadline = Monotonic.seconds() + timeout
-        while Monotonic.seconds() < deadline, let frame = peer.readFrame(timeout: max(0.1, deadline - Monotonic.seconds())) {
-            if let envelope = try? Envelope.open(frame, keys: keys), envelope.header.kind == kind { return envelope }
-        }
-        return nil
-    }
-
     func ack(_ envelope: Envelope, as name: String, key: SigningKey, status: AckBody.Status = .accepted, code: AckBody.Code? = nil) -> [UInt8] {
         signedEnvelope(.ack(AckBody(acks: envelope.header.id, status: status, code: code)), from: name, to: envelope.header.sender, key: key).bytes
     }

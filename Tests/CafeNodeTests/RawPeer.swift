@@ -149,3 +149,12 @@ func signedEnvelope(
             target: target, created: now, expires: now.adding(seconds: expiresIn)),
         body: body, key: key)
 }
+
+/// The next envelope of `kind` on `peer`'s link, acknowledging nothing.
+func next(_ kind: EnvelopeKind, on peer: RawPeer, keys: KeyRing, timeout: Double = 10) -> Envelope? {
+    let deadline = Monotonic.seconds() + timeout
+    while Monotonic.seconds() < deadline, let frame = peer.readFrame(timeout: max(0.1, deadline - Monotonic.seconds())) {
+        if let envelope = try? Envelope.open(frame, keys: keys), envelope.header.kind == kind { return envelope }
+    }
+    return nil
+}

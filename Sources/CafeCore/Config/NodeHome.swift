@@ -8,7 +8,7 @@ import Glibc
 /// DIR/keys/history/ (keys this node had, and the transitions it signed)
 /// DIR/keys/peers/ (certificates and key transitions learned from peers)
 /// DIR/config/revoked.yaml, revoked-*.yaml (fleets' revocation lists, optional)
-/// DIR/batches/{original,queue,running,done,error}/
+/// DIR/batches/{original,queue,running,done,error,plans}/
 /// DIR/dropbox/   DIR/spool/   DIR/log/   DIR/run/
 /// ```
 public struct NodeHome: Sendable, Hashable {
@@ -65,6 +65,9 @@ public struct NodeHome: Sendable, Hashable {
     public func batchFile(_ id: BatchID, in folder: BatchFolder) -> String {
         batches(folder) + "/" + id.rawValue + ".yaml"
     }
+
+    /// `batches/plans`: the plans `cafe batch plan` collected, as `HASH.yaml`.
+    public var plans: String { batchesDirectory + "/plans" }
 
     /// The executed batch file of batch `id` once it has ended: in `done/` or `error/`.
     public func executedBatchFile(_ id: BatchID) -> (folder: BatchFolder, path: String)? {

@@ -69,6 +69,9 @@ extension Batch {
         if let only = request.only {
             pairs.append(YAMLPair("only", .map(only.keys.sorted().map { YAMLPair($0, .strings(only[$0] ?? [])) })))
         }
+        if let planned = request.planned {
+            pairs.append(YAMLPair("planned", .map(planned.keys.sorted().map { YAMLPair($0, .string(planned[$0] ?? "")) })))
+        }
         return pairs
     }
 
@@ -78,7 +81,7 @@ extension Batch {
         let mapping = try root.mapping(allowed: ["batch", "name", "origin", "created", "requests"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only"])
+            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "planned"])
             var request = try Self.request(fields)
             if let secrets = fields.optional("secrets") {
                 for (key, _, value) in try secrets.mapping().readers {
@@ -99,7 +102,7 @@ extension Batch {
             allowed: ["batch", "name", "origin", "state", "created", "finished", "cancelled", "requests", "credentials", "signature"])
         let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "state", "note", "hosts", "checks"])
+            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "planned", "state", "note", "hosts", "checks"])
             var request = try Self.request(fields)
             for key in try fields.optional("secrets")?.stringList() ?? [] {
                 try request.data.setSecret(key, .sealed(""))
@@ -177,6 +180,16 @@ extension Batch {
                 paths[host] = try value.stringList()
             }
             request.only = paths
+        }
+        if let planned = fields.optional("planned") {
+            var digests: [String: String] = [:]
+            for (host, mark, value) in try planned.mapping().readers {
+                guard Names.isValidNode(host) else {
+                    throw InputError(source: planned.source, line: mark.line, column: mark.column, field: "planned.\(host)", message: "'\(host)' is not a valid host name")
+                }
+                digests[host] = try value.sha256Digest()
+            }
+            request.planned = digests
         }
         return request
     }

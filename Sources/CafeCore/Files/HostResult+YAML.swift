@@ -8,13 +8,15 @@ extension HostResult {
     public var yamlPairs: [YAMLPair] {
         var pairs = [YAMLPair("host", .string(host)), YAMLPair("state", .string(state.rawValue))]
         if let message { pairs.append(YAMLPair("message", .string(message))) }
+        if let commandDigest { pairs.append(YAMLPair("command-digest", .string(commandDigest))) }
         pairs.append(YAMLPair("commands", .list(commands.map(\.yamlValue))))
         if !leaves.isEmpty { pairs.append(YAMLPair("leaves", .list(leaves.map(\.yamlValue)))) }
         if !leafGroups.isEmpty { pairs.append(YAMLPair("leaf-groups", .list(leafGroups.map(\.yamlValue)))) }
         return pairs
     }
 
-    static let yamlKeys = ["host", "state", "message", "commands", "leaves", "leaf-groups"]
+    /// The keys of ``yamlValue``; `command-digest` is optional on read (older results lack it).
+    public static let yamlKeys = ["host", "state", "message", "command-digest", "commands", "leaves", "leaf-groups"]
 
     /// Reads what ``yamlValue`` wrote from `mapping` (the caller decides which keys it allows).
     public init(_ mapping: YAMLMapping) throws {
@@ -26,7 +28,8 @@ extension HostResult {
             message: try mapping.optional("message")?.string(),
             commands: try mapping.optional("commands")?.sequence().map(CommandResult.init) ?? [],
             leaves: try mapping.optional("leaves")?.sequence().map(HostRecord.init) ?? [],
-            leafGroups: try mapping.optional("leaf-groups")?.sequence().map { try HostGroup($0, selectors: false) } ?? [])
+            leafGroups: try mapping.optional("leaf-groups")?.sequence().map { try HostGroup($0, selectors: false) } ?? [],
+            commandDigest: try mapping.optional("command-digest")?.sha256Digest())
     }
 }
 

@@ -43,10 +43,14 @@ public struct HostResult: Sendable, Hashable {
     /// The groups (with their rules) the leaves ran in, so a verifier can recompute an `ok`
     /// that tolerated failed leaves within a budget.
     public var leafGroups: [HostGroup]
+    /// The digest (`sha256:HEX`) of the command-map entry the host used for the request, so a
+    /// signed result proves which commands ran, not only their output; nil for ad-hoc
+    /// commands, and in results written before digests were recorded.
+    public var commandDigest: String?
 
     public init(
         host: String, state: HostState, message: String? = nil, commands: [CommandResult] = [],
-        leaves: [HostRecord] = [], leafGroups: [HostGroup] = []
+        leaves: [HostRecord] = [], leafGroups: [HostGroup] = [], commandDigest: String? = nil
     ) {
         self.host = host
         self.state = state
@@ -54,6 +58,7 @@ public struct HostResult: Sendable, Hashable {
         self.commands = commands
         self.leaves = leaves
         self.leafGroups = leafGroups
+        self.commandDigest = commandDigest
     }
 }
 

@@ -33,6 +33,9 @@ public struct Request: Sendable {
     /// it to run again (`b2`, `gw2/b5`; `.` for its own commands). A host not named here runs
     /// the whole request.
     public var only: [String: [String]]?
+    /// For `cafe batch run --plan HASH`: per host, the digest of its command-map entry when the
+    /// plan was made. The host runs the request only while its entry still has that digest.
+    public var planned: [String: String]?
 
     public init(name: String, data: RequestData = RequestData(), commands: [Command] = []) {
         self.name = name

@@ -23,6 +23,11 @@ public struct LocalExecutor: RequestExecutor {
         return [HostRecord(host: node, state: result.state, result: result)]
     }
 
+    /// Why `node` cannot run `request`: it has no command-map entry for it.
+    public static func noEntry(_ request: String, on node: String) -> String {
+        "no command-map entry for '\(request)' on \(node) (add it to config/commands.yaml)"
+    }
+
     /// Runs `request` here and returns this host's result.
     public func run(_ request: Request, batch: BatchContext) async -> HostResult {
         let commands: [Command]
@@ -31,9 +36,7 @@ public struct LocalExecutor: RequestExecutor {
         } else if let entry = commandMap.entry(for: request.name) {
             commands = entry.commands.map { Command($0, timeout: entry.timeout, outputCap: entry.outputCap) }
         } else {
-            return HostResult(
-                host: node, state: .failed,
-                message: "no command-map entry for '\(request.name)' on \(node) (add it to config/commands.yaml)")
+            return HostResult(host: node, state: .failed, message: Self.noEntry(request.name, on: node))
         }
         if let sealed = request.data.secrets.first(where: { if case .sealed = $0.value { true } else { false } }) {
             return HostResult(

@@ -16,13 +16,6 @@ public struct SystemRandom: RandomSource {
 extension RandomSource {
     /// `count` random bytes as lower-case hex.
     public func hex(_ count: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(count * 2)
-        for byte in bytes(count) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.encode(bytes(count))
     }
 }

@@ -5,7 +5,11 @@ import CafeCore
 public enum ControlRequest: Sendable, Equatable {
     /// Originate a batch (given in the input format, clear secrets included). `follow`: stream
     /// progress until it ends (`cafe batch run`); otherwise return once it is queued (`deliver`).
-    case submit(batch: [UInt8], source: String, follow: Bool, timeout: Double?, hosts: [String]?)
+    /// `plan`: the hash of a stored plan the batch must match (`cafe batch run --plan`).
+    case submit(batch: [UInt8], source: String, follow: Bool, timeout: Double?, hosts: [String]?, plan: String? = nil)
+    /// Collect a signed plan of a batch (`cafe batch plan`): every target host says what it
+    /// would run, within `timeout` seconds; nothing runs.
+    case plan(batch: [UInt8], source: String, timeout: Double)
     /// Batches of this node, or one batch.
     case status(batch: String?)
     /// Run a batch again from its saved original; `failedOnly`: only what did not succeed.
@@ -24,14 +28,20 @@ public enum ControlRequest: Sendable, Equatable {
 
     public var yaml: [UInt8] {
         switch self {
-        case .submit(let batch, let source, let follow, let timeout, let hosts):
+        case .submit(let batch, let source, let follow, let timeout, let hosts, let plan):
             var pairs = [
                 YAMLPair("op", .string("submit")), YAMLPair("source", .string(source)), YAMLPair("follow", .bool(follow)),
             ]
             if let timeout { pairs.append(YAMLPair("timeout", .seconds(timeout))) }
             if let hosts { pairs.append(YAMLPair("hosts", .strings(hosts))) }
+            if let plan { pairs.append(YAMLPair("plan", .string(plan))) }
             pairs.append(YAMLPair("batch", .string(String(decoding: batch, as: UTF8.self))))
             return YAMLEmitter.bytes(.map(pairs))
+        case .plan(let batch, let source, let timeout):
+            return YAMLEmitter.bytes(.map([
+                YAMLPair("op", .string("plan")), YAMLPair("source", .string(source)), YAMLPair("timeout", .seconds(timeout)),
+                YAMLPair("batch", .string(String(decoding: batch, as: UTF8.self))),
+            ]))
         case .status(let batch):
             return YAMLEmitter.bytes(.map([YAMLPair("op", .string("status"))] + (batch.map { [YAMLPair("batch", .string($0))] } ?? [])))
         case .rerun(let batch, let failedOnly, let follow, let timeout):
@@ -52,14 +62,18 @@ public enum ControlRequest: Sendable, Equatable {
 
     public init(yaml bytes: [UInt8]) throws {
         let mapping = try YAMLReader.document(bytes, limits: Self.limits, source: "control request")
-            .mapping(allowed: ["op", "source", "follow", "timeout", "hosts", "batch", "failed-only"])
+            .mapping(allowed: ["op", "source", "follow", "timeout", "hosts", "batch", "failed-only", "plan"])
         let op = try mapping.required("op")
         switch try op.string() {
         case "submit":
             self = .submit(
                 batch: Array(try mapping.required("batch").string().utf8), source: try mapping.required("source").string(),
                 follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds(),
-                hosts: try mapping.optional("hosts")?.stringList())
+                hosts: try mapping.optional("hosts")?.stringList(), plan: try mapping.optional("plan")?.string())
+        case "plan":
+            self = .plan(
+                batch: Array(try mapping.required("batch").string().utf8), source: try mapping.required("source").string(),
+                timeout: try mapping.required("timeout").seconds())
         case "status":
             self = .status(batch: try mapping.optional("batch")?.string())
         case "rerun":

@@ -73,11 +73,20 @@ public struct ControlServer: Sendable {
 
     func handle(_ request: ControlRequest, send: (ControlEvent) async throws -> Void) async throws {
         switch request {
-        case .submit(let bytes, let source, let follow, let timeout, let hosts):
+        case .submit(let bytes, let source, let follow, let timeout, let hosts, let plan):
             let input = try BatchInput(yaml: bytes, source: source)
-            let (id, events) = try await node.submit(input, options: SubmitOptions(timeout: timeout, hosts: hosts), follow: follow)
+            let (id, events) = try await node.submit(input, options: SubmitOptions(timeout: timeout, hosts: hosts, plan: plan), follow: follow)
             try await send(.accepted(batch: id.rawValue))
             if let events { try await forward(events, send: send) }
+        case .plan(let bytes, let source, let timeout):
+            let plan = try await node.collectPlan(try BatchInput(yaml: bytes, source: source), timeout: timeout, source: source)
+            try await send(.status(text: plan.text, json: ""))
+            if !plan.isComplete {
+                let missing = plan.hosts.filter { $0.state != .ok }.map { "\($0.label): \($0.state.rawValue)" }
+                try await send(.failure(
+                    message: "no plan: \(missing.count) of \(plan.hosts.count) host(s) did not answer ok (\(missing.joined(separator: ", "))); nothing was stored",
+                    exitStatus: 1))
+            }
         case .rerun(let batch, let failedOnly, let follow, let timeout):
             guard let id = BatchID(validating: batch) else { throw InputError(source: batch, message: "is not a batch id") }
             let (newID, events, plan) = try await node.rerun(id, failedOnly: failedOnly, timeout: timeout, follow: follow)

@@ -18,7 +18,7 @@ public struct SigningLocalExecutor: RequestExecutor {
     }
 
     public func execute(_ request: Request, index: Int, batch: BatchContext) async -> [HostRecord] {
-        let result = await local.run(request, batch: batch)
+        let result = await local.runRecordingDigest(request, batch: batch)
         let now = clock.now()
         let envelope = identity.signResult(
             result, batch: batch, index: index, request: request.name,

@@ -185,7 +185,7 @@ extension Node {
             let body = RequestBody(
                 batch: batch, batchName: batches[id]?.batch.name ?? "", index: position, request: request.name,
                 data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy,
-                only: request.only?[host])
+                only: request.only?[host], planDigest: request.planned?[host])
             return (body, engine.plan.expires)
         case .fanOut(let key):
             guard index == 0 else {

@@ -74,6 +74,11 @@ extension Node {
             acknowledge(header, .accepted)
             return
         }
+        if let mismatch = body.planMismatch(commandMap: identity.configuration.commands, host: name) {
+            logger.warning("refused request: \(mismatch)", metadata: meta)
+            acknowledge(header, .refused, code: .planMismatch, reason: mismatch)
+            return
+        }
         do {
             try spool.store(envelope, key: key)
             try remember(header)
@@ -93,9 +98,14 @@ extension Node {
     /// What running `body` asks of this node: fanning it out (a request from another origin
     /// that this node's delivery map also names), ad-hoc commands, or a command-map entry.
     func admissionAction(_ header: EnvelopeHeader, _ body: RequestBody) -> TrustAction {
-        if !body.commands.isEmpty { return .adhoc }
-        if header.origin != name, identity.configuration.delivery.groups(for: body.request) != nil { return .relay }
-        return .request(body.request)
+        body.commands.isEmpty ? commandMapAction(origin: header.origin, request: body.request) : .adhoc
+    }
+
+    /// What a command-map request from `origin` asks of this node: fanning it out (another
+    /// origin's request that this node's delivery map also names), or running its entry here.
+    func commandMapAction(origin: String, request: String) -> TrustAction {
+        if origin != name, identity.configuration.delivery.groups(for: request) != nil { return .relay }
+        return .request(request)
     }
 
     /// This node's signed answer to a request it denies: the reason, what to change to allow it,
@@ -169,6 +179,13 @@ extension Node {
             logger.warning("denied: \(decision.reason)", metadata: meta)
             return denial(decision, action: action, origin: header.origin, tags: tags)
         }
+        // One snapshot of the command map decides, runs and is recorded: a reload since the
+        // request arrived may have changed the entry the plan holds it to.
+        let commandMap = identity.configuration.commands
+        if let mismatch = body.planMismatch(commandMap: commandMap, host: name) {
+            logger.warning("not running: \(mismatch)", metadata: meta)
+            return HostResult(host: name, state: .failed, message: mismatch)
+        }
         let request: Request
         switch openRequest(body, from: header.origin) {
         case .failure(let problem):
@@ -183,8 +200,8 @@ extension Node {
             return HostResult(host: name, state: .failed, message: "\(name) could not record that the request started, so it did not run it: \(error)")
         }
         logger.info("running", metadata: meta)
-        let result = await LocalExecutor(node: name, commandMap: identity.configuration.commands, runner: runner)
-            .run(request, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin))
+        let result = await LocalExecutor(node: name, commandMap: commandMap, runner: runner)
+            .runRecordingDigest(request, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin))
         for command in result.commands { NodeMetrics.commandDuration.recordNanoseconds(Int64(command.duration * 1e9)) }
         return result
     }

@@ -9,10 +9,13 @@ public struct SubmitOptions: Sendable {
     public var timeout: Double?
     /// Hosts for every request (`cafe run --on`), as one group; nil: the delivery map decides.
     public var hosts: [String]?
+    /// The hash of a stored plan the batch must match (`cafe batch run --plan`); nil: no plan.
+    public var plan: String?
 
-    public init(timeout: Double? = nil, hosts: [String]? = nil) {
+    public init(timeout: Double? = nil, hosts: [String]? = nil, plan: String? = nil) {
         self.timeout = timeout
         self.hosts = hosts
+        self.plan = plan
     }
 }
 
@@ -32,6 +35,7 @@ extension Node {
             for index in batch.requests.indices { batch.requests[index].groups = groups }
         }
         let plan = try makePlan(batch, timeout: options.timeout, expiresIn: input.expiresIn, now: now)
+        if let hash = options.plan { try applyPlan(hash, to: &batch, plan: plan, source: "batch '\(batch.name)'") }
         let sealed = try identity.sealingSecrets(of: batch)
         let home = identity.home
         try FileSystem.writeAtomically(try sealed.originalYAML(), to: home.batchFile(batch.id, in: .original))
@@ -231,6 +235,10 @@ extension Node {
             return
         }
         do { try outbox.remove(body.acks) } catch { logger.error("cannot remove an acknowledged envelope: \(error)") }
+        if case .planRequest = entry.envelope.body {
+            planAcknowledged(entry, body)
+            return
+        }
         if case .result(let result) = entry.envelope.body, let batch = BatchID(validating: result.batch) {
             do {
                 try spool.markDelivered(RequestKey(origin: entry.envelope.header.origin, batch: batch, index: result.index))

@@ -35,6 +35,8 @@ public actor Node {
     /// first link) before they can be sealed to it.
     var awaitingKey: [String: [AwaitingKey]] = [:]
     var followers: [BatchID: [Int: AsyncStream<FollowEvent>.Continuation]] = [:]
+    /// Plans being collected (`cafe batch plan`), by plan id.
+    var plans: [BatchID: PendingPlan] = [:]
     var nextFollower = 0
     /// Drop-box names already reported as unknown (each is logged once).
     var reportedDropboxNames: Set<String> = []
@@ -122,6 +124,7 @@ public actor Node {
         for key in Array(fanOuts.keys) {
             step(.fanOut(key)) { $0.tick(now: now) }
         }
+        for id in Array(plans.keys) { updatePlan(id) { $0.expire(now: now) } }
         do {
             for entry in try outbox.removeExpired(now: now) {
                 logger.warning("gave up on \(entry.envelope.header.kind.rawValue) \(entry.envelope.header.id): it expired before \(entry.target) could be reached")
@@ -169,6 +172,7 @@ public actor Node {
         }
         for (_, streams) in followers { for (_, stream) in streams { stream.finish() } }
         followers = [:]
+        for id in Array(plans.keys) { updatePlan(id) { $0.expire(now: clock.now(), because: "cafe-node on \(name) stopped before the answer came") } }
     }
 
     // MARK: - Incoming
@@ -206,6 +210,8 @@ public actor Node {
         case .ack(let body): receiveAck(envelope, body, verdict)
         case .forward(let body):
             receiveForward(envelope, body, opened.inner ?? OpenedEnvelope.openInner(body, of: envelope, keys: identity.keys), verdict)
+        case .planRequest(let body): receivePlanRequest(envelope, body, verdict)
+        case .planAnswer(let body): receivePlanAnswer(envelope, body, verdict)
         }
     }
 
@@ -232,6 +238,16 @@ public actor Node {
         logger.warning("refused \(header.kind.rawValue): \(refusal)", metadata: meta)
         if refusal.kind != .wrongTarget { acknowledge(header, .refused, code: Self.code(for: refusal.kind), reason: refusal.message) }
         return true
+    }
+
+    /// For envelopes answered whole on arrival (plan requests and answers): refuses a stale one
+    /// (``refuseStale(_:_:_:)``) and acknowledges a replayed one as a duplicate, since its answer
+    /// was given when it first came; true when `header` is new and may be handled.
+    func admitFresh(_ header: EnvelopeHeader, _ verdict: ReplayWindow.Verdict, _ meta: Logger.Metadata) -> Bool {
+        if refuseStale(header, verdict, meta) { return false }
+        guard case .refuse = verdict else { return true }
+        acknowledge(header, .duplicate)
+        return false
     }
 
     static func code(for kind: ReplayWindow.Refusal.Kind) -> AckBody.Code {

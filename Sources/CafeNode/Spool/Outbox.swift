@@ -174,9 +174,11 @@ struct Outbox {
         return expired
     }
 
-    /// How many results (answers) wait for `peer`.
+    /// How many answers (results and plan answers) wait for `peer`.
     func answers(for peer: String) -> Int {
-        (byTarget[peer] ?? []).reduce(0) { count, id in entries[id]?.envelope.header.kind == .result ? count + 1 : count }
+        (byTarget[peer] ?? []).reduce(0) { count, id in
+            [.result, .planAnswer].contains(entries[id]?.envelope.header.kind) ? count + 1 : count
+        }
     }
 
     /// Entries for `peer`, oldest first (ids begin with their creation time).
