@@ -27,7 +27,7 @@ struct BatchCommand: AsyncParsableCommand {
         var plan: String?
 
         func validate() throws {
-            if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+            if let timeout, !ControlRequest.timeouts.contains(timeout) { throw ValidationError("--timeout must be more than 0 seconds and at most 30 days") }
             if local && timeout != nil { throw ValidationError("--timeout applies to mesh runs, not --local") }
             if local && plan != nil { throw ValidationError("--plan applies to mesh runs, not --local") }
         }

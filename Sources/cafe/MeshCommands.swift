@@ -197,7 +197,7 @@ struct RerunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard BatchID(validating: id) != nil else { throw ValidationError("'\(id)' is not a batch id") }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if let timeout, !ControlRequest.timeouts.contains(timeout) { throw ValidationError("--timeout must be more than 0 seconds and at most 30 days") }
     }
 
     func run() async throws {

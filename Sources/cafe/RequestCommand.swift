@@ -38,7 +38,7 @@ struct RequestCommand: AsyncParsableCommand {
         for key in secrets where !Names.isValidDataKey(key) {
             throw ValidationError("--secret '\(key)' is not a valid data key")
         }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if let timeout, !ControlRequest.timeouts.contains(timeout) { throw ValidationError("--timeout must be more than 0 seconds and at most 30 days") }
         if local && timeout != nil { throw ValidationError("--timeout applies to mesh runs, not --local") }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CafeCore
+import CafeNode
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +29,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let program = command.first, !program.isEmpty else { throw ValidationError("give the command after --") }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if let timeout, !ControlRequest.timeouts.contains(timeout) { throw ValidationError("--timeout must be more than 0 seconds and at most 30 days") }
         if on == nil && timeout != nil { throw ValidationError("--timeout applies with --on; a run on this host waits for its command") }
         if on != nil {
             guard !hosts.isEmpty else { throw ValidationError("--on needs at least one host") }

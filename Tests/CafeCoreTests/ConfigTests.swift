@@ -91,6 +91,45 @@ struct ConfigTests {
         #expect(failure { _ = try DeliveryMap(yaml: Array("a:\n  - []\n".utf8), source: "d") }?.message == "is an empty group")
     }
 
+    @Test("delivery.yaml rollout groups: rules read back as written; bad shares, durations, keys and selectors refused with their place")
+    func rolloutGroups() throws {
+        let text = """
+            deploy:
+              - [canary]
+              - hosts: ["tag:web", web9]
+                batch: 25%
+                max-failures: 1
+                pause: 2m
+                check: web_health
+            """
+        let map = try DeliveryMap(yaml: Array(text.utf8), source: "d")
+        let group = try #require(map.groups(for: "deploy")?[1])
+        #expect(group == HostGroup(["tag:web", "web9"], batch: .percent(25), maxFailures: .count(1), pause: 120, check: "web_health"))
+        #expect(map.groups(for: "deploy")?[0].isPlain == true)
+        // What a plan and an executed file write reads back the same (selectors resolved first).
+        var resolved = group
+        resolved.hosts = ["web1", "web9"]
+        let reread = try HostGroup(YAMLReader.document(YAMLEmitter.bytes(resolved.yamlValue), limits: .config, source: "p"), selectors: false)
+        #expect(reread == resolved)
+        #expect(failure { _ = try HostGroup(YAMLReader.document(YAMLEmitter.bytes(group.yamlValue), limits: .config, source: "p"), selectors: false) }?
+            .message.contains("is a selector") == true)
+        // Windows round up, budgets round down.
+        #expect(HostGroup(Array(repeating: "h", count: 10), batch: .percent(25)).window == 3)
+        #expect(HostGroup(Array(repeating: "h", count: 15), maxFailures: .percent(10)).tolerated == 1)
+        for (rule, message) in [
+            ("batch: 0", "'0' is not a number of hosts"), ("batch: 0%", "'0%' is not a share of hosts"),
+            ("max-failures: 150%", "'150%' is not a share of hosts"), ("pause: soon", "expected a duration such as 30s, 5m or 1h, found 'soon'"),
+            ("pause: 1e300", "must be at most 30 days (requests expire by then)"), ("check: a/b", "'a/b' is not a valid request name (letters, digits, _ . -)"),
+        ] {
+            let error = failure { _ = try DeliveryMap(yaml: Array("deploy:\n  - hosts: [a]\n    \(rule)\n".utf8), source: "d") }
+            #expect(error?.message == message, "\(rule)")
+            #expect(error?.line == 3)
+        }
+        let unknown = failure { _ = try DeliveryMap(yaml: Array("deploy:\n  - hosts: [a]\n    max-failure: 1\n".utf8), source: "d") }
+        #expect(unknown?.message == "unknown key 'max-failure'" && unknown?.hint == "did you mean 'max-failures'?")
+        #expect(failure { _ = try DeliveryMap(yaml: Array("deploy:\n  - hosts: [\"tag:\"]\n".utf8), source: "d") }?.message == "'tag:' is not a valid selector")
+    }
+
     @Test("trust.yaml: rules with defaults; bad globs refused")
     func trust() throws {
         let trust = try TrustConfig(yaml: Array("jlore: {requests: [activate_dialup, \"mail_*\"], relay: true}\nmonk1: {}\n".utf8), source: "t")

@@ -99,5 +99,6 @@ struct YAMLEmitterTests {
         #expect(YAMLEmitter.formatSeconds(0.0004) == "0.000")
         #expect(YAMLEmitter.formatSeconds(1.2345) == "1.235")
         #expect(YAMLEmitter.formatSeconds(300) == "300.000")
+        #expect(YAMLEmitter.formatSeconds(-0.5) == "-0.500")
     }
 }

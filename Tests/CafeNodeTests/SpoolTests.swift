@@ -217,6 +217,10 @@ struct SpoolTests {
         #expect(throws: (any Error).self) { try ControlEvent(yaml: Array("event: sideways\n".utf8)) }
         #expect(throws: (any Error).self) { try ControlRequest(yaml: Array("request: submit\n".utf8)) }
         #expect(throws: (any Error).self) { try ControlRequest(yaml: [0xFF, 0xFE]) }
+        // A timeout past any request's life would overflow the deadlines computed from it.
+        #expect(throws: (any Error).self) {
+            try ControlRequest(yaml: Array("op: rerun\nbatch: 20261202-100000-000-9f2c1a7be301\nfailed-only: true\nfollow: true\ntimeout: 1e300\n".utf8))
+        }
     }
 }
 

@@ -10,7 +10,11 @@ extension HostGroup {
             self.init([])
             batch = try mapping.optional("batch").map { try Self.share($0, minimum: 1) }
             maxFailures = try mapping.optional("max-failures").map { try Self.share($0, minimum: 0) }
-            pause = try mapping.optional("pause")?.duration()
+            if let pauseReader = mapping.optional("pause") {
+                let seconds = try pauseReader.duration()
+                guard seconds <= NodeSettings.maxExpiry else { throw pauseReader.error("must be at most 30 days (requests expire by then)") }
+                pause = seconds
+            }
             if let checkReader = mapping.optional("check") {
                 let name = try checkReader.string()
                 guard Names.isValidRequest(name) else { throw checkReader.error("'\(name)' is not a valid request name (letters, digits, _ . -)") }

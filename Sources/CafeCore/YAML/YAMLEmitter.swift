@@ -125,10 +125,8 @@ public enum YAMLEmitter {
     /// Seconds with millisecond precision, as `0.125`.
     public static func formatSeconds(_ seconds: Double) -> String {
         let millis = Int((seconds * 1000).rounded())
-        let whole = millis / 1000
-        let fraction = millis % 1000
-        let digits = String(fraction)
-        return "\(whole)." + String(repeating: "0", count: 3 - digits.count) + digits
+        let digits = String(abs(millis) % 1000)
+        return (millis < 0 ? "-" : "") + "\(abs(millis) / 1000)." + String(repeating: "0", count: 3 - digits.count) + digits
     }
 
     // MARK: - Scalars

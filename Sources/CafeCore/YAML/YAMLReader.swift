@@ -64,6 +64,13 @@ public struct YAMLReader: Sendable {
         return value
     }
 
+    /// A number of seconds within `range`, so that no time computed from it can overflow.
+    public func seconds(in range: ClosedRange<Double>) throws -> Double {
+        let value = try seconds()
+        guard range.contains(value) else { throw error("must be between \(range.lowerBound) and \(range.upperBound) seconds") }
+        return value
+    }
+
     /// A duration: seconds (`300`, `0.5`) or a number with a unit (`30s`, `5m`, `1h`).
     public func duration() throws -> Double {
         guard case .scalar(let scalar) = node else { throw error("expected a duration, found \(node.kindName)") }

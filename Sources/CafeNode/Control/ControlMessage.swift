@@ -60,6 +60,9 @@ public enum ControlRequest: Sendable, Equatable {
         }
     }
 
+    /// The `--timeout` a node takes: more than 0, at most the longest request expiry (30 days).
+    public static let timeouts: ClosedRange<Double> = 0.001...NodeSettings.maxExpiry
+
     public init(yaml bytes: [UInt8]) throws {
         let mapping = try YAMLReader.document(bytes, limits: Self.limits, source: "control request")
             .mapping(allowed: ["op", "source", "follow", "timeout", "hosts", "batch", "failed-only", "plan"])
@@ -68,7 +71,7 @@ public enum ControlRequest: Sendable, Equatable {
         case "submit":
             self = .submit(
                 batch: Array(try mapping.required("batch").string().utf8), source: try mapping.required("source").string(),
-                follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds(),
+                follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds(in: Self.timeouts),
                 hosts: try mapping.optional("hosts")?.stringList(), plan: try mapping.optional("plan")?.string())
         case "plan":
             self = .plan(
@@ -79,7 +82,7 @@ public enum ControlRequest: Sendable, Equatable {
         case "rerun":
             self = .rerun(
                 batch: try mapping.required("batch").string(), failedOnly: try mapping.required("failed-only").bool(),
-                follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds())
+                follow: try mapping.required("follow").bool(), timeout: try mapping.optional("timeout")?.seconds(in: Self.timeouts))
         case "reload":
             self = .reload
         case "follow":
