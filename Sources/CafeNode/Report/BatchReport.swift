@@ -231,11 +231,22 @@ public struct BatchReport: Sendable {
                 }
                 return .map(pairs)
             }
-            requests.append(.map([
+            var fields = [
                 YAMLPair("name", .string(request.name)), YAMLPair("state", .string(request.state.rawValue)),
                 YAMLPair("data", .map(request.data.fields.map { YAMLPair($0.key, .string($0.value)) })),
                 YAMLPair("secrets", .strings(request.data.secretKeys)), YAMLPair("hosts", .list(hosts)),
-            ]))
+            ]
+            if let note = request.note { fields.append(YAMLPair("note", .string(note))) }
+            if let groups = request.groups { fields.append(YAMLPair("groups", .list(groups.map(\.yamlValue)))) }
+            if !request.checks.isEmpty {
+                fields.append(YAMLPair("checks", .list(request.checks.map { check in
+                    .map([
+                        YAMLPair("group", .int(check.group + 1)), YAMLPair("request", .string(check.request)),
+                        YAMLPair("hosts", .list(check.records.map { .map([YAMLPair("host", .string($0.host)), YAMLPair("state", .string($0.state.rawValue))]) })),
+                    ])
+                })))
+            }
+            requests.append(.map(fields))
         }
         var pairs = [
             YAMLPair("verified", .bool(isVerified)), YAMLPair("problems", .strings(problems)),
@@ -244,6 +255,7 @@ public struct BatchReport: Sendable {
             YAMLPair("created", .string(batch.created.description)),
         ]
         if let finished = batch.finished { pairs.append(YAMLPair("finished", .string(finished.description))) }
+        if let cancelled = batch.cancelled { pairs.append(YAMLPair("cancelled", .string(cancelled.description))) }
         pairs.append(YAMLPair("requests", .list(requests)))
         return JSONText.encode(.map(pairs)) + "\n"
     }
