@@ -264,14 +264,14 @@ public struct BatchEngine: Sendable {
             }
         case .checking(let index):
             guard slots[index].values.allSatisfy({ $0.state.isFinal }) else { return }
+            if cancelled != nil {
+                fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
+                return
+            }
             let failed = slots[index].filter { $0.value.state != .ok }.map(\.key).sorted()
             guard failed.isEmpty else {
                 let detail = failed.map { "\($0) \(slots[index][$0]?.state.rawValue ?? "?")" }.joined(separator: ", ")
                 fail(request: cursor.request, note: "group \(cursor.group + 1): check \(checks[index - plan.requests.count].name) did not pass on \(detail)", into: &actions)
-                return
-            }
-            if cancelled != nil {
-                fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
                 return
             }
             pass(now: now, into: &actions)
@@ -289,7 +289,7 @@ public struct BatchEngine: Sendable {
         }
     }
 
-    /// "exceeded its failure budget (2 failed of 1 tolerated: web3 failed, web7 no-answer)".
+    /// "exceeded its failure budget (2 of 10 hosts did not succeed, 1 tolerated: web3 failed, web7 no-answer)".
     private func budgetNote(_ group: HostGroup, _ failures: [String]) -> String {
         let detail = failures.map { "\($0) \(slots[cursor?.request ?? 0][$0]?.state.rawValue ?? "?")" }.joined(separator: ", ")
         return "exceeded its failure budget (\(failures.count) of \(group.hosts.count) hosts did not succeed, \(group.tolerated) tolerated: \(detail))"
