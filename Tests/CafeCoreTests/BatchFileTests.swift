@@ -126,6 +126,14 @@ struct BatchFileTests {
         #expect(throws: EnvironmentError.self) {
             try FileSystem.writeAtomically(Array("x".utf8), to: directory.path + "/missing/f.yaml")
         }
+        // Several files with one directory sync: all in place, or (when one cannot be written)
+        // none of the new ones left behind.
+        try FileSystem.writeAtomically([(Array("a".utf8), "a.env"), (Array("b".utf8), "b.env")], in: directory.path)
+        #expect(try FileSystem.list(directory.path).sorted() == ["a.env", "b.env", "f.yaml"])
+        #expect(throws: EnvironmentError.self) {
+            try FileSystem.writeAtomically([(Array("c".utf8), "c.env"), (Array("d".utf8), "missing/d.env")], in: directory.path)
+        }
+        #expect(try FileSystem.list(directory.path).sorted() == ["a.env", "b.env", "f.yaml"])
     }
 
     @Test("base64 is strict")

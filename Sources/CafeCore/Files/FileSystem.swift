@@ -59,6 +59,30 @@ public enum FileSystem {
     /// Writes `bytes` to `path` atomically and durably (temporary file, fsync, rename, fsync of
     /// the directory). The file gets `mode`.
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o600) throws {
+        try place(bytes, at: path, mode: mode)
+        try syncDirectory(parent(of: path))
+    }
+
+    /// Writes several new files into `directory` as ``writeAtomically(_:to:mode:)`` does, with
+    /// one fsync of the directory for all of them: each file is whole or absent after a crash,
+    /// and all are durable when this returns. When it throws, none of them is left in place.
+    public static func writeAtomically(_ files: [(bytes: [UInt8], name: String)], in directory: String, mode: mode_t = 0o600) throws {
+        guard !files.isEmpty else { return }
+        var placed: [String] = []
+        do {
+            for file in files {
+                try place(file.bytes, at: directory + "/" + file.name, mode: mode)
+                placed.append(directory + "/" + file.name)
+            }
+            try syncDirectory(directory)
+        } catch {
+            for path in placed { unlink(path) }
+            throw error
+        }
+    }
+
+    /// A temporary file written and flushed, then renamed to `path` (the rename not yet durable).
+    private static func place(_ bytes: some Collection<UInt8>, at path: String, mode: mode_t) throws {
         let directory = parent(of: path)
         let temporary = directory + "/." + basename(of: path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
@@ -77,7 +101,6 @@ public enum FileSystem {
             unlink(temporary)
             throw error
         }
-        try syncDirectory(directory)
     }
 
     /// Moves a file within one filesystem and makes the move durable.

@@ -277,10 +277,9 @@ public actor Node {
     }
 
     /// Seals a request's secret to `host` and stores the request envelope in the outbox.
-    func queueRequest(_ body: RequestBody, origin: String, to host: String, expires: Timestamp) throws {
-        let envelope = Envelope.seal(
+    func requestEnvelope(_ body: RequestBody, origin: String, to host: String, expires: Timestamp) -> Envelope {
+        Envelope.seal(
             header: makeHeader(.request, origin: origin, target: host, expires: expires), body: .request(body), key: identity.key, credentials: identity.credentials)
-        try outbox.add(envelope)
     }
 
     /// True (and a link to `host` is under way) when a request with secrets for `host` must

@@ -96,10 +96,14 @@ struct Outbox {
     }
 
     /// Stores `envelope` durably; from now on it will be delivered.
-    mutating func add(_ envelope: Envelope) throws {
-        let path = directory + "/" + envelope.header.id + ".env"
-        try NodeMetrics.synced("outbox") { try FileSystem.writeAtomically(envelope.bytes, to: path) }
-        index(Entry(envelope: envelope, path: path))
+    mutating func add(_ envelope: Envelope) throws { try add([envelope]) }
+
+    /// Stores `envelopes` durably, with one sync of the outbox directory for all of them (a
+    /// group of hosts started in one step); from now on they will be delivered.
+    mutating func add(_ envelopes: [Envelope]) throws {
+        let files = envelopes.map { (bytes: $0.bytes, name: $0.header.id + ".env") }
+        try NodeMetrics.synced("outbox") { try FileSystem.writeAtomically(files, in: directory) }
+        for envelope in envelopes { index(Entry(envelope: envelope, path: directory + "/" + envelope.header.id + ".env")) }
     }
 
     /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it.
