@@ -222,12 +222,18 @@ public enum BatchVerifier {
             if !leafHosts.insert(leaf.host).inserted { problems.append("lists leaf \(leaf.host) more than once") }
             leafStates[leaf.host] = leaf.state
         }
-        // An `ok` with leaves that did not succeed holds only within the budgets of the groups
-        // the forwarding host signed with its result.
+        // With the groups it signed (rules or checks), a forwarding host's `ok` must follow from
+        // them: budgets, and checks it asked in its own name. Without, every leaf must be `ok`.
         let groups = body.result.leafGroups
-        let withinBudgets = !groups.isEmpty && Set(groups.allHosts) == leafHosts
-            && groups.allSatisfy { $0.check == nil && $0.outcome(leafStates, checks: nil) == .passed }
-        if body.result.state == .ok && !withinBudgets {
+        if body.result.state == .ok && !groups.isEmpty {
+            var passed = Set(groups.allHosts) == leafHosts
+            for (index, group) in groups.enumerated() {
+                let check = body.result.leafChecks.first { $0.group == index }
+                let states = check.map { Dictionary($0.records.map { ($0.host, $0.state) }, uniquingKeysWith: { first, _ in first }) }
+                if group.outcome(leafStates, checks: states) != .passed { passed = false }
+            }
+            if !passed { problems.append("says 'ok' but its leaves and their checks do not make its groups succeed") }
+        } else if body.result.state == .ok {
             for leaf in body.result.leaves where leaf.state != .ok {
                 problems.append("says 'ok' but its leaf \(leaf.host) is '\(leaf.state.rawValue)'")
             }
@@ -246,6 +252,14 @@ public enum BatchVerifier {
             verdicts += verify(
                 leaf, batch: batch, origin: origin, index: index, request: request, keys: keys, source: source,
                 path: "\(path) via \(record.host)")
+        }
+        // Checks a forwarding host asked in its own name: signed for it, not for the origin.
+        for check in body.result.leafChecks {
+            for leaf in check.records {
+                verdicts += verify(
+                    leaf, batch: batch, origin: record.host, index: check.index, request: check.request, keys: keys, source: source,
+                    path: "\(path) via \(record.host) group \(check.group + 1) check \(check.request)[\(check.index)]")
+            }
         }
         return verdicts
     }

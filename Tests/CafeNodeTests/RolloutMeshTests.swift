@@ -192,5 +192,36 @@ struct RolloutMeshTests {
         let text = String(decoding: try FileSystem.read(run.lastLine, maxBytes: 1 << 24), as: UTF8.self)
         #expect(text.contains("leaf-groups"))
     }
+
+    @Test("a forwarding host asks its group's check in its own name: a failing check fails its result, a passing one lets it succeed; both verify at the origin")
+    func checkAtForwardingHost() throws {
+        let mesh = try MeshFixture(["hq", "gw", "l1", "l2"])
+        defer { mesh.cleanup() }
+        try mesh.write("hq", "delivery.yaml", "provision:\n  - [gw]\n")
+        try mesh.write("gw", "delivery.yaml", "provision:\n  - hosts: [l1, l2]\n    check: health\n")
+        try mesh.write("gw", "trust.yaml", "hq: {relay: true}\n")
+        for leaf in ["l1", "l2"] {
+            try mesh.write(leaf, "commands.yaml", "provision:\n  - \"true\"\nhealth:\n  - \"\(leaf == "l2" ? "false" : "true")\"\n")
+            try mesh.write(leaf, "trust.yaml", "hq: {requests: [provision]}\ngw: {requests: [health]}\n")
+        }
+        try mesh.startAll()
+        try mesh.directory.write("provision.yaml", "name: provision\nrequests:\n  - name: provision\n")
+        func run() -> (run: Run, verify: Run) {
+            let run = CafeNodeTests.cafe(["batch", "run", "--home", mesh.home("hq"), "--timeout", "20", mesh.directory.path + "/provision.yaml"])
+            return (run, CafeNodeTests.cafe(["verify", "--home", mesh.home("hq"), run.lastLine]))
+        }
+        let failing = run()
+        #expect(failing.run.status == 1, "\(failing.run.stderr)")
+        #expect(failing.run.stderr.contains("gw: failed — below gw: group 1: check health did not pass on l2 failed"), "\(failing.run.stderr)")
+        #expect(failing.verify.status == 0, "\(failing.verify.stdout)")
+        #expect(failing.verify.stdout.contains("via gw group 1 check health[0] on l2: failed, signed by l2"), "\(failing.verify.stdout)")
+
+        try mesh.write("l2", "commands.yaml", "provision:\n  - \"true\"\nhealth:\n  - \"true\"\n")
+        #expect(CafeNodeTests.cafe(["reload", "--home", mesh.home("l2")]).status == 0)
+        let passing = run()
+        #expect(passing.run.status == 0, "\(passing.run.stderr)")
+        #expect(passing.verify.status == 0, "\(passing.verify.stdout)")
+        #expect(passing.verify.stdout.contains("via gw group 1 check health[0] on l1: ok, signed by l1"), "\(passing.verify.stdout)")
+    }
 }
 

@@ -22,12 +22,7 @@ extension Batch {
             if let note = request.note { fields.append(YAMLPair("note", .string(note))) }
             fields.append(YAMLPair("hosts", .list(request.records.map(\.yamlValue))))
             if !request.checks.isEmpty {
-                fields.append(YAMLPair("checks", .list(request.checks.map { check in
-                    .map([
-                        YAMLPair("group", .int(check.group)), YAMLPair("request", .string(check.request)),
-                        YAMLPair("index", .int(check.index)), YAMLPair("hosts", .list(check.records.map(\.yamlValue))),
-                    ])
-                })))
+                fields.append(YAMLPair("checks", .list(request.checks.map(\.yamlValue))))
             }
             return .map(fields)
         })))
@@ -114,15 +109,7 @@ extension Batch {
             request.state = state
             request.note = try fields.optional("note")?.string()
             request.records = try fields.required("hosts").sequence().map(HostRecord.init)
-            request.checks = try fields.optional("checks")?.sequence().map { item in
-                let check = try item.mapping(allowed: ["group", "request", "index", "hosts"])
-                let nameReader = try check.required("request")
-                let name = try nameReader.string()
-                guard Names.isValidRequest(name) else { throw nameReader.error("'\(name)' is not a valid request name") }
-                return GroupCheck(
-                    group: try check.required("group").int(), request: name, index: try check.required("index").int(),
-                    records: try check.required("hosts").sequence().map(HostRecord.init))
-            } ?? []
+            request.checks = try fields.optional("checks")?.sequence().map(GroupCheck.init) ?? []
             return request
         }
         self.init(id: header.id, name: header.name, origin: header.origin, created: header.created, requests: requests)

@@ -12,11 +12,12 @@ extension HostResult {
         pairs.append(YAMLPair("commands", .list(commands.map(\.yamlValue))))
         if !leaves.isEmpty { pairs.append(YAMLPair("leaves", .list(leaves.map(\.yamlValue)))) }
         if !leafGroups.isEmpty { pairs.append(YAMLPair("leaf-groups", .list(leafGroups.map(\.yamlValue)))) }
+        if !leafChecks.isEmpty { pairs.append(YAMLPair("leaf-checks", .list(leafChecks.map(\.yamlValue)))) }
         return pairs
     }
 
     /// The keys of ``yamlValue``; `command-digest` is optional on read (older results lack it).
-    public static let yamlKeys = ["host", "state", "message", "command-digest", "commands", "leaves", "leaf-groups"]
+    public static let yamlKeys = ["host", "state", "message", "command-digest", "commands", "leaves", "leaf-groups", "leaf-checks"]
 
     /// Reads what ``yamlValue`` wrote from `mapping` (the caller decides which keys it allows).
     public init(_ mapping: YAMLMapping) throws {
@@ -29,6 +30,7 @@ extension HostResult {
             commands: try mapping.optional("commands")?.sequence().map(CommandResult.init) ?? [],
             leaves: try mapping.optional("leaves")?.sequence().map(HostRecord.init) ?? [],
             leafGroups: try mapping.optional("leaf-groups")?.sequence().map { try HostGroup($0, selectors: false) } ?? [],
+            leafChecks: try mapping.optional("leaf-checks")?.sequence().map(GroupCheck.init) ?? [],
             commandDigest: try mapping.optional("command-digest")?.sha256Digest())
     }
 }
@@ -70,5 +72,26 @@ extension HostRecord {
             note: try mapping.optional("note")?.string(),
             result: try mapping.optional("unsigned-result").map { try HostResult(try $0.mapping(allowed: HostResult.yamlKeys)) },
             signedResult: try mapping.optional("result")?.string())
+    }
+}
+
+extension GroupCheck {
+    /// `{group: G, request: NAME, index: N, hosts: [records]}`, under a request's `checks:` in
+    /// an executed file and a forwarding host's `leaf-checks:`.
+    public var yamlValue: YAMLValue {
+        .map([
+            YAMLPair("group", .int(group)), YAMLPair("request", .string(request)), YAMLPair("index", .int(index)),
+            YAMLPair("hosts", .list(records.map(\.yamlValue))),
+        ])
+    }
+
+    public init(_ reader: YAMLReader) throws {
+        let check = try reader.mapping(allowed: ["group", "request", "index", "hosts"])
+        let nameReader = try check.required("request")
+        let name = try nameReader.string()
+        guard Names.isValidRequest(name) else { throw nameReader.error("'\(name)' is not a valid request name") }
+        self.init(
+            group: try check.required("group").int(), request: name, index: try check.required("index").int(),
+            records: try check.required("hosts").sequence().map(HostRecord.init))
     }
 }

@@ -43,6 +43,8 @@ public struct HostResult: Sendable, Hashable {
     /// The groups (with their rules) the leaves ran in, so a verifier can recompute an `ok`
     /// that tolerated failed leaves within a budget.
     public var leafGroups: [HostGroup]
+    /// The checks of those groups, asked by this host in its own name, each host's signed result.
+    public var leafChecks: [GroupCheck]
     /// The digest (`sha256:HEX`) of the command-map entry the host used for the request, so a
     /// signed result proves which commands ran, not only their output; nil for ad-hoc
     /// commands, and in results written before digests were recorded.
@@ -50,7 +52,7 @@ public struct HostResult: Sendable, Hashable {
 
     public init(
         host: String, state: HostState, message: String? = nil, commands: [CommandResult] = [],
-        leaves: [HostRecord] = [], leafGroups: [HostGroup] = [], commandDigest: String? = nil
+        leaves: [HostRecord] = [], leafGroups: [HostGroup] = [], leafChecks: [GroupCheck] = [], commandDigest: String? = nil
     ) {
         self.host = host
         self.state = state
@@ -58,6 +60,7 @@ public struct HostResult: Sendable, Hashable {
         self.commands = commands
         self.leaves = leaves
         self.leafGroups = leafGroups
+        self.leafChecks = leafChecks
         self.commandDigest = commandDigest
     }
 }

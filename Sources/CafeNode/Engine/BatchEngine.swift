@@ -290,8 +290,10 @@ public struct BatchEngine: Sendable {
     }
 
     /// "exceeded its failure budget (2 of 10 hosts did not succeed, 1 tolerated: web3 failed, web7 no-answer)".
+    /// A group without `max-failures:` "did not succeed (web3 failed)".
     private func budgetNote(_ group: HostGroup, _ failures: [String]) -> String {
         let detail = failures.map { "\($0) \(slots[cursor?.request ?? 0][$0]?.state.rawValue ?? "?")" }.joined(separator: ", ")
+        guard group.maxFailures != nil else { return "did not succeed (\(detail))" }
         return "exceeded its failure budget (\(failures.count) of \(group.hosts.count) hosts did not succeed, \(group.tolerated) tolerated: \(detail))"
     }
 
@@ -439,6 +441,16 @@ public struct BatchEngine: Sendable {
         }
     }
 
+    /// The checks of request `request` that ran, with each host's record; `position` is the
+    /// index each travelled as (the engine's own at an origin).
+    public func checkRecords(of request: Int, position: (PlannedCheck) -> Int) -> [GroupCheck] {
+        checks.filter { $0.request == request && !slots[$0.index].isEmpty }.map { check in
+            GroupCheck(
+                group: check.group, request: check.name, index: position(check),
+                records: slots[check.index].sorted { $0.key < $1.key }.map { $0.value.record(for: $0.key) })
+        }
+    }
+
     /// A note for an undeliverable request, kept for the executed file.
     public func undeliverableNote(_ request: Int) -> String? { plan.requests[request].undeliverable }
 
@@ -469,6 +481,11 @@ public struct HostSlot: Sendable, Hashable {
     /// When the host was started (its request handed out); nil while it waits for its group
     /// or for room in the group's window.
     public var admitted: Timestamp?
+
+    /// The executed file's record of `host`.
+    public func record(for host: String) -> HostRecord {
+        HostRecord(host: host, state: state, note: note, result: result, signedResult: signed)
+    }
 }
 
 /// What the node must do for the engine.

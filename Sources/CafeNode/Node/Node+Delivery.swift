@@ -43,19 +43,34 @@ extension Node {
 
     /// The origin, batch and position in the origin's batch of engine request `index`: how
     /// the outbox and the hosts know the request.
+    /// A forwarding host asks its groups' checks in its own name (its hosts decide by their
+    /// trust.yaml whether it may), as positions of the origin's batch id that cannot meet
+    /// the origin's own: check `k` of the fan-out of request `index` is `index * 1024 + k`
+    /// (`ForwardedCheck`).
     func slot(_ delivery: Delivery, _ index: Int) -> (origin: String, batch: String, position: Int) {
         switch delivery {
         case .batch(let id): (name, id.rawValue, index)
+        case .fanOut(let key) where index > 0: (name, key.batch.rawValue, ForwardedCheck.position(of: key.index, check: index - 1))
         case .fanOut(let key): (key.origin, key.batch.rawValue, key.index)
         }
     }
 
-    /// The delivery (and engine request) a request envelope in the outbox belongs to.
+    /// The delivery (and engine request) a request envelope in the outbox, or a result for one,
+    /// belongs to: `origin`, `batch` and `position` as the envelope carries them.
+    func delivery(origin: String, batch: BatchID, position: Int) -> (Delivery, Int)? {
+        if origin == name {
+            if batches[batch] != nil { return (.batch(batch), position) }
+            let check = ForwardedCheck(position: position)
+            let key = fanOuts.keys.first { $0.batch == batch && $0.index == check.request }
+            return key.map { (.fanOut($0), 1 + check.check) }
+        }
+        let key = RequestKey(origin: origin, batch: batch, index: position)
+        return fanOuts[key] != nil ? (.fanOut(key), 0) : nil
+    }
+
     func delivery(of request: Envelope) -> (Delivery, Int)? {
         guard case .request(let body) = request.body, let batch = BatchID(validating: body.batch) else { return nil }
-        if request.header.origin == name { return batches[batch] != nil ? (.batch(batch), body.index) : nil }
-        let key = RequestKey(origin: request.header.origin, batch: batch, index: body.index)
-        return fanOuts[key] != nil ? (.fanOut(key), 0) : nil
+        return delivery(origin: request.header.origin, batch: batch, position: body.index)
     }
 
     // MARK: - Stepping
@@ -214,11 +229,14 @@ extension Node {
                 data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy,
                 only: request.only?[host], planDigest: request.planned?[host])
             return (body, engine.plan.expires)
-        case .fanOut(let key):
-            guard index == 0 else {
-                throw EnvironmentError(
-                    "\(name) cannot run check: \(engine.plan.name(of: index)) for a request it fans out: checks run from an origin's delivery.yaml; remove check: from '\(engine.plan.requests[0].name)' in \(identity.home.deliveryConfig)")
+        case .fanOut where index > 0:
+            // A check of this node's own group: asked in its own name, with nothing of the origin's.
+            guard index - 1 < ForwardedCheck.maxChecks else {
+                throw EnvironmentError("more than \(ForwardedCheck.maxChecks) checks in one entry of \(identity.home.deliveryConfig)")
             }
+            let body = RequestBody(batch: batch, batchName: "", index: position, request: engine.plan.name(of: index), answerBy: answerBy)
+            return (body, engine.plan.expires)
+        case .fanOut(let key):
             guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return nil }
             if mustAwaitKey(of: host, secrets: !body.secrets.isEmpty, introduced: introduced, AwaitingKey(delivery: delivery, request: index)) {
                 return nil
@@ -267,6 +285,21 @@ extension Node {
             step(delivery) { $0.acknowledged(request: index, host: entry.target) }
         }
     }
+}
+
+/// Where a forwarding host's check travels: position `request * 1024 + check` of the origin's
+/// batch id, in the forwarding host's name.
+struct ForwardedCheck {
+    static let maxChecks = 1024
+    var request: Int
+    var check: Int
+
+    init(position: Int) {
+        request = position / Self.maxChecks
+        check = position % Self.maxChecks
+    }
+
+    static func position(of request: Int, check: Int) -> Int { request * maxChecks + check }
 }
 
 /// A request with secrets that waits for its host's key before they can be sealed to it.

@@ -200,17 +200,16 @@ extension Node {
     func completeFanOut(_ key: RequestKey) {
         guard let fan = fanOuts[key], fan.ownDone, fan.engine.state == .done || fan.engine.state == .error else { return }
         let engine = fan.engine
-        let leaves = engine.plan.requests[0].groups.allHosts.compactMap { host -> HostRecord? in
-            guard let slot = engine.slots[0][host] else { return nil }
-            return HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
-        }
+        let leaves = engine.plan.requests[0].groups.allHosts.compactMap { engine.slots[0][$0]?.record(for: $0) }
         let ownState = fan.own?.state ?? .ok
         let failedLeaves = leaves.filter { $0.state != .ok }
         // The leaves succeed as a request does: every group within its failure budget.
         let state: HostState = ownState == .ok && engine.requestStates[0] == .ok ? .ok : (ownState == .denied ? .denied : .failed)
         var message = fan.own?.message
-        if !failedLeaves.isEmpty {
-            let summary = "below \(name): " + failedLeaves.map { "\($0.host) \($0.state.rawValue)" }.joined(separator: ", ")
+        if !failedLeaves.isEmpty || engine.notes[0] != nil {
+            // What went wrong below: the leaves that did not succeed, and why the group stopped.
+            let parts = [failedLeaves.isEmpty ? nil : failedLeaves.map { "\($0.host) \($0.state.rawValue)" }.joined(separator: ", "), engine.notes[0]]
+            let summary = "below \(name): " + parts.compactMap { $0 }.joined(separator: "; ")
             message = message.map { $0 + "; " + summary } ?? summary
         }
         fanOuts[key] = nil
@@ -218,7 +217,8 @@ extension Node {
             key,
             result: HostResult(
                 host: name, state: state, message: message, commands: fan.own?.commands ?? [], leaves: leaves,
-                leafGroups: engine.plan.requests[0].groups.contains { !$0.isPlain } ? engine.plan.requests[0].groups : []),
+                leafGroups: engine.plan.requests[0].groups.contains { !$0.isPlain } ? engine.plan.requests[0].groups : [],
+                leafChecks: engine.checkRecords(of: 0) { ForwardedCheck.position(of: key.index, check: $0.index - 1) }),
             answering: fan.request)
         for suffix in ["plan.yaml", "journal", "own.yaml", "own-started"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
     }

@@ -209,6 +209,15 @@ extension Node {
             acknowledge(header, .refused, code: body.result.host != header.sender ? .denied : .unknownRequest, reason: reason)
             return
         }
+        if batches[id] == nil, case (.fanOut(let key), let index)? = delivery(origin: name, batch: id, position: body.index) {
+            // The check of a group this node fans a request out to, asked in its own name.
+            guard let engine = fanOuts[key]?.engine, index - 1 < engine.checks.count, engine.plan.name(of: index) == body.request else {
+                acknowledge(header, .refused, code: .unknownRequest, reason: "no check \(body.request) at \(body.index) of batch \(id)")
+                return
+            }
+            record(envelope, body, in: .fanOut(key), request: index, meta)
+            return
+        }
         guard let running = batches[id] else {
             logger.info("late or repeated result for a batch that has ended; acknowledged and ignored", metadata: meta)
             acknowledge(header, .duplicate)
@@ -264,15 +273,8 @@ extension Node {
             batch.requests[index].note = engine.undeliverableNote(index) ?? engine.notes[index]
             // The plan as it ran: `cafe verify` recomputes every state from it and the results.
             batch.requests[index].groups = engine.plan.requests[index].groups
-            batch.requests[index].records = engine.plan.requests[index].groups.allHosts.compactMap { host in
-                guard let slot = engine.slots[index][host] else { return nil }
-                return HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
-            }
-            batch.requests[index].checks = engine.checks.filter { $0.request == index && !engine.slots[$0.index].isEmpty }.map { check in
-                GroupCheck(group: check.group, request: check.name, index: check.index, records: engine.slots[check.index].sorted { $0.key < $1.key }.map { host, slot in
-                    HostRecord(host: host, state: slot.state, note: slot.note, result: slot.result, signedResult: slot.signed)
-                })
-            }
+            batch.requests[index].records = engine.plan.requests[index].groups.allHosts.compactMap { engine.slots[index][$0]?.record(for: $0) }
+            batch.requests[index].checks = engine.checkRecords(of: index) { $0.index }
         }
         batch.cancelled = engine.cancelled
         let home = identity.home
