@@ -17,6 +17,56 @@ struct BatchVerifierTests {
         return batch.signedExecutedYAML(key: fixture.jlore)
     }
 
+    @Test("a forwarding host's ok holds only as its signed groups allow: budgets and checks recomputed, check results signed for it", arguments: [
+        "within budget", "no budget", "check passed", "check failed", "check missing", "check signed for the origin",
+    ])
+    func forwardingHostGroups(shape: String) throws {
+        let origin = try SigningKey.generate(), gateway = try SigningKey.generate()
+        let l1 = try SigningKey.generate(), l2 = try SigningKey.generate()
+        let keys = KeyRing(keys: ["jlore": origin.publicKey, "gw": gateway.publicKey, "l1": l1.publicKey, "l2": l2.publicKey])
+        let now = Timestamp(milliseconds: 1_795_966_212_345)
+        let batchID = "20261129-153012-301-9f2c1a7be301"
+        func result(_ host: String, _ key: SigningKey, origin: String, target: String, index: Int, request: String, state: HostState,
+                    _ extra: (inout HostResult) -> Void = { _ in }) -> String {
+            var hostResult = HostResult(host: host, state: state)
+            extra(&hostResult)
+            let header = EnvelopeHeader(
+                kind: .result, id: "20261129-153012-345-00112233aabb\(host.utf8.count)\(index)", origin: origin, sender: host, target: target,
+                created: now, expires: now.adding(seconds: 3600))
+            let body = ResultBody(batch: batchID, index: index, request: request, answers: "20261129-153012-302-0000000000000001", result: hostResult)
+            return Envelope.seal(header: header, body: .result(body), key: key).text
+        }
+        let leaves = [
+            HostRecord(host: "l1", state: .ok, signedResult: result("l1", l1, origin: "jlore", target: "gw", index: 0, request: "provision", state: .ok)),
+            HostRecord(host: "l2", state: shape.hasPrefix("check") ? .ok : .noAnswer,
+                       signedResult: shape.hasPrefix("check") ? result("l2", l2, origin: "jlore", target: "gw", index: 0, request: "provision", state: .ok) : nil),
+        ]
+        let checkOrigin = shape == "check signed for the origin" ? "jlore" : "gw"
+        let checks = [GroupCheck(group: 0, request: "health", index: 0 * 1024 + 0, records: [
+            HostRecord(host: "l1", state: .ok, signedResult: result("l1", l1, origin: checkOrigin, target: "gw", index: 0, request: "health", state: .ok)),
+            HostRecord(host: "l2", state: shape == "check failed" ? .failed : .ok,
+                       signedResult: result("l2", l2, origin: checkOrigin, target: "gw", index: 0, request: "health", state: shape == "check failed" ? .failed : .ok)),
+        ])]
+        let groups: [HostGroup] = switch shape {
+        case "within budget": [HostGroup(["l1", "l2"], maxFailures: .count(1))]
+        case "no budget": [HostGroup(["l1", "l2"], batch: .count(1))]
+        default: [HostGroup(["l1", "l2"], check: "health")]
+        }
+        let signed = result("gw", gateway, origin: "jlore", target: "jlore", index: 0, request: "provision", state: .ok) { gw in
+            gw.leaves = leaves
+            gw.leafGroups = groups
+            if shape.hasPrefix("check") && shape != "check missing" { gw.leafChecks = checks }
+        }
+        var batch = Batch(id: BatchID(validating: batchID)!, name: "b", origin: "jlore", created: now, requests: [Request(name: "provision")])
+        batch.requests[0].groups = [["gw"]]
+        batch.requests[0].records = [HostRecord(host: "gw", state: .ok, signedResult: signed)]
+        batch.requests[0].state = .ok
+        batch.state = .done
+        let report = try BatchVerifier.verify(batch.signedExecutedYAML(key: origin), keys: keys, source: "f")
+        let honest = ["within budget", "check passed"].contains(shape)
+        #expect(report.passed == honest, "\(shape): \(report.verdicts.filter { !$0.passed })")
+    }
+
     @Test("a faithful executed batch file verifies")
     func passes() throws {
         let fixture = try Fixture()
