@@ -378,6 +378,27 @@ struct MeshTests {
         #expect(mesh.log("jlore").contains("resuming batch after a restart"))
     }
 
+    @Test("a result kept only in the host's spool reaches the origin after both were killed: the host queues it again at start")
+    func resultFromSpoolAfterRestarts() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        try mesh.write("jlore", "delivery.yaml", "slow:\n  - [monk1]\n")
+        try mesh.startAll()
+        try mesh.directory.write("slow.yaml", "name: slow\nrequests:\n  - name: slow\n")
+        let id = run(mesh, ["batch", "deliver", mesh.directory.path + "/slow.yaml"]).lastLine
+        try mesh.waitUntil("monk1 started the slow request", timeout: 20) { lineCount(mesh.directory.path + "/monk1.ran.slow") == 1 }
+        mesh.kill9("jlore")
+        let requests = mesh.home("monk1") + "/spool/requests"
+        try mesh.waitUntil("monk1 stored its result", timeout: 20) { try FileSystem.list(requests).contains { $0.hasSuffix(".result") } }
+        // The result is in monk1's spool and, until acknowledged, in its outbox's memory only.
+        mesh.kill9("monk1")
+        try mesh.start("monk1")
+        try mesh.start("jlore")
+        try mesh.waitUntil("the batch is done", timeout: 30) { FileSystem.exists(mesh.home("jlore") + "/batches/done/\(id).yaml") }
+        #expect(run(mesh, ["verify", id]).status == 0)
+        #expect(lineCount(mesh.directory.path + "/monk1.ran.slow") == 1, "never run twice")
+    }
+
     @Test("kill -9 of a host mid-request: after restart it reports the request interrupted and does not run it again")
     func killHost() throws {
         let mesh = try seedMesh()

@@ -32,7 +32,7 @@ extension Node {
             acknowledge(header, .duplicate)
             if case .finished(let result) = entry.stage, outbox.entries[result.header.id] == nil {
                 // The origin may have lost the result: offer it again.
-                do { try outbox.add(result) } catch { logger.error("cannot queue the stored result again: \(error)", metadata: meta) }
+                outbox.add(kept: result)
                 flushDue()
             }
             logger.info("duplicate request answered from the spool", metadata: meta)
@@ -236,11 +236,11 @@ extension Node {
     /// (the origin, or the host that fanned the request out to this one).
     func finishRequest(_ key: RequestKey, result: HostResult, answering request: Envelope) {
         guard let envelope = sign(result, answering: request) else { return }
-        // The spool first: a stored result is never lost (after a restart one that was not yet
-        // acknowledged is queued again); the outbox then carries it home.
+        // The spool keeps the result durably (after a restart one that was not yet acknowledged
+        // is queued again), so the outbox carries it home from memory: one synced write, not two.
         do {
             try spool.storeResult(envelope, key: key)
-            try outbox.add(envelope)
+            outbox.add(kept: envelope)
         } catch {
             logger.error("cannot store the result of \(key): \(error)")
         }
@@ -289,7 +289,7 @@ extension Node {
             case .finished(let result):
                 // Not acknowledged by whoever asked, and not waiting in the outbox: send again.
                 if !spool.delivered.contains(key), outbox.entries[result.header.id] == nil {
-                    try outbox.add(result)
+                    outbox.add(kept: result)
                 }
             }
         }

@@ -95,7 +95,9 @@ public actor Node {
     /// nothing could ever deliver them.
     func quarantineOrphans() throws {
         for entry in outbox.entries.values where entry.target != name && identity.configuration.node.peers[entry.target] == nil {
-            let problem = try quarantine.take(entry.path, reason: "for \(entry.target), which is no longer a peer in node.yaml")
+            let reason = "for \(entry.target), which is no longer a peer in node.yaml"
+            // A result's file is its request's in the spool, which keeps it until it expires.
+            let problem = try entry.path.map { try quarantine.take($0, reason: reason) } ?? "not sending result \(entry.envelope.header.id): \(reason)"
             _ = try outbox.remove(entry.envelope.header.id)
             logger.warning("\(problem)")
         }

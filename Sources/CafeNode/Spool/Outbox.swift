@@ -5,10 +5,13 @@ import CafeWire
 /// `spool/outbox/`: every envelope this node must deliver, one file each (`ID.env`, the exact
 /// signed bytes), written before the envelope is sent and removed when the receiver acknowledges
 /// it. At-least-once delivery: whatever is here is sent again after a reconnect or a restart.
+/// A host's results are the exception: the request spool holds each one durably and queues it
+/// again after a restart until it is acknowledged, so their entries live in memory only.
 struct Outbox {
     struct Entry: Sendable {
         var envelope: Envelope
-        var path: String
+        /// Its file; nil when another store keeps the envelope durably (a host's result).
+        var path: String?
         /// When it was last handed to a transport; nil when never.
         var lastSent: Timestamp?
         /// How many times it was handed to a transport.
@@ -98,6 +101,10 @@ struct Outbox {
     /// Stores `envelope` durably; from now on it will be delivered.
     mutating func add(_ envelope: Envelope) throws { try add([envelope]) }
 
+    /// Queues `envelope`, which another store already keeps durably and queues again after a
+    /// restart (a result in the request spool): no file, no sync.
+    mutating func add(kept envelope: Envelope) { index(Entry(envelope: envelope, path: nil)) }
+
     /// Stores `envelopes` durably, with one sync of the outbox directory for all of them (a
     /// group of hosts started in one step); from now on they will be delivered.
     mutating func add(_ envelopes: [Envelope]) throws {
@@ -113,7 +120,7 @@ struct Outbox {
         byTarget[entry.target]?.remove(id)
         if byTarget[entry.target]?.isEmpty == true { byTarget[entry.target] = nil }
         if let slot = Self.slot(entry.envelope), requests[slot] == id { requests[slot] = nil }
-        try FileSystem.remove(entry.path)
+        if let path = entry.path { try FileSystem.remove(path) }
         return entry
     }
 
