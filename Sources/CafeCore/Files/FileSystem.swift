@@ -103,6 +103,21 @@ public enum FileSystem {
         }
     }
 
+    /// Creates the empty file `path` (if missing) and makes its name durable: one sync of the
+    /// directory, none of the file, which holds nothing. For markers that must survive a crash.
+    public static func createDurably(_ path: String, mode: mode_t = 0o600) throws {
+        try touch(path, mode: mode)
+        try syncDirectory(parent(of: path))
+    }
+
+    /// Creates the empty file `path` (if missing) without syncing anything: for markers whose
+    /// loss in a crash costs only work done again.
+    public static func touch(_ path: String, mode: mode_t = 0o600) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else { throw failure("cannot create", path) }
+        close(fd)
+    }
+
     /// Moves a file within one filesystem and makes the move durable.
     public static func move(_ from: String, to: String) throws {
         guard rename(from, to) == 0 else { throw failure("cannot move \(from) to", to) }
@@ -112,9 +127,10 @@ public enum FileSystem {
     }
 
     /// Removes a file and makes the removal durable; a missing file is not an error.
-    public static func remove(_ path: String) throws {
+    /// Removes `path` (nothing if it is missing); `synced`: the removal survives a crash.
+    public static func remove(_ path: String, synced: Bool = true) throws {
         if unlink(path) != 0 && errno != ENOENT { throw failure("cannot remove", path) }
-        try syncDirectory(parent(of: path))
+        if synced { try syncDirectory(parent(of: path)) }
     }
 
     /// Creates `path` and its missing parents with `mode`.
@@ -190,8 +206,14 @@ public enum FileSystem {
     /// Appends `bytes` to the file open as `fd` (opened with `O_APPEND`) and flushes them to
     /// disk before returning (journals, the seen-set).
     public static func appendDurably(fd: Int32, _ bytes: [UInt8], path: String) throws {
-        try writeAll(fd: fd, bytes, path: path)
+        try append(fd: fd, bytes, path: path)
         guard fdatasync(fd) == 0 else { throw failure("cannot flush", path) }
+    }
+
+    /// Appends `bytes` to the file open as `fd` (opened with `O_APPEND`), without flushing: the
+    /// next flush of the file covers them.
+    public static func append(fd: Int32, _ bytes: [UInt8], path: String) throws {
+        try writeAll(fd: fd, bytes, path: path)
     }
 
     static func writeAll(fd: Int32, _ bytes: some Collection<UInt8>, path: String) throws {

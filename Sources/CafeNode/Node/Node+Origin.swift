@@ -243,7 +243,7 @@ extension Node {
             logger.info("\(entry.target) is busy: \(body.reason ?? "no reason given"); sending again later", metadata: ["peer": "\(entry.target)"])
             return
         }
-        do { try outbox.remove(body.acks) } catch { logger.error("cannot remove an acknowledged envelope: \(error)") }
+        do { try outbox.remove(body.acks, synced: false) } catch { logger.error("cannot remove an acknowledged envelope: \(error)") }
         if case .planRequest = entry.envelope.body {
             planAcknowledged(entry, body)
             return

@@ -34,12 +34,25 @@ struct BatchJournal: Sendable {
         try Self.withFile(path) { _ in }
     }
 
-    /// Appends `records` and flushes them to disk.
+    /// Appends `records` and flushes them to disk. Records that only say requests were handed
+    /// out (`sent`) are not flushed on their own: losing them in a crash only makes the node
+    /// hand the stored request out again, and its host answers `duplicate`; the next flushed
+    /// append makes them durable with it. (`running`, the host's acknowledgement, is flushed:
+    /// it is the proof of delivery that tells `no-answer` from `expired`.)
     func append(_ records: [JournalRecord]) throws {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         for record in records { bytes.append(contentsOf: Self.line(record).utf8) }
-        try NodeMetrics.synced("journal") { try Self.withFile(path) { try FileSystem.appendDurably(fd: $0, bytes, path: path) } }
+        guard records.allSatisfy(Self.isProgressOnly) else {
+            try NodeMetrics.synced("journal") { try Self.withFile(path) { try FileSystem.appendDurably(fd: $0, bytes, path: path) } }
+            return
+        }
+        try Self.withFile(path) { try FileSystem.append(fd: $0, bytes, path: path) }
+    }
+
+    static func isProgressOnly(_ record: JournalRecord) -> Bool {
+        if case .state(_, _, .sent, nil) = record { return true }
+        return false
     }
 
     private static func withFile(_ path: String, _ body: (Int32) throws -> Void) throws {

@@ -113,14 +113,16 @@ struct Outbox {
         for envelope in envelopes { index(Entry(envelope: envelope, path: directory + "/" + envelope.header.id + ".env")) }
     }
 
-    /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it.
+    /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it. An
+    /// acknowledged one need not be `synced`: if a crash brings it back, it is sent again and
+    /// answered `duplicate`. A withdrawn one must, or it could reach its host after all.
     @discardableResult
-    mutating func remove(_ id: String) throws -> Entry? {
+    mutating func remove(_ id: String, synced: Bool = true) throws -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
         byTarget[entry.target]?.remove(id)
         if byTarget[entry.target]?.isEmpty == true { byTarget[entry.target] = nil }
         if let slot = Self.slot(entry.envelope), requests[slot] == id { requests[slot] = nil }
-        if let path = entry.path { try FileSystem.remove(path) }
+        if let path = entry.path { try FileSystem.remove(path, synced: synced) }
         return entry
     }
 

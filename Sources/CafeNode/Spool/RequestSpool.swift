@@ -89,14 +89,17 @@ struct RequestSpool {
     }
 
     mutating func markRunning(_ key: RequestKey) throws {
-        try NodeMetrics.synced("spool") { try FileSystem.writeAtomically([], to: path(key, "running")) }
+        // Durable before the first command starts: after a crash the request is reported
+        // interrupted, never run again.
+        try NodeMetrics.synced("spool") { try FileSystem.createDurably(path(key, "running")) }
         entries[key]?.stage = .running
     }
 
-    /// Records that the result of `key` was acknowledged by whoever asked for it.
+    /// Records that the result of `key` was acknowledged by whoever asked for it. Not synced:
+    /// if a crash loses the marker, the result is offered again and answered `duplicate`.
     mutating func markDelivered(_ key: RequestKey) throws {
         guard entries[key] != nil, !delivered.contains(key) else { return }
-        try FileSystem.writeAtomically([], to: path(key, "delivered"))
+        try FileSystem.touch(path(key, "delivered"))
         delivered.insert(key)
     }
 
