@@ -2,6 +2,7 @@ import CafeCore
 import CafeCrypto
 import CafeWire
 import Glibc
+import Samples
 
 /// Envelope encode+sign+verify+decode against the libsodium floor (sign + verify of the same
 /// bytes), without and with the sealed link (secretstream seal + open of every frame), and the
@@ -9,19 +10,8 @@ import Glibc
 /// (the certificate travels in every envelope; each is checked once, then cached).
 enum EnvelopeBenchmark {
     static func run(count: Int) {
-        let key = try! SigningKey(seed: [UInt8](repeating: 3, count: 32))
-        let keys = KeyRing(keys: ["monk1": key.publicKey])
-        let now = Timestamp(milliseconds: 1_795_966_212_345)
-        let header = EnvelopeHeader(
-            kind: .result, id: "20261129-153012-345-00112233aabbccdd", origin: "jlore", sender: "monk1", target: "jlore",
-            created: now, expires: now.adding(seconds: 3600))
-        let output = String(repeating: "uid=1001(cranky) gid=1001(cranky) groups=1001(cranky)\n", count: 8)
-        let body = EnvelopeBody.result(ResultBody(
-            batch: "20261129-153012-301-9f2c1a7be301", index: 0, request: "activate_dialup", answers: "20261129-153012-302-0000000000000001",
-            result: HostResult(host: "monk1", state: .ok, commands: [
-                CommandResult(command: .argv(["/usr/sbin/useradd", "-m", "cranky"]), termination: .exited(0), started: now, duration: 0.004,
-                              stdout: CapturedOutput(bytes: Array(output.utf8))),
-            ])))
+        let key = ResultSample.key, keys = ResultSample.keys, now = ResultSample.now
+        let header = ResultSample.header, body = ResultSample.oneCommand
         let sample = Envelope.seal(header: header, body: body, key: key).bytes
         print("envelope: \(sample.count) bytes, \(count) iterations each way")
         let fleet = try! SigningKey(seed: [UInt8](repeating: 9, count: 32))

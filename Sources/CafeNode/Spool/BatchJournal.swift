@@ -25,11 +25,13 @@ import Glibc
 ///
 /// The file is opened for each append, not held open: a node with 10,000 batches waiting for a
 /// host that is down would otherwise hold 10,000 descriptors (the default limit is 1,024).
-struct BatchJournal: Sendable {
+///
+/// Public so that the micro benchmarks (`Benchmarks/`) can time an append with its sync.
+public struct BatchJournal: Sendable {
     let path: String
 
     /// Creates the journal file if it is missing; throws when it cannot be opened.
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         try Self.withFile(path) { _ in }
     }
@@ -39,7 +41,7 @@ struct BatchJournal: Sendable {
     /// hand the stored request out again, and its host answers `duplicate`; the next flushed
     /// append makes them durable with it. (`running`, the host's acknowledgement, is flushed:
     /// it is the proof of delivery that tells `no-answer` from `expired`.)
-    func append(_ records: [JournalRecord]) throws {
+    public func append(_ records: [JournalRecord]) throws {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         for record in records { bytes.append(contentsOf: Self.line(record).utf8) }
