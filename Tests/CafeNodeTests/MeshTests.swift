@@ -378,15 +378,22 @@ struct MeshTests {
         #expect(mesh.log("jlore").contains("resuming batch after a restart"))
     }
 
-    @Test("a result kept only in the host's spool reaches the origin after both were killed: the host queues it again at start")
-    func resultFromSpoolAfterRestarts() throws {
-        let mesh = try seedMesh()
-        defer { mesh.cleanup() }
+    /// Starts the mesh, hands jlore a batch of `slow` (3 s) for monk1, and returns its id once
+    /// monk1 has started it.
+    func deliverSlowToMonk1(_ mesh: MeshFixture) throws -> String {
         try mesh.write("jlore", "delivery.yaml", "slow:\n  - [monk1]\n")
         try mesh.startAll()
         try mesh.directory.write("slow.yaml", "name: slow\nrequests:\n  - name: slow\n")
         let id = run(mesh, ["batch", "deliver", mesh.directory.path + "/slow.yaml"]).lastLine
         try mesh.waitUntil("monk1 started the slow request", timeout: 20) { lineCount(mesh.directory.path + "/monk1.ran.slow") == 1 }
+        return id
+    }
+
+    @Test("a result kept only in the host's spool reaches the origin after both were killed: the host queues it again at start")
+    func resultFromSpoolAfterRestarts() throws {
+        let mesh = try seedMesh()
+        defer { mesh.cleanup() }
+        let id = try deliverSlowToMonk1(mesh)
         mesh.kill9("jlore")
         let requests = mesh.home("monk1") + "/spool/requests"
         try mesh.waitUntil("monk1 stored its result", timeout: 20) { try FileSystem.list(requests).contains { $0.hasSuffix(".result") } }
@@ -403,11 +410,7 @@ struct MeshTests {
     func killHost() throws {
         let mesh = try seedMesh()
         defer { mesh.cleanup() }
-        try mesh.write("jlore", "delivery.yaml", "slow:\n  - [monk1]\n")
-        try mesh.startAll()
-        try mesh.directory.write("slow.yaml", "name: slow\nrequests:\n  - name: slow\n")
-        let id = run(mesh, ["batch", "deliver", mesh.directory.path + "/slow.yaml"]).lastLine
-        try mesh.waitUntil("monk1 started the slow request", timeout: 20) { lineCount(mesh.directory.path + "/monk1.ran.slow") == 1 }
+        let id = try deliverSlowToMonk1(mesh)
         mesh.kill9("monk1")
         try mesh.start("monk1")
         try mesh.waitUntil("the batch ends in error/", timeout: 30) { FileSystem.exists(mesh.home("jlore") + "/batches/error/\(id).yaml") }

@@ -51,7 +51,7 @@ enum ScalingSimulation {
         let gatewayNames = (1...gateways).map { "g\($0)" }
         let gatewaySet = Set(gatewayNames)
         var origin = BatchEngine(plan: BatchPlan(
-            id: id, origin: "origin", requests: [PlannedRequest(name: "bench", groups: [gatewayNames])], groupTimeout: nil,
+            id: id, origin: "origin", requests: [PlannedRequest(name: "bench", groups: [HostGroup(gatewayNames)])], hostTimeout: nil,
             expires: start.adding(seconds: 3600)))
         var gatewayEngines: [String: BatchEngine] = [:]
         var busy: [String: Double] = [:]
@@ -86,8 +86,8 @@ enum ScalingSimulation {
             case (.request, let node) where leaves > 0 && gatewaySet.contains(node):
                 send(node, message.from, .ack, at: done)
                 var engine = BatchEngine(plan: BatchPlan(
-                    id: id, origin: "origin", requests: [PlannedRequest(name: "bench", groups: [(1...leaves).map { "\(node)-l\($0)" }])],
-                    groupTimeout: nil, expires: start.adding(seconds: 3600)))
+                    id: id, origin: "origin", requests: [PlannedRequest(name: "bench", groups: [HostGroup((1...leaves).map { "\(node)-l\($0)" })])],
+                    hostTimeout: nil, expires: start.adding(seconds: 3600)))
                 for action in engine.start(now: timestamp(done)) {
                     if case .send(_, let leaf) = action { send(node, leaf, .request, at: done) }
                 }
