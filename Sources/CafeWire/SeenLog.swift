@@ -50,11 +50,16 @@ public final class SeenLog: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Appends entries and flushes them to disk before returning.
-    public func record(_ entries: [(key: String, expires: Timestamp)]) throws {
+    /// Appends entries and (when `synced`) flushes them to disk before returning; unsynced
+    /// entries are flushed by the next synced record.
+    public func record(_ entries: [(key: String, expires: Timestamp)], synced: Bool = true) throws {
         guard !entries.isEmpty else { return }
         var bytes: [UInt8] = []
         for entry in entries { bytes.append(contentsOf: "\(entry.expires.milliseconds) \(entry.key)\n".utf8) }
-        try FileSystem.appendDurably(fd: fd, bytes, path: path)
+        if synced {
+            try FileSystem.appendDurably(fd: fd, bytes, path: path)
+        } else {
+            try FileSystem.append(fd: fd, bytes, path: path)
+        }
     }
 }

@@ -267,7 +267,7 @@ extension Node {
             return actions
         }) else { return }
         do {
-            try remember(envelope.header)
+            try remember(envelope.header, synced: false)
         } catch {
             logger.error("cannot record the result as seen: \(error)", metadata: meta)
         }

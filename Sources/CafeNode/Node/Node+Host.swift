@@ -81,7 +81,7 @@ extension Node {
         }
         do {
             try spool.store(envelope, key: key)
-            try remember(header)
+            try remember(header, synced: false)
         } catch {
             logger.error("cannot store request, not acknowledging it: \(error)", metadata: meta)
             return

@@ -308,9 +308,12 @@ public actor Node {
     }
 
     /// Remembers an admitted envelope durably before it is acted on.
-    func remember(_ header: EnvelopeHeader) throws {
+    /// Records `header`'s id as seen. `synced: false` where another durable store already
+    /// tells a copy of it apart (a stored request's spool entry, a journaled result): a crash
+    /// that loses the line costs nothing, and the next synced line flushes it.
+    func remember(_ header: EnvelopeHeader, synced: Bool = true) throws {
         replay.remember(header)
-        try seenLog.record([(ReplayWindow.key(header), header.expires)])
+        try seenLog.record([(ReplayWindow.key(header), header.expires)], synced: synced)
     }
 
     // MARK: - Outgoing
