@@ -73,6 +73,13 @@ enum Seeds {
         batch.requests[0].records = [HostRecord(host: "monk1", state: .ok, signedResult: resultEnvelope.text)]
         batch.requests[0].state = RequestState.ok
         batch.state = BatchState.done
+        let planRequest = PlanRequestBody(
+            plan: "20261129-153012-302-4d5e6f708192", batchName: "seed", index: 0, request: "activate_dialup",
+            data: [RequestData.Field(key: "username", value: "cranky")], secretKeys: ["pw"])
+        let planAnswer = PlanAnswerBody(
+            plan: planRequest.plan, index: 0, request: "activate_dialup", answers: header(.planRequest).id, host: "monk1", state: .ok,
+            message: "would run", commandDigest: "sha256:" + String(repeating: "0123456789abcdef", count: 4),
+            commands: ["/usr/sbin/useradd -m cranky", "echo 'hi'"])
         let signed = { (text: String) in SignedText.sign(Array(text.utf8), context: "ack", signer: "monk1", key: fuzzKey) }
         return [
             ("request.yaml", Envelope.seal(header: header(.request), body: .request(request), key: fuzzKey).bytes),
@@ -80,6 +87,8 @@ enum Seeds {
             ("ack.yaml", Envelope.seal(header: header(.ack), body: .ack(AckBody(acks: "x1", status: .refused, reason: "r")), key: fuzzKey).bytes),
             ("forward.yaml", Envelope.seal(
                 header: header(.forward), body: .forward(ForwardBody(path: ["monk1"], envelope: resultEnvelope.text)), key: fuzzKey).bytes),
+            ("plan-request.yaml", Envelope.seal(header: header(.planRequest), body: .planRequest(planRequest), key: fuzzKey).bytes),
+            ("plan-answer.yaml", Envelope.seal(header: header(.planAnswer), body: .planAnswer(planAnswer), key: fuzzKey).bytes),
             ("executed-batch.yaml", batch.signedExecutedYAML(key: fuzzKey)),
             ("hostile-alias-bomb.yaml", signed("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n")),
             ("hostile-deep-nesting.yaml", signed(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n")),
