@@ -108,6 +108,7 @@ struct Outbox {
     /// Stores `envelopes` durably, with one sync of the outbox directory for all of them (a
     /// group of hosts started in one step); from now on they will be delivered.
     mutating func add(_ envelopes: [Envelope]) throws {
+        guard !envelopes.isEmpty else { return }
         let files = envelopes.map { (bytes: $0.bytes, name: $0.header.id + ".env") }
         try NodeMetrics.synced("outbox") { try FileSystem.writeAtomically(files, in: directory) }
         for envelope in envelopes { index(Entry(envelope: envelope, path: directory + "/" + envelope.header.id + ".env")) }
