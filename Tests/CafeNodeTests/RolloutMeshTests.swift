@@ -223,5 +223,29 @@ struct RolloutMeshTests {
         #expect(passing.verify.status == 0, "\(passing.verify.stdout)")
         #expect(passing.verify.stdout.contains("via gw group 1 check health[0] on l1: ok, signed by l1"), "\(passing.verify.stdout)")
     }
+
+    @Test("on a terminal, cafe batch run draws one live line: the group, done of all, ok, failed, no-answer, elapsed seconds")
+    func liveLineOnATerminal() throws {
+        let mesh = try MeshFixture(["o", "a", "b", "c"])
+        defer { mesh.cleanup() }
+        try mesh.write("o", "delivery.yaml", "deploy:\n  - [a]\n  - hosts: [b, c]\n    batch: 1\n")
+        for name in ["a", "b", "c"] {
+            try mesh.write(name, "commands.yaml", "deploy:\n  - \"\(name == "c" ? "false" : "true")\"\n")
+            try mesh.write(name, "trust.yaml", "o: {requests: [deploy]}\n")
+        }
+        try mesh.startAll()
+        let file = try batchFile(mesh, "deploy")
+        // util-linux's script(1) gives the command a pseudo-terminal, as an operator's shell would.
+        let command = [Binaries.cafe, "batch", "run", "--home", mesh.home("o"), "--timeout", "20", file].joined(separator: " ")
+        let outcome = POSIXSpawner().runBlocking(ProcessInvocation(
+            arguments: ["/usr/bin/script", "-qec", command, "/dev/null"],
+            environment: ["PATH=/usr/bin:/bin", "HOME=/nonexistent-home", "TERM=dumb"], timeout: 60, outputCap: 1 << 20))
+        let screen = String(decoding: outcome.stdout.bytes, as: UTF8.self)
+        #expect(outcome.termination == .exited(1), "c fails: \(screen)")
+        // Redrawn in place (carriage return, erase line), with the current group and the counts.
+        #expect(screen.contains("\r\u{1B}[K[0] deploy, group 2/2: "), "\(screen)")
+        #expect(screen.contains("3/3 done, 2 ok, 1 failed, 0 no-answer, "), "\(screen)")
+        #expect(screen.contains("[0] deploy on c: failed"), "a failure also gets a line of its own")
+    }
 }
 
