@@ -114,8 +114,9 @@ public enum BatchVerifier {
                     for host in groups.allHosts where states[host] == nil {
                         problems.append("\(label): planned host \(host) has no record")
                     }
-                    problems += groupProblems(request, states: states, label: label)
-                    expected = groupsPassed(request, states: states) && (batch.cancelled == nil || request.state != .failed) ? .ok : .failed
+                    let groups = groupVerdict(request, states: states, label: label)
+                    problems += groups.problems
+                    expected = groups.passed && (batch.cancelled == nil || request.state != .failed) ? .ok : .failed
                 } else {
                     expected = RequestState(records: request.records)
                 }
@@ -139,8 +140,10 @@ public enum BatchVerifier {
     }
 
     /// The group checks a request's records must satisfy: nothing after a group that did not
-    /// succeed ran, and each check ran on exactly the hosts of its group that succeeded.
-    static func groupProblems(_ request: Request, states: [String: HostState], label: String) -> [String] {
+    /// succeed ran, and each check ran on exactly the hosts of its group that succeeded; and
+    /// whether every group succeeded (within its failure budget, its check passed on each host
+    /// that succeeded).
+    static func groupVerdict(_ request: Request, states: [String: HostState], label: String) -> (problems: [String], passed: Bool) {
         var problems: [String] = []
         var blocked = false
         for (index, group) in (request.groups ?? []).enumerated() {
@@ -161,22 +164,9 @@ public enum BatchVerifier {
                     problems.append("\(label): group \(index + 1)'s check must be \(group.check ?? "none") on \(succeeded.sorted().joined(separator: ",")), but the file has \(check.request) on \(check.records.map(\.host).joined(separator: ","))")
                 }
             }
-            if outcome(group, index, request, states) != .passed { blocked = true }
+            if group.outcome(states, checks: check?.states) != .passed { blocked = true }
         }
-        return problems
-    }
-
-    /// Whether every group of the request succeeded: within its failure budget, its check
-    /// passed on each host that succeeded.
-    static func groupsPassed(_ request: Request, states: [String: HostState]) -> Bool {
-        (request.groups ?? []).enumerated().allSatisfy { outcome($1, $0, request, states) == .passed }
-    }
-
-    static func outcome(_ group: HostGroup, _ index: Int, _ request: Request, _ states: [String: HostState]) -> GroupOutcome {
-        let checks = request.checks.first { $0.group == index }.map { check in
-            Dictionary(check.records.map { ($0.host, $0.state) }, uniquingKeysWith: { first, _ in first })
-        }
-        return group.outcome(states, checks: checks)
+        return (problems, !blocked)
     }
 
     /// Verifies one host record and, recursively, the leaves it forwarded to.
@@ -229,8 +219,7 @@ public enum BatchVerifier {
             var passed = Set(groups.allHosts) == leafHosts
             for (index, group) in groups.enumerated() {
                 let check = body.result.leafChecks.first { $0.group == index }
-                let states = check.map { Dictionary($0.records.map { ($0.host, $0.state) }, uniquingKeysWith: { first, _ in first }) }
-                if group.outcome(leafStates, checks: states) != .passed { passed = false }
+                if group.outcome(leafStates, checks: check?.states) != .passed { passed = false }
             }
             if !passed { problems.append("says 'ok' but its leaves and their checks do not make its groups succeed") }
         } else if body.result.state == .ok {

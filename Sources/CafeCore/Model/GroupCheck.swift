@@ -15,4 +15,9 @@ public struct GroupCheck: Sendable, Hashable {
         self.index = index
         self.records = records
     }
+
+    /// Each checked host's state (the first record of a host listed twice).
+    public var states: [String: HostState] {
+        Dictionary(records.map { ($0.host, $0.state) }, uniquingKeysWith: { first, _ in first })
+    }
 }

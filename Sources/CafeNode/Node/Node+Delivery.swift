@@ -206,13 +206,20 @@ extension Node {
         guard let engine = engine(of: delivery) else { return nil }
         let (origin, batch, position) = slot(delivery, index)
         let answerBy = engine.deadline(request: index, host: host)
-        switch delivery {
-        case .batch(let id) where index >= engine.plan.requests.count:
+        if index >= engine.plan.requests.count {
             // A group's health check: the request by name alone; each host runs its own entry.
-            let body = RequestBody(
-                batch: batch, batchName: batches[id]?.batch.name ?? "", index: position, request: engine.plan.name(of: index),
-                data: [], secrets: [], commands: [], answerBy: answerBy)
-            return (body, engine.plan.expires)
+            // A forwarding host asks it in its own name (see `slot`), with nothing of the origin's.
+            var batchName = ""
+            switch delivery {
+            case .batch(let id): batchName = batches[id]?.batch.name ?? ""
+            case .fanOut:
+                guard index - 1 < ForwardedCheck.maxChecks else {
+                    throw EnvironmentError("more than \(ForwardedCheck.maxChecks) checks in one entry of \(identity.home.deliveryConfig)")
+                }
+            }
+            return (RequestBody(batch: batch, batchName: batchName, index: position, request: engine.plan.name(of: index), answerBy: answerBy), engine.plan.expires)
+        }
+        switch delivery {
         case .batch(let id):
             guard let request = batches[id]?.batch.requests[index] else { return nil }
             if mustAwaitKey(of: host, secrets: !request.data.secrets.isEmpty, introduced: introduced, AwaitingKey(delivery: delivery, request: index)) {
@@ -228,13 +235,6 @@ extension Node {
                 batch: batch, batchName: batches[id]?.batch.name ?? "", index: position, request: request.name,
                 data: request.data.fields, secrets: secrets, commands: request.commands.map(\.spec), answerBy: answerBy,
                 only: request.only?[host], planDigest: request.planned?[host])
-            return (body, engine.plan.expires)
-        case .fanOut where index > 0:
-            // A check of this node's own group: asked in its own name, with nothing of the origin's.
-            guard index - 1 < ForwardedCheck.maxChecks else {
-                throw EnvironmentError("more than \(ForwardedCheck.maxChecks) checks in one entry of \(identity.home.deliveryConfig)")
-            }
-            let body = RequestBody(batch: batch, batchName: "", index: position, request: engine.plan.name(of: index), answerBy: answerBy)
             return (body, engine.plan.expires)
         case .fanOut(let key):
             guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return nil }

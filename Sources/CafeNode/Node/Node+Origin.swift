@@ -102,7 +102,7 @@ extension Node {
     /// that matches no peer is an error naming where it was written.
     func resolveSelectors(_ groups: [HostGroup], source: String, field: String) throws -> [HostGroup] {
         guard groups.allHosts.contains(where: { $0.hasPrefix(HostGroup.tagPrefix) }) else { return groups }
-        let peers = identity.configuration.node.peers.keys.sorted()
+        let peers = identity.configuration.node.peers.keys.sorted().map { (name: $0, tags: tags(of: $0)) }
         let named = Set(groups.allHosts)
         var taken = Set<String>()
         return try groups.map { group in
@@ -114,7 +114,7 @@ extension Node {
                     continue
                 }
                 let tag = String(item.dropFirst(HostGroup.tagPrefix.count))
-                let matches = peers.filter { tags(of: $0).contains(tag) }
+                let matches = peers.filter { $0.tags.contains(tag) }.map(\.name)
                 guard !matches.isEmpty else {
                     throw InputError(
                         source: source, field: field, message: "selector '\(item)' matches no peer",
