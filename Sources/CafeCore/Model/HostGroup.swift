@@ -97,6 +97,16 @@ public enum Share: Sendable, Hashable, CustomStringConvertible {
 extension Array where Element == HostGroup {
     /// Every host of every group, in order.
     public var allHosts: [String] { flatMap(\.hosts) }
+
+    /// The groups over only the hosts `keep` accepts, each with its rules (window, budget,
+    /// pause, check); groups left empty are dropped.
+    public func keeping(_ keep: (String) -> Bool) -> [HostGroup] {
+        compactMap { group in
+            var kept = group
+            kept.hosts = group.hosts.filter(keep)
+            return kept.hosts.isEmpty ? nil : kept
+        }
+    }
 }
 
 extension HostGroup: ExpressibleByArrayLiteral {

@@ -32,11 +32,7 @@ public struct RerunPlanner {
                 let failed = Set(record.records.filter { $0.state != .ok }.map(\.host))
                 let groups = request.groups ?? record.groups ?? groups(request.name) ?? []
                 // Each group keeps its rules (window, budget, pause, check) over the hosts left.
-                var filtered = groups.compactMap { group -> HostGroup? in
-                    var kept = group
-                    kept.hosts = group.hosts.filter(failed.contains)
-                    return kept.hosts.isEmpty ? nil : kept
-                }
+                var filtered = groups.keeping(failed.contains)
                 let missing = failed.subtracting(filtered.allHosts).sorted()
                 if !missing.isEmpty { filtered.append(HostGroup(missing)) }
                 request.groups = filtered

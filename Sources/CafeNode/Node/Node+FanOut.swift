@@ -95,11 +95,7 @@ extension Node {
         }
         if let only = body.only {
             let named = Set(only.compactMap { $0.split(separator: "/").first.map(String.init) })
-            groups = groups.compactMap { group in
-                var kept = group
-                kept.hosts = group.hosts.filter(named.contains)
-                return kept.hosts.isEmpty ? nil : kept
-            }
+            groups = groups.keeping(named.contains)
             if groups.isEmpty {
                 guard only.contains(".") else {
                     finishRequest(key, result: HostResult(
