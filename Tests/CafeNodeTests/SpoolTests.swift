@@ -3,6 +3,7 @@ import CafeCrypto
 import CafeTestSupport
 import CafeWire
 import Glibc
+import Logging
 import Testing
 
 @testable import CafeNode
@@ -23,7 +24,12 @@ struct SpoolTests {
         keys = KeyRing(keys: ["jlore": jlore.publicKey, "monk1": monk1.publicKey])
     }
 
-    var quarantine: Quarantine { Quarantine(directory: directory.path + "/quarantine") }
+    var home: NodeHome { NodeHome(directory.path + "/home") }
+
+    /// The node's files under a fresh home, as its shell reads and writes them.
+    func disk() throws -> NodeDisk {
+        try NodeDisk.open(home: home, clock: ManualClock(now), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }).0
+    }
 
     /// A request of jlore's batch for monk1, position `index`, expiring in `lifetime` seconds.
     func request(_ index: Int = 0, lifetime: Double = 3600, id: String? = nil) -> Envelope {
@@ -48,21 +54,21 @@ struct SpoolTests {
 
     @Test("the outbox keeps what it must deliver across a restart, finds requests by slot, and quarantines what no longer verifies")
     func outbox() throws {
-        let path = directory.path + "/outbox"
-        var outbox = Outbox(directory: path)
-        try FileSystem.makeDirectory(path)
+        let disk = try disk()
+        let path = disk.outboxDirectory
+        var outbox = Outbox()
         let first = request(0), second = request(1), answer = result(for: request(2))
-        for envelope in [first, second, answer] { try outbox.add(envelope) }
+        try disk.apply([.outboxAdd([first, second, answer])])
+        for envelope in [first, second, answer] { outbox.add(envelope, durable: true) }
         #expect(outbox.request(origin: "jlore", batch: "20261202-100000-000-9f2c1a7be301", index: 1, host: "monk1")?.envelope == second)
         #expect(outbox.answers(for: "jlore") == 1 && outbox.pending(for: "monk1").map(\.envelope) == [first, second])
         // A restart reads the same entries; a tampered file and a stray temporary file do not survive.
         try FileSystem.writeAtomically(Array(String(decoding: second.bytes, as: UTF8.self).replacing("index: 1", with: "index: 7").utf8), to: path + "/" + second.header.id + ".env")
         try FileSystem.writeAtomically([1, 2, 3], to: path + "/.x.env.tmp-123")
-        var reloaded = Outbox(directory: path)
-        let problems = try reloaded.load(keys: keys, quarantine: quarantine)
-        #expect(problems.count == 1 && problems[0].contains("bad signature"), "\(problems)")
+        var reloaded = try disk.loadOutbox(keys: keys)
         #expect(Set(reloaded.entries.keys) == [first.header.id, answer.header.id])
-        #expect(FileSystem.exists(quarantine.directory + "/" + second.header.id + ".env.reason"))
+        let reason = try FileSystem.read(disk.quarantine.directory + "/" + second.header.id + ".env.reason", maxBytes: 4096)
+        #expect(String(decoding: reason, as: UTF8.self).contains("bad signature"))
         #expect(!FileSystem.exists(path + "/.x.env.tmp-123"))
         // Retries back off: 5 s after the first send, 10 s after the second.
         reloaded.markSent(first.header.id, at: now)
@@ -70,22 +76,24 @@ struct SpoolTests {
         #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 5)) == true)
         reloaded.markSent(first.header.id, at: now)
         #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 9.9)) == false)
+        // A send that found no link does not count.
+        reloaded.unsent(first.header.id)
+        #expect(reloaded.entries[first.header.id]?.attempts == 1)
         reloaded.unpark("monk1")
         #expect(reloaded.entries[first.header.id]?.isDue(at: now) == true, "a link that came up makes everything due")
         // Acknowledged: gone from memory and disk; expired: removed and returned.
-        try reloaded.remove(first.header.id)
+        reloaded.remove(first.header.id)
+        try disk.apply([.outboxRemove(id: first.header.id, synced: true)])
         #expect(!FileSystem.exists(path + "/" + first.header.id + ".env"))
-        #expect(try reloaded.removeExpired(now: now.adding(seconds: 3600)).map(\.envelope) == [answer])
+        #expect(reloaded.removeExpired(now: now.adding(seconds: 3600)).map(\.envelope) == [answer])
         #expect(reloaded.entries.isEmpty)
     }
 
     @Test("each tick takes only what is due, oldest first; a parked target's entries wait until it is unparked")
     func schedule() throws {
-        let path = directory.path + "/scheduled"
-        var outbox = Outbox(directory: path)
-        try FileSystem.makeDirectory(path)
+        var outbox = Outbox()
         let first = request(0), second = request(1), answer = result(for: request(2))
-        for envelope in [second, answer, first] { try outbox.add(envelope) }
+        for envelope in [second, answer, first] { outbox.add(envelope, durable: true) }
         #expect(outbox.takeDue(at: now).map(\.envelope) == [first, second, answer], "new entries are due at once, oldest id first")
         #expect(outbox.takeDue(at: now).isEmpty, "taken: not again until sent or unparked")
         outbox.markSent(first.header.id, at: now)
@@ -101,8 +109,8 @@ struct SpoolTests {
         #expect(outbox.takeDue(at: now.adding(seconds: 61)).map(\.envelope) == [second])
         #expect(outbox.takeDue(at: now.adding(seconds: 70)).map(\.envelope) == [first])
         // Expiry looks only at what expires by then.
-        #expect(try outbox.removeExpired(now: now.adding(seconds: 3599)).isEmpty)
-        #expect(try outbox.removeExpired(now: now.adding(seconds: 3600)).count == 3)
+        #expect(outbox.removeExpired(now: now.adding(seconds: 3599)).isEmpty)
+        #expect(outbox.removeExpired(now: now.adding(seconds: 3600)).count == 3)
         #expect(outbox.entries.isEmpty && outbox.takeDue(at: now.adding(seconds: 7200)).isEmpty)
     }
 
@@ -119,33 +127,28 @@ struct SpoolTests {
 
     @Test("the request spool restores each request's stage after a restart: stored, running, finished, delivered")
     func requestSpool() throws {
-        let path = directory.path + "/requests"
-        var spool = RequestSpool(directory: path)
-        try FileSystem.makeDirectory(path)
+        let disk = try disk()
         let stored = request(0), running = request(1), finished = request(2)
-        for envelope in [stored, running, finished] { try spool.store(envelope, key: RequestSpool.key(envelope)!) }
-        try spool.markRunning(RequestSpool.key(running)!)
-        try spool.markRunning(RequestSpool.key(finished)!)
         let answer = result(for: finished)
-        try spool.storeResult(answer, key: RequestSpool.key(finished)!)
-        try spool.markDelivered(RequestSpool.key(finished)!)
-        var reloaded = RequestSpool(directory: path)
-        #expect(try reloaded.load(keys: keys, quarantine: quarantine).isEmpty)
-        #expect(reloaded.entries[RequestSpool.key(stored)!]?.stage == .stored)
-        #expect(reloaded.entries[RequestSpool.key(running)!]?.stage == .running)
-        #expect(reloaded.entries[RequestSpool.key(finished)!]?.stage == .finished(answer))
-        #expect(reloaded.delivered == [RequestSpool.key(finished)!])
-        // Pruning forgets only finished entries whose every copy has expired.
-        try reloaded.prune(now: now.adding(seconds: 7200)) { $0.header.expires }
-        #expect(Set(reloaded.entries.keys) == [RequestSpool.key(stored)!, RequestSpool.key(running)!], "stored and running still owe an answer")
-        #expect(!FileSystem.exists(reloaded.path(RequestSpool.key(finished)!, "result")))
+        let key = { (envelope: Envelope) in RequestSpool.key(envelope)! }
+        try disk.apply([stored, running, finished].map { .spool(key($0), .store($0)) })
+        try disk.apply([.spool(key(running), .running), .spool(key(finished), .running), .spool(key(finished), .result(answer)), .spool(key(finished), .delivered)])
+        let reloaded = try disk.loadSpool(keys: keys)
+        #expect(reloaded.entries[key(stored)]?.stage == .stored)
+        #expect(reloaded.entries[key(running)]?.stage == .running)
+        #expect(reloaded.entries[key(finished)]?.stage == .finished(answer))
+        #expect(reloaded.delivered == [key(finished)])
+        // A removed entry leaves no file behind.
+        try disk.apply([.spool(key(finished), .remove)])
+        for suffix in RequestSpool.suffixes { #expect(!FileSystem.exists(RequestSpool.path(key(finished), suffix, home: home))) }
+        #expect(Set(try disk.loadSpool(keys: keys).entries.keys) == [key(stored), key(running)])
         // A result file that no longer verifies is quarantined; its request stays, to be answered again.
         let other = request(3)
-        try reloaded.store(other, key: RequestSpool.key(other)!)
-        try FileSystem.writeAtomically(Array("garbage\n".utf8), to: reloaded.path(RequestSpool.key(other)!, "result"))
-        var again = RequestSpool(directory: path)
-        let problems = try again.load(keys: keys, quarantine: quarantine)
-        #expect(problems.count == 1 && again.entries[RequestSpool.key(other)!]?.stage == .stored, "\(problems)")
+        try disk.apply([.spool(key(other), .store(other))])
+        try FileSystem.writeAtomically(Array("garbage\n".utf8), to: RequestSpool.path(key(other), "result", home: home))
+        let again = try disk.loadSpool(keys: keys)
+        #expect(again.entries[key(other)]?.stage == .stored)
+        #expect(FileSystem.exists(disk.quarantine.directory + "/" + key(other).stem + ".result.reason"))
     }
 
     @Test("the journal reads back every record it wrote; a torn last line is ignored, a damaged one in the middle is an error")

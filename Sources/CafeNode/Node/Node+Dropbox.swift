@@ -14,7 +14,7 @@ extension Node {
     /// second) is verified like an envelope from the network and then deleted; one that is not a
     /// regular file, is too large or does not verify goes to quarantine with the reason. Files
     /// still arriving (`.NAME`) and unknown names are left alone, and nothing else is deleted.
-    public func scanDropbox() {
+    public func scanDropbox() async {
         let directory = identity.home.dropbox
         guard let names = try? FileSystem.list(directory) else { return }
         let now = clock.now()
@@ -42,14 +42,14 @@ extension Node {
                 quarantineDropbox(path, reason: "\(error)")
                 continue
             }
-            handle(OpenedEnvelope(envelope, keys: identity.keys), from: "dropbox")
+            await process(.envelope(OpenedEnvelope(envelope, keys: identity.keys), from: "dropbox"))
             do { try FileSystem.remove(path) } catch { logger.error("drop-box: cannot remove processed \(name): \(error)") }
         }
     }
 
     func quarantineDropbox(_ path: String, reason: String) {
         do {
-            let problem = try quarantine.take(path, reason: reason)
+            let problem = try disk.quarantine.take(path, reason: reason)
             logger.warning("drop-box: \(problem)")
         } catch {
             logger.error("drop-box: cannot quarantine \(path): \(error)")

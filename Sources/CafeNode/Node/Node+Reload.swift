@@ -12,14 +12,11 @@ public enum ReloadOutcome: Sendable, Equatable {
 }
 
 extension Node {
-    /// "config generation N", for refusals and logs.
-    nonisolated var configGeneration: String { "config generation \(current.generation)" }
-
     /// Re-reads and checks every config file (SIGHUP, `cafe reload`). If all are valid they
     /// apply at once and together, to everything that starts from now on (delivery, commands,
     /// trust, peers and their keys, fleets, revocation lists); otherwise nothing changes and
     /// every error is logged.
-    public func reload() -> ReloadOutcome {
+    public func reload() async -> ReloadOutcome {
         let old = identity
         var settingsChanged = false
         let loaded = NodeConfiguration.check(home: old.home).flatMap { configuration -> Result<NodeIdentity, ConfigurationProblems> in
@@ -71,8 +68,10 @@ extension Node {
             let generation = current.replace(with: identity)
             // Links made with an old key or route are closed; what only a removed peer could take
             // goes to quarantine, as at start.
-            if !changed.isEmpty { transport?.peersChanged(changed) }
-            do { try quarantineOrphans() } catch { logger.error("cannot quarantine envelopes for removed peers: \(error)") }
+            if !changed.isEmpty { transport.peersChanged(changed) }
+            // The core takes the new identity before anything else (what only a removed peer
+            // could take goes to quarantine then).
+            await process(.tick)
             logger.notice("config generation \(generation) applied (delivery, commands, trust, peers)")
             for note in notes { logger.notice("reload: \(note)") }
             return .applied(generation: generation, notes: notes)

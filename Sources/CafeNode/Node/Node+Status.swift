@@ -14,7 +14,7 @@ extension Node {
         if let id { return try status(of: id) }
         var rows: [[String]] = [["BATCH", "STATE", "NAME", "HOSTS / FILE"]]
         var items: [YAMLValue] = []
-        for (id, running) in batches.sorted(by: { $0.key < $1.key }) {
+        for (id, running) in core.batches.sorted(by: { $0.key < $1.key }) {
             let counts = Self.counts(running.engine.slots.flatMap(\.values).map(\.state))
             rows.append([id.rawValue, Self.stateText(running.engine), running.batch.name, counts])
             items.append(.map([
@@ -64,7 +64,7 @@ extension Node {
         var rows: [[String]] = [["REQUEST", "HOST", "STATE", "NOTE"]]
         var requests: [YAMLValue] = []
         let state: String
-        if let running = batches[id] {
+        if let running = core.batches[id] {
             state = Self.stateText(running.engine)
             for (index, planned) in running.engine.plan.requests.enumerated() {
                 var hosts: [YAMLValue] = []
@@ -123,49 +123,5 @@ extension Node {
             let count = states.filter { $0 == state }.count
             return count == 0 ? nil : "\(count) \(state.rawValue)"
         }.joined(separator: ", ")
-    }
-
-    // MARK: - Rerun
-
-    /// Rerun planning with this node's delivery map and keys.
-    var rerunPlanner: RerunPlanner {
-        let identity = identity
-        return RerunPlanner(
-            groups: { identity.configuration.delivery.groups(for: $0) },
-            verify: { signed in
-                guard let envelope = try? Envelope.open(Array(signed.utf8), keys: identity.keys), case .result(let body) = envelope.body else { return nil }
-                return body.result
-            })
-    }
-
-    /// Runs batch `id` again from its saved original (secrets opened with this node's key).
-    /// `failedOnly`: only requests that did not succeed, on the hosts that did not succeed.
-    public func rerun(_ id: BatchID, failedOnly: Bool, timeout: Double?, follow: Bool) throws
-        -> (id: BatchID, events: AsyncStream<FollowEvent>?, plan: String)
-    {
-        let home = identity.home
-        let originalPath = home.batchFile(id, in: .original)
-        guard FileSystem.exists(originalPath) else { throw InputError(source: id.rawValue, message: "no saved original for this batch on \(name)") }
-        let original = try Batch(originalYAML: try FileSystem.read(originalPath, maxBytes: YAMLLimits.batchFile.maxBytes), source: originalPath)
-        var requests: [Request] = []
-        for (index, saved) in original.requests.enumerated() {
-            var request = saved
-            request.data = try saved.data.mapSecrets { key, value in
-                guard case .sealed(let text) = value else { return value }
-                return .clear(try SecretSealer.open(
-                    text, with: identity.key, binding: SecretSealer.originalBinding(batch: id.rawValue, index: index, origin: name, key: key)))
-            }
-            requests.append(request)
-        }
-        if failedOnly {
-            guard let (_, path) = home.executedBatchFile(id) else {
-                throw InputError(source: id.rawValue, message: "has not finished yet; --failed needs its executed batch file")
-            }
-            let executed = try Batch(executedYAML: try FileSystem.read(path, maxBytes: YAMLLimits.executedBatchFile.maxBytes), source: path)
-            requests = try rerunPlanner.failed(requests, executed: executed, source: path)
-        }
-        let input = BatchInput(name: "\(original.name) (rerun of \(id))", requests: requests)
-        let (newID, events) = try submit(input, options: SubmitOptions(timeout: timeout), follow: follow)
-        return (newID, events, RerunPlanner.plan(requests))
     }
 }

@@ -40,13 +40,17 @@ public struct NodeService: Service, CustomStringConvertible {
         // with the no-op backend for good.
         let metrics = identity.configuration.node.metrics.map { (address: $0, endpoint: MetricsEndpoint.bootstrap(group: group, logger: logger)) }
         let settings = identity.configuration.node.settings
-        let node = try Node(identity: identity, logger: logger, maxParallel: settings.maxParallel)
+        // The inbox first: the transports put what arrives in it, the node takes it from there.
+        let current = CurrentIdentity(identity)
+        let (inbox, inbound) = NodeInbox.make(identity: current, logger: logger)
         var linkSettings = TCPNetwork.Settings()
         linkSettings.handshakeTimeout = .milliseconds(Int64(settings.handshakeTimeout * 1000))
         linkSettings.idleTimeout = .milliseconds(Int64(settings.idleTimeout * 1000))
-        let network = TCPNetwork(identity: node.current, node: node, group: group, logger: logger, settings: linkSettings)
-        let scp = ScpTransport(staging: home.spool + "/scp-out", identity: node.current, logger: logger)
-        await node.attach(TransportSet(identity: node.current, tcp: network, scp: scp))
+        let network = TCPNetwork(identity: current, inbox: inbox, group: group, logger: logger, settings: linkSettings)
+        let scp = ScpTransport(staging: home.spool + "/scp-out", identity: current, logger: logger)
+        let node = try Node(
+            current: current, transport: TransportSet(identity: current, tcp: network, scp: scp), inbound: inbound, logger: logger,
+            maxParallel: settings.maxParallel)
         try await node.start()
         let control = ControlServer(node: node, path: home.controlSocket, group: group, logger: logger)
         do {
@@ -80,6 +84,7 @@ public struct NodeService: Service, CustomStringConvertible {
                     tasks.addTask { try await network.serve(listener) }
                 }
                 tasks.addTask { try await control.serve(controlListener) }
+                tasks.addTask { await node.run() }
                 if let metrics, let metricsListener {
                     tasks.addTask { try await metrics.endpoint.serve(metricsListener) }
                 }

@@ -2,16 +2,19 @@ import CafeCore
 import CafeCrypto
 import CafeWire
 
-/// `spool/outbox/`: every envelope this node must deliver, one file each (`ID.env`, the exact
-/// signed bytes), written before the envelope is sent and removed when the receiver acknowledges
-/// it. At-least-once delivery: whatever is here is sent again after a reconnect or a restart.
-/// A host's results are the exception: the request spool holds each one durably and queues it
-/// again after a restart until it is acknowledged, so their entries live in memory only.
-struct Outbox {
+/// What this node must deliver, as the core knows it: a pure value. Its durable half is
+/// `spool/outbox/`, one file each (`ID.env`, the exact signed bytes), written (by the shell,
+/// ``DurableWrite/outboxAdd(_:)``) before the envelope is sent and removed when the receiver
+/// acknowledges it. At-least-once delivery: whatever is there is sent again after a reconnect
+/// or a restart. A host's results are the exception: the request spool holds each one durably
+/// and queues it again after a restart until it is acknowledged, so their entries live in
+/// memory only (`durable` false).
+struct Outbox: Sendable {
     struct Entry: Sendable {
         var envelope: Envelope
-        /// Its file; nil when another store keeps the envelope durably (a host's result).
-        var path: String?
+        /// Whether it has a file of its own; false when another store keeps the envelope
+        /// durably (a host's result).
+        var durable: Bool
         /// When it was last handed to a transport; nil when never.
         var lastSent: Timestamp?
         /// How many times it was handed to a transport.
@@ -36,7 +39,6 @@ struct Outbox {
         static func < (lhs: Scheduled, rhs: Scheduled) -> Bool { (lhs.at, lhs.id) < (rhs.at, rhs.id) }
     }
 
-    let directory: String
     private(set) var entries: [String: Entry] = [:]
     /// Ids by target, and request ids by (origin, batch, index, target): lookups stay cheap with
     /// tens of thousands of entries.
@@ -60,10 +62,6 @@ struct Outbox {
         var host: String
     }
 
-    init(directory: String) {
-        self.directory = directory
-    }
-
     private mutating func index(_ entry: Entry) {
         let id = entry.envelope.header.id
         entries[id] = entry
@@ -78,52 +76,21 @@ struct Outbox {
         return RequestSlot(origin: envelope.header.origin, batch: body.batch, index: body.index, host: envelope.header.target)
     }
 
-    /// Loads the outbox; files that do not verify are moved to `quarantine` and named in the result.
-    mutating func load(keys: KeyRing, quarantine: Quarantine) throws -> [String] {
-        try FileSystem.makeDirectory(directory)
-        var problems: [String] = []
-        let names = try FileSystem.list(directory)
-        // Temporary files of writes a crash interrupted (never renamed into place).
-        for name in names where name.hasPrefix(".") && name.contains(".tmp-") { try FileSystem.remove(directory + "/" + name) }
-        for name in names where !name.hasPrefix(".") {
-            let path = directory + "/" + name
-            do {
-                guard name.hasSuffix(".env") else { throw InputError(source: path, message: "unexpected file in the outbox") }
-                let envelope = try Envelope.open(try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes), keys: keys, source: path)
-                index(Entry(envelope: envelope, path: path))
-            } catch {
-                problems.append(try quarantine.take(path, reason: "\(error)"))
-            }
-        }
-        return problems
-    }
+    /// `spool/outbox/ID.env` under `home`.
+    static func path(_ id: String, home: NodeHome) -> String { home.spool + "/outbox/" + id + ".env" }
 
-    /// Stores `envelope` durably; from now on it will be delivered.
-    mutating func add(_ envelope: Envelope) throws { try add([envelope]) }
+    /// Queues `envelope`; `durable`: it has a file of its own (written by the caller's
+    /// ``DurableWrite/outboxAdd(_:)``), else another store keeps it (a result in the request spool).
+    mutating func add(_ envelope: Envelope, durable: Bool) { index(Entry(envelope: envelope, durable: durable)) }
 
-    /// Queues `envelope`, which another store already keeps durably and queues again after a
-    /// restart (a result in the request spool): no file, no sync.
-    mutating func add(kept envelope: Envelope) { index(Entry(envelope: envelope, path: nil)) }
-
-    /// Stores `envelopes` durably, with one sync of the outbox directory for all of them (a
-    /// group of hosts started in one step); from now on they will be delivered.
-    mutating func add(_ envelopes: [Envelope]) throws {
-        guard !envelopes.isEmpty else { return }
-        let files = envelopes.map { (bytes: $0.bytes, name: $0.header.id + ".env") }
-        try NodeMetrics.synced("outbox") { try FileSystem.writeAtomically(files, in: directory) }
-        for envelope in envelopes { index(Entry(envelope: envelope, path: directory + "/" + envelope.header.id + ".env")) }
-    }
-
-    /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it. An
-    /// acknowledged one need not be `synced`: if a crash brings it back, it is sent again and
-    /// answered `duplicate`. A withdrawn one must, or it could reach its host after all.
+    /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it. Its file,
+    /// if it has one, is the caller's to remove.
     @discardableResult
-    mutating func remove(_ id: String, synced: Bool = true) throws -> Entry? {
+    mutating func remove(_ id: String) -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
         byTarget[entry.target]?.remove(id)
         if byTarget[entry.target]?.isEmpty == true { byTarget[entry.target] = nil }
         if let slot = Self.slot(entry.envelope), requests[slot] == id { requests[slot] = nil }
-        if let path = entry.path { try FileSystem.remove(path, synced: synced) }
         return entry
     }
 
@@ -133,6 +100,15 @@ struct Outbox {
         entry.attempts += 1
         entries[id] = entry
         schedule.push(Scheduled(at: entry.dueAt, id: id))
+    }
+
+    /// Takes back a ``markSent(_:at:)`` whose envelope found no link: it is due as soon as its
+    /// target is unparked, and the failed try does not count towards the backoff.
+    mutating func unsent(_ id: String) {
+        guard var entry = entries[id], entry.attempts > 0 else { return }
+        entry.lastSent = nil
+        entry.attempts -= 1
+        entries[id] = entry
     }
 
     /// Every entry due at `now` (not parked), oldest first, taken off the schedule: the caller
@@ -175,15 +151,15 @@ struct Outbox {
     /// Every target with something waiting.
     var targets: Dictionary<String, Set<String>>.Keys { byTarget.keys }
 
-    /// Removes entries whose envelope expired at or before `now`; returns them. Looks only at
-    /// what expires by then.
-    mutating func removeExpired(now: Timestamp) throws -> [Entry] {
+    /// Removes entries whose envelope expired at or before `now`; returns them (their files are
+    /// the caller's to remove). Looks only at what expires by then.
+    mutating func removeExpired(now: Timestamp) -> [Entry] {
         var expired: [Entry] = []
         while let next = expiries.min, next.at <= now {
             _ = expiries.popMin()
             guard let entry = entries[next.id], entry.envelope.header.expires <= now else { continue }
             expired.append(entry)
-            try remove(next.id)
+            remove(next.id)
         }
         return expired
     }
@@ -206,22 +182,3 @@ struct Outbox {
     }
 }
 
-/// `spool/quarantine/`: files that failed verification or parsing when loaded, kept (never
-/// silently dropped) with a `.reason` file beside each.
-struct Quarantine {
-    let directory: String
-
-    /// Moves `path` into quarantine and writes why; returns a line for the log.
-    func take(_ path: String, reason: String) throws -> String {
-        try FileSystem.makeDirectory(directory)
-        var target = directory + "/" + FileSystem.basename(of: path)
-        var suffix = 1
-        while FileSystem.exists(target) || FileSystem.exists(target + ".reason") {
-            target = directory + "/" + FileSystem.basename(of: path) + ".\(suffix)"
-            suffix += 1
-        }
-        try FileSystem.move(path, to: target)
-        try FileSystem.writeAtomically(Array((reason + "\n").utf8), to: target + ".reason")
-        return "quarantined \(path) to \(target): \(reason)"
-    }
-}

@@ -8,10 +8,17 @@ import NIOConcurrencyHelpers
 /// that applied (SIGHUP, `cafe reload`). A reload replaces it whole, so every reader sees
 /// either the old configuration or the new one, never a mix.
 public final class CurrentIdentity: Sendable {
-    private let box: NIOLockedValueBox<(identity: NodeIdentity, generation: Int)>
+    private let box: NIOLockedValueBox<State>
+
+    struct State {
+        var identity: NodeIdentity
+        var generation = 1
+        /// One more for every change: a reload, or a certificate or key transition learned.
+        var revision = 0
+    }
 
     public init(_ identity: NodeIdentity) {
-        box = NIOLockedValueBox((identity, 1))
+        box = NIOLockedValueBox(State(identity: identity))
     }
 
     public var identity: NodeIdentity { box.withLockedValue { $0.identity } }
@@ -19,10 +26,15 @@ public final class CurrentIdentity: Sendable {
     /// The configuration generation now in force.
     public var generation: Int { box.withLockedValue { $0.generation } }
 
+    /// The identity, its generation and its revision, read together.
+    var state: State { box.withLockedValue { $0 } }
+
     /// Puts `identity` in force; returns its generation.
     func replace(with identity: NodeIdentity) -> Int {
         box.withLockedValue { current in
-            current = (identity, current.generation + 1)
+            current.identity = identity
+            current.generation += 1
+            current.revision += 1
             return current.generation
         }
     }
@@ -58,7 +70,10 @@ extension CurrentIdentity {
                 identity.certificates[name] = certificate
                 lines.append("\(name) presented certificate \(certificate.summary)")
             }
-            if !lines.isEmpty { current.identity = identity }
+            if !lines.isEmpty {
+                current.identity = identity
+                current.revision += 1
+            }
             return lines
         }
     }

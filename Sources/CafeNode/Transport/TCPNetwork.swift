@@ -24,7 +24,8 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
 
     let current: CurrentIdentity
     var identity: NodeIdentity { current.identity }
-    let node: Node
+    /// Where what arrives goes (verified there, then handled by the node).
+    let inbox: NodeInbox
     let group: any EventLoopGroup
     let logger: Logger
     let clock: any WallClock
@@ -50,11 +51,11 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     private let state: NIOLockedValueBox<State>
 
     public init(
-        identity current: CurrentIdentity, node: Node, group: any EventLoopGroup, logger: Logger,
+        identity current: CurrentIdentity, inbox: NodeInbox, group: any EventLoopGroup, logger: Logger,
         clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom(), settings: Settings = Settings()
     ) {
         self.current = current
-        self.node = node
+        self.inbox = inbox
         self.group = group
         self.logger = logger
         self.clock = clock
@@ -289,7 +290,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                     recordLinks()
                     logger.info("link down", metadata: ["peer": "\(peer)"])
                 }
-                await node.peerReachable(peer)
+                await inbox.reachable(peer)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await bytes in session.outgoing {
@@ -305,7 +306,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                         guard let bytes = opener.open(Array(buffer: frame)) else {
                             throw HandshakeError("a frame from \(peer) did not open (altered, replayed, reordered or cut); closing the link")
                         }
-                        await node.receive(bytes, from: peer)
+                        await inbox.receive(bytes, from: peer)
                     }
                 }
             }

@@ -6,18 +6,21 @@ import Logging
 /// A request this node fans out to its own hosts (hierarchical delivery): the request it
 /// received, a ``BatchEngine`` over its own delivery map's groups for that request, and the
 /// result of its own commands, if it has any.
-struct FanOut {
+struct FanOut: Sendable {
     var request: Envelope
     var engine: BatchEngine
-    var journal: BatchJournal
     var own: HostResult?
     var ownDone: Bool
 }
 
-extension Node {
-    var fanOutDirectory: String { identity.home.spool + "/fanout" }
+extension NodeCore {
+    /// `spool/fanout/KEY.SUFFIX`: a fan-out's plan, journal and own part.
+    static func fanOutPath(_ key: RequestKey, _ suffix: String, home: NodeHome) -> String { home.spool + "/fanout/" + key.stem + "." + suffix }
 
-    func fanOutPath(_ key: RequestKey, _ suffix: String) -> String { fanOutDirectory + "/" + key.stem + "." + suffix }
+    func fanOutPath(_ key: RequestKey, _ suffix: String) -> String { Self.fanOutPath(key, suffix, home: home) }
+
+    /// The files of a fan-out, removed once it has answered.
+    static let fanOutSuffixes = ["plan.yaml", "journal", "own.yaml", "own-started"]
 
     /// The tags the origin's fleet certificate gives it (for `tag:T` grants in trust.yaml),
     /// taken from the origin's own signed request: `request` itself, or the first step of the
@@ -72,25 +75,30 @@ extension Node {
 
     /// Fans `request` out by this node's delivery map (groups and gating as at an origin) and
     /// runs this node's own command-map entry for it too, if any. Allowed only when the origin
-    /// may use this node as a relay; loops are refused.
-    func fanOut(_ key: RequestKey, _ request: Envelope, _ body: RequestBody, groups entry: [HostGroup]) async {
+    /// may use this node as a relay; loops are refused. The queue slot is freed when the own
+    /// part has run (or at once when there is none).
+    mutating func fanOut(_ key: RequestKey, _ request: Envelope, _ body: RequestBody, groups entry: [HostGroup]) {
         let header = request.header
-        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
+        let meta = Self.meta(body, header.origin)
+        func fail(_ core: inout NodeCore, _ result: HostResult) {
+            core.finishRequest(key, result: result, answering: request)
+            core.start(core.queue.finished())
+        }
         let tags = originTags(request, body)
         let decision = auditedDecision(
             signer: header.origin, tags: tags, action: .relay,
-            fields: [("action", "fan-out \(body.request)"), ("to", entry.allHosts.joined(separator: ",")), ("batch", body.batch)], meta)
+            fields: [("action", "fan-out \(body.request)"), ("to", entry.allHosts.joined(separator: ",")), ("batch", body.batch)])
         guard decision.allowed else {
-            logger.warning("not fanning out: \(decision.reason)", metadata: meta)
-            finishRequest(key, result: denial(decision, action: .relay, origin: header.origin, tags: tags), answering: request)
+            log(.warning, "not fanning out: \(decision.reason)", meta)
+            fail(&self, denial(decision, action: .relay, origin: header.origin, tags: tags))
             return
         }
         // A rerun of part of what lies below this node: only the hosts its paths name.
         var groups: [HostGroup]
         do {
-            groups = try resolveSelectors(entry, source: identity.home.deliveryConfig, field: body.request)
+            groups = try resolveSelectors(entry, source: home.deliveryConfig, field: body.request)
         } catch {
-            finishRequest(key, result: HostResult(host: name, state: .failed, message: "\(name) cannot fan out: \(error)"), answering: request)
+            fail(&self, HostResult(host: name, state: .failed, message: "\(name) cannot fan out: \(error)"))
             return
         }
         if let only = body.only {
@@ -98,28 +106,24 @@ extension Node {
             groups = groups.keeping(named.contains)
             if groups.isEmpty {
                 guard only.contains(".") else {
-                    finishRequest(key, result: HostResult(
+                    fail(&self, HostResult(
                         host: name, state: .failed,
-                        message: "nothing below \(name) matches \(only.joined(separator: ", ")) in \(identity.home.deliveryConfig); nothing ran"),
-                        answering: request)
+                        message: "nothing below \(name) matches \(only.joined(separator: ", ")) in \(home.deliveryConfig); nothing ran"))
                     return
                 }
                 // Only this node's own commands are to run again.
-                let result = await runHere(body, request, meta) { try spool.markRunning(key) }
-                finishRequest(key, result: result, answering: request)
+                if let result = prepareRun(body, request, .request(key)) { fail(&self, result) }
                 return
             }
         }
         let hosts = groups.allHosts
         let chain = (try? delegationChain(request, body))?.chain ?? [header.origin]
         if let looping = hosts.first(where: { chain.contains($0) || $0 == name }) {
-            finishRequest(key, result: HostResult(
+            fail(&self, HostResult(
                 host: name, state: .failed,
-                message: "delivery loop: \(name)'s delivery.yaml sends \(body.request) to \(looping), which it already passed (\((chain + [name]).joined(separator: " → ")))"),
-                answering: request)
+                message: "delivery loop: \(name)'s delivery.yaml sends \(body.request) to \(looping), which it already passed (\((chain + [name]).joined(separator: " → ")))"))
             return
         }
-        let now = clock.now()
         var timeout: Double?
         if let answerBy = body.answerBy {
             // Leave a fifth of the origin's remaining time for this node's own answer to travel,
@@ -132,44 +136,38 @@ extension Node {
         let plan = BatchPlan(
             id: key.batch, origin: header.origin, requests: [PlannedRequest(name: body.request, groups: groups)],
             hostTimeout: timeout, expires: header.expires)
-        do {
-            try FileSystem.makeDirectory(fanOutDirectory)
-            try FileSystem.writeAtomically(plan.yaml, to: fanOutPath(key, "plan.yaml"))
-            try spool.markRunning(key)
-            let journal = try BatchJournal(path: fanOutPath(key, "journal"))
-            fanOuts[key] = FanOut(request: request, engine: BatchEngine(plan: plan), journal: journal, own: nil, ownDone: false)
-            logger.info("fanning out to \(hosts.joined(separator: ", "))", metadata: meta)
-            step(.fanOut(key)) { $0.start(now: now) }
-        } catch {
-            logger.error("cannot start the fan-out: \(error)", metadata: meta)
-            fanOuts[key] = nil
-            for suffix in ["plan.yaml", "journal"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
-            finishRequest(key, result: HostResult(host: name, state: .failed, message: "\(name) could not start the fan-out: \(error)"), answering: request)
-            return
-        }
-        await runOwnPart(key)
+        write(.makeDirectory(home.spool + "/fanout"))
+        write(.file(path: fanOutPath(key, "plan.yaml"), bytes: plan.yaml, mode: 0o600))
+        spool.markRunning(key)
+        write(.spool(key, .running))
+        fanOuts[key] = FanOut(request: request, engine: BatchEngine(plan: plan), own: nil, ownDone: false)
+        log(.info, "fanning out to \(hosts.joined(separator: ", "))", meta)
+        step(.fanOut(key)) { [now] in $0.start(now: now) }
+        runOwnPart(key)
     }
 
-    /// This node's own commands for a request it also fans out.
-    func runOwnPart(_ key: RequestKey) async {
-        guard let fan = fanOuts[key], case .request(let body) = fan.request.body else { return }
-        let header = fan.request.header
+    /// This node's own commands for a request it also fans out: ordered to run, or, when it
+    /// has none (or they are not to run again), done at once and the queue slot freed.
+    mutating func runOwnPart(_ key: RequestKey) {
+        guard let fan = fanOuts[key], case .request(let body) = fan.request.body else {
+            start(queue.finished())
+            return
+        }
         guard identity.configuration.commands.entry(for: body.request) != nil, body.only?.contains(".") ?? true else {
             fanOuts[key]?.ownDone = true
             completeFanOut(key)
+            start(queue.finished())
             return
         }
-        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
-        let path = fanOutPath(key, "own-started")
-        recordOwn(key, await runHere(body, fan.request, meta) { try FileSystem.writeAtomically([], to: path) })
+        if let refused = prepareRun(body, fan.request, .ownPart(key)) {
+            recordOwn(key, refused)
+            start(queue.finished())
+        }
     }
 
-    func recordOwn(_ key: RequestKey, _ result: HostResult) {
-        do {
-            try FileSystem.writeAtomically(YAMLEmitter.bytes(result.yamlValue), to: fanOutPath(key, "own.yaml"))
-        } catch {
-            logger.error("cannot store this node's own result: \(error)")
-        }
+    mutating func recordOwn(_ key: RequestKey, _ result: HostResult) {
+        guard fanOuts[key] != nil else { return }
+        write(.file(path: fanOutPath(key, "own.yaml"), bytes: YAMLEmitter.bytes(result.yamlValue), mode: 0o600))
         fanOuts[key]?.own = result
         fanOuts[key]?.ownDone = true
         completeFanOut(key)
@@ -193,7 +191,7 @@ extension Node {
 
     /// Once every host below has ended and this node's own commands are done: one result with
     /// the leaves' signed results inside, `ok` only if the own part and every leaf are `ok`.
-    func completeFanOut(_ key: RequestKey) {
+    mutating func completeFanOut(_ key: RequestKey) {
         guard let fan = fanOuts[key], fan.ownDone, fan.engine.state == .done || fan.engine.state == .error else { return }
         let engine = fan.engine
         let leaves = engine.plan.requests[0].groups.allHosts.compactMap { engine.slots[0][$0]?.record(for: $0) }
@@ -216,59 +214,37 @@ extension Node {
                 leafGroups: engine.plan.requests[0].groups.contains { !$0.isPlain } ? engine.plan.requests[0].groups : [],
                 leafChecks: engine.checkRecords(of: 0) { ForwardedCheck.position(of: key.index, check: $0.index - 1) }),
             answering: fan.request)
-        for suffix in ["plan.yaml", "journal", "own.yaml", "own-started"] { try? FileSystem.remove(fanOutPath(key, suffix)) }
+        write(.remove(Self.fanOutSuffixes.map { fanOutPath(key, $0) }))
     }
 
     // MARK: - Recovery
 
     /// After a restart: fan-outs resume from their journals; own commands that were running
-    /// when the node stopped are reported interrupted, never run again.
-    func recoverFanOuts() throws {
-        guard FileSystem.isDirectory(fanOutDirectory) else { return }
-        let byStem = Dictionary(uniqueKeysWithValues: spool.entries.map { ($0.key.stem, $0) })
+    /// when the node stopped are reported interrupted, never run again. (The shell loaded only
+    /// fan-outs whose request is in the spool and not answered.)
+    mutating func recoverFanOuts(_ loaded: [LoadedFanOut]) {
         var ownToRun: [RequestKey] = []
-        for file in try FileSystem.list(fanOutDirectory) where file.hasSuffix(".plan.yaml") {
-            let stem = String(file.dropLast(".plan.yaml".count))
-            let path = fanOutDirectory + "/" + file
-            if let (_, entry) = byStem[stem], case .finished = entry.stage {
-                // Answered already (the fan-out ended, or could not start): only files are left.
-                for suffix in ["plan.yaml", "journal", "own.yaml", "own-started"] { try? FileSystem.remove(fanOutDirectory + "/" + stem + "." + suffix) }
-                continue
+        for item in loaded {
+            guard let entry = spool.entries[item.key] else { continue }
+            let key = item.key
+            var fan = FanOut(request: entry.request, engine: BatchEngine(plan: item.plan, replaying: item.journal), own: nil, ownDone: false)
+            if let own = item.own {
+                fan.own = own
+                fan.ownDone = true
+            } else if item.ownStarted {
+                fan.own = interrupted()
+                fan.ownDone = true
+            } else {
+                ownToRun.append(key)
             }
-            guard let (key, entry) = byStem[stem] else {
-                let problem = try quarantine.take(path, reason: "a fan-out plan without its request in the spool")
-                logger.error("\(problem)")
-                continue
+            fanOuts[key] = fan
+            log(.info, "resuming a fan-out after a restart (\(item.journal.count) journal records)", ["batch": "\(key.batch)"])
+            if fan.engine.state != .done && fan.engine.state != .error {
+                step(.fanOut(key)) { [now] in $0.recover(now: now) }
             }
-            do {
-                let plan = try BatchPlan(yaml: try FileSystem.read(path, maxBytes: YAMLLimits.batchFile.maxBytes), source: path)
-                let records = try BatchJournal.read(fanOutPath(key, "journal"), keys: identity.keys)
-                var fan = FanOut(
-                    request: entry.request, engine: BatchEngine(plan: plan, replaying: records),
-                    journal: try BatchJournal(path: fanOutPath(key, "journal")), own: nil, ownDone: false)
-                let ownPath = fanOutPath(key, "own.yaml")
-                if FileSystem.exists(ownPath) {
-                    let mapping = try YAMLReader.document(try FileSystem.read(ownPath, maxBytes: EnvelopeLimits.maxBytes), limits: .executedBatchFile, source: ownPath).mapping()
-                    fan.own = try HostResult(mapping)
-                    fan.ownDone = true
-                } else if FileSystem.exists(fanOutPath(key, "own-started")) {
-                    fan.own = interrupted()
-                    fan.ownDone = true
-                } else {
-                    ownToRun.append(key)
-                }
-                fanOuts[key] = fan
-                logger.info("resuming a fan-out after a restart (\(records.count) journal records)", metadata: ["batch": "\(key.batch)"])
-                if fan.engine.state != .done && fan.engine.state != .error {
-                    let now = clock.now()
-                    step(.fanOut(key)) { $0.recover(now: now) }
-                }
-                completeFanOut(key)
-            } catch {
-                let problem = try quarantine.take(path, reason: "cannot resume the fan-out: \(error)")
-                logger.error("\(problem)")
-            }
+            completeFanOut(key)
         }
-        for key in ownToRun { Task { await self.runOwnPart(key) } }
+        // Each own part takes a queue slot, as the request did before the restart.
+        for key in ownToRun { start(queue.enqueue(key)) }
     }
 }

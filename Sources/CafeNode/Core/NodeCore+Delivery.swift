@@ -19,7 +19,7 @@ enum Delivery: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-extension Node {
+extension NodeCore {
     func engine(of delivery: Delivery) -> BatchEngine? {
         switch delivery {
         case .batch(let id): batches[id]?.engine
@@ -27,17 +27,10 @@ extension Node {
         }
     }
 
-    func setEngine(_ engine: BatchEngine, of delivery: Delivery) {
+    mutating func setEngine(_ engine: BatchEngine, of delivery: Delivery) {
         switch delivery {
         case .batch(let id): batches[id]?.engine = engine
         case .fanOut(let key): fanOuts[key]?.engine = engine
-        }
-    }
-
-    func journal(of delivery: Delivery) -> BatchJournal? {
-        switch delivery {
-        case .batch(let id): batches[id]?.journal
-        case .fanOut(let key): fanOuts[key]?.journal
         }
     }
 
@@ -76,40 +69,24 @@ extension Node {
     // MARK: - Stepping
 
     /// One engine step: the engine takes the event, its records are journaled, then the
-    /// actions are carried out. If the journal cannot be written the engine is put back as it
-    /// was and nothing is done (false), so a repeat of the event is handled afresh. Carrying
-    /// out an action may step the engine again (a send that cannot be prepared fails its host):
-    /// each such step is journaled on its own, after the one that caused it.
-    @discardableResult
-    func step(_ delivery: Delivery, _ event: (inout BatchEngine) -> [BatchAction]) -> Bool {
-        guard var engine = engine(of: delivery) else { return false }
-        let previous = engine
+    /// actions are carried out (``perform(_:for:)``). The hosts the step starts are prepared
+    /// after it, and the engine learns in a step of its own that they were handed out.
+    mutating func step(_ delivery: Delivery, _ event: (inout BatchEngine) -> [BatchAction]) {
+        guard var engine = engine(of: delivery) else { return }
         let actions = event(&engine)
         setEngine(engine, of: delivery)
-        guard perform(actions, for: delivery) else {
-            setEngine(previous, of: delivery)
-            return false
-        }
-        return true
+        perform(actions, for: delivery)
     }
 
-    /// Journals first, then acts: sends, withdrawals, progress, the end. When the journal
-    /// cannot be written nothing is done (and false returned): after a restart the delivery
-    /// goes on from what the journal holds.
-    func perform(_ actions: [BatchAction], for delivery: Delivery) -> Bool {
-        guard let journal = journal(of: delivery) else { return false }
+    /// Journals first, then acts: sends, withdrawals, progress, the end.
+    mutating func perform(_ actions: [BatchAction], for delivery: Delivery) {
         let records = actions.compactMap { action -> JournalRecord? in
             if case .record(let record) = action { return record }
             return nil
         }
-        do {
-            try journal.append(records)
-        } catch {
-            logger.critical("cannot write the journal of \(delivery), not acting on it: \(error)")
-            return false
-        }
+        if !records.isEmpty { write(.journal(delivery, records)) }
         // The hosts a step starts are stored in the outbox together, then journaled as
-        // dispatched in one step: a group of 50 costs one directory sync and one journal sync.
+        // dispatched in one step: a group of 50 costs one outbox write and one journal append.
         var sends: [(request: Int, host: String)] = []
         for action in actions {
             switch action {
@@ -120,15 +97,16 @@ extension Node {
             case .withdraw(let request, let host):
                 let (origin, batch, position) = slot(delivery, request)
                 if let entry = outbox.request(origin: origin, batch: batch, index: position, host: host) {
-                    do { try outbox.remove(entry.envelope.header.id) } catch { logger.error("cannot withdraw the request for \(host) of \(delivery): \(error)") }
+                    outbox.remove(entry.envelope.header.id)
+                    write(.outboxRemove(id: entry.envelope.header.id, synced: true))
                 }
             case .progress(let request, let host, let state, let note):
                 progress(delivery, request: request, host: host, state: state, note: note)
             case .stage(let request, let note):
                 let (_, batch, _) = slot(delivery, request)
-                logger.info("\(note)", metadata: ["batch": "\(batch)"])
+                log(.info, "\(note)", ["batch": "\(batch)"])
                 if case .batch(let id) = delivery, let engine = engine(of: delivery) {
-                    notify(id, .stage(request: request, name: engine.plan.name(of: request), hosts: engine.plan.requests[request].groups.allHosts.count, note: note))
+                    emit(.notify(id, .stage(request: request, name: engine.plan.name(of: request), hosts: engine.plan.requests[request].groups.allHosts.count, note: note)))
                 }
             case .finished:
                 switch delivery {
@@ -138,36 +116,30 @@ extension Node {
             }
         }
         if !sends.isEmpty { send(delivery, sends) }
-        return true
     }
 
-    func progress(_ delivery: Delivery, request: Int, host: String, state: HostState, note: String?) {
+    mutating func progress(_ delivery: Delivery, request: Int, host: String, state: HostState, note: String?) {
         let (_, batch, _) = slot(delivery, request)
         let requestName = engine(of: delivery)?.plan.name(of: request) ?? "?"
-        logger.info(
-            "\(host.isEmpty ? "request" : host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")",
-            metadata: ["batch": "\(batch)", "request": "\(requestName)", "peer": "\(host)"])
+        log(
+            .info, "\(host.isEmpty ? "request" : host): \(state.rawValue)\(note.map { " (\($0))" } ?? "")",
+            ["batch": "\(batch)", "request": "\(requestName)", "peer": "\(host)"])
         if case .batch(let id) = delivery {
-            notify(id, .progress(request: request, name: requestName, host: host, state: state, note: note))
+            emit(.notify(id, .progress(request: request, name: requestName, host: host, state: state, note: note)))
         }
     }
 
     // MARK: - Sending
 
-    /// Builds the request envelope for one host (secrets sealed to it), stores it in the
-    /// outbox, and sends it. A request with secrets for a key-less peer not seen yet waits for
-    /// its first link (`introduced` is the second attempt, which does not wait).
-    func send(_ delivery: Delivery, request index: Int, to host: String, introduced: Bool = false) {
-        send(delivery, [(index, host)], introduced: introduced)
-    }
-
-    /// ``send(_:request:to:introduced:)`` for several (request, host) of one delivery: the
-    /// envelopes are stored with one outbox sync, then the engine learns in one step that they
-    /// were handed out. A host whose request cannot be prepared or stored fails, with the reason.
-    func send(_ delivery: Delivery, _ items: [(request: Int, host: String)], introduced: Bool = false) {
+    /// Builds the request envelopes for several (request, host) of one delivery (secrets sealed
+    /// to each host), stores them in the outbox in one write, sends them, and then the engine
+    /// learns in one step that they were handed out. A host whose request cannot be prepared
+    /// fails, with the reason. A request with secrets for a key-less peer not seen yet waits
+    /// for its first link (`introduced` is the second attempt, which does not wait).
+    mutating func send(_ delivery: Delivery, _ items: [(request: Int, host: String)], introduced: Bool = false) {
         guard engine(of: delivery) != nil else { return }
         var stored: [(request: Int, host: String)] = []
-        var prepared: [(item: (request: Int, host: String), envelope: Envelope)] = []
+        var prepared: [Envelope] = []
         var failures: [(request: Int, host: String, note: String)] = []
         for (index, host) in items {
             let (origin, batch, position) = slot(delivery, index)
@@ -177,21 +149,15 @@ extension Node {
             }
             do {
                 guard let (body, expires) = try requestBody(delivery, request: index, for: host, introduced: introduced) else { continue }
-                prepared.append(((index, host), requestEnvelope(body, origin: origin, to: host, expires: expires)))
+                prepared.append(requestEnvelope(body, origin: origin, to: host, expires: expires))
+                stored.append((index, host))
             } catch {
-                logger.error("cannot prepare the request for \(host): \(error)", metadata: ["batch": "\(batch)"])
+                log(.error, "cannot prepare the request for \(host): \(error)", ["batch": "\(batch)"])
                 failures.append((index, host, "\(name) could not prepare the request: \(error)"))
             }
         }
-        do {
-            try outbox.add(prepared.map(\.envelope))
-            stored += prepared.map(\.item)
-        } catch {
-            logger.error("cannot store \(prepared.count) request(s) in the outbox: \(error)", metadata: ["batch": "\(slot(delivery, 0).batch)"])
-            failures += prepared.map { ($0.item.request, $0.item.host, "\(name) could not store the request: \(error)") }
-        }
-        let now = clock.now()
-        step(delivery) { engine in
+        enqueue(prepared)
+        step(delivery) { [now] engine in
             failures.flatMap { engine.failed(request: $0.request, host: $0.host, note: $0.note, now: now) }
                 + stored.flatMap { engine.dispatched(request: $0.request, host: $0.host) }
         }
@@ -202,7 +168,7 @@ extension Node {
     /// for `host`'s key. The origin seals its own saved secrets again for the host; a
     /// forwarding host seals again the secrets sealed to it, and adds the request it received
     /// as proof that the origin asked.
-    func requestBody(_ delivery: Delivery, request index: Int, for host: String, introduced: Bool) throws -> (RequestBody, Timestamp)? {
+    mutating func requestBody(_ delivery: Delivery, request index: Int, for host: String, introduced: Bool) throws -> (RequestBody, Timestamp)? {
         guard let engine = engine(of: delivery) else { return nil }
         let (origin, batch, position) = slot(delivery, index)
         let answerBy = engine.deadline(request: index, host: host)
@@ -214,7 +180,7 @@ extension Node {
             case .batch(let id): batchName = batches[id]?.batch.name ?? ""
             case .fanOut:
                 guard index - 1 < ForwardedCheck.maxChecks else {
-                    throw EnvironmentError("more than \(ForwardedCheck.maxChecks) checks in one entry of \(identity.home.deliveryConfig)")
+                    throw EnvironmentError("more than \(ForwardedCheck.maxChecks) checks in one entry of \(home.deliveryConfig)")
                 }
             }
             return (RequestBody(batch: batch, batchName: batchName, index: position, request: engine.plan.name(of: index), answerBy: answerBy), engine.plan.expires)
@@ -258,29 +224,23 @@ extension Node {
 
     /// A host's signed result for engine request `index` of `delivery`: stepped (journaled),
     /// remembered as seen, and acknowledged (a copy that changes nothing as a duplicate).
-    func record(_ envelope: Envelope, _ body: ResultBody, in delivery: Delivery, request index: Int, _ meta: Logger.Metadata) {
-        let now = clock.now()
+    mutating func record(_ envelope: Envelope, _ body: ResultBody, in delivery: Delivery, request index: Int) {
         var changed = false
-        guard step(delivery, { engine in
+        step(delivery) { [now] engine in
             let actions = engine.received(request: index, host: envelope.header.sender, result: body.result, signed: envelope.text, now: now)
             changed = !actions.isEmpty
             return actions
-        }) else { return }
-        do {
-            try remember(envelope.header, synced: false)
-        } catch {
-            logger.error("cannot record the result as seen: \(error)", metadata: meta)
         }
+        remember(envelope.header, synced: false)
         acknowledge(envelope.header, changed ? .accepted : .duplicate)
     }
 
     /// A host acknowledged (or refused) a request of `delivery`: the engine learns which.
-    func requestAcknowledged(_ entry: Outbox.Entry, _ body: AckBody) {
+    mutating func requestAcknowledged(_ entry: Outbox.Entry, _ body: AckBody) {
         guard let (delivery, index) = delivery(of: entry.envelope) else { return }
-        let now = clock.now()
         if body.status == .refused {
-            logger.warning("\(entry.target) refused the request: \(body.reason ?? "no reason given")", metadata: ["batch": "\(slot(delivery, index).batch)"])
-            step(delivery) { $0.refused(request: index, host: entry.target, code: body.code, reason: body.reason ?? "refused", now: now) }
+            log(.warning, "\(entry.target) refused the request: \(body.reason ?? "no reason given")", ["batch": "\(slot(delivery, index).batch)"])
+            step(delivery) { [now] in $0.refused(request: index, host: entry.target, code: body.code, reason: body.reason ?? "refused", now: now) }
         } else {
             step(delivery) { $0.acknowledged(request: index, host: entry.target) }
         }

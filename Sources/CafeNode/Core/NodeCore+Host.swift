@@ -3,11 +3,11 @@ import CafeCrypto
 import CafeWire
 import Logging
 
-extension Node {
+extension NodeCore {
     /// A request for this node: stored durably, acknowledged, then run once (or denied).
     /// A duplicate (same origin, batch and index) is acknowledged again and answered with the
     /// stored result; it never runs a second time.
-    func receiveRequest(_ envelope: Envelope, _ body: RequestBody, _ verdict: ReplayWindow.Verdict) {
+    mutating func receiveRequest(_ envelope: Envelope, _ body: RequestBody, _ verdict: ReplayWindow.Verdict) {
         let header = envelope.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
         guard let key = RequestSpool.key(envelope) else { return }
@@ -15,7 +15,7 @@ extension Node {
         do {
             tags = try delegationChain(envelope, body).originTags
         } catch {
-            logger.warning("refused request: \(error)", metadata: meta)
+            log(.warning, "refused request: \(error)", meta)
             acknowledge(header, .refused, code: .malformed, reason: "\(error)")
             return
         }
@@ -24,7 +24,7 @@ extension Node {
         if let entry = spool.entries[key], entry.request.header.sender != header.sender {
             // Two senders for one request: the origin and a forwarding host both name this host.
             let reason = "already received this request from \(entry.request.header.sender); delivery maps overlap"
-            logger.warning("refused request: \(reason)", metadata: meta)
+            log(.warning, "refused request: \(reason)", meta)
             acknowledge(header, .refused, code: .replay, reason: reason)
             return
         }
@@ -32,10 +32,10 @@ extension Node {
             acknowledge(header, .duplicate)
             if case .finished(let result) = entry.stage, outbox.entries[result.header.id] == nil {
                 // The origin may have lost the result: offer it again.
-                outbox.add(kept: result)
+                outbox.add(result, durable: false)
                 flushDue()
             }
-            logger.info("duplicate request answered from the spool", metadata: meta)
+            log(.info, "duplicate request answered from the spool", meta)
             return
         }
         // The spool, not the seen-set, decides what is a duplicate of a stored request (it is
@@ -45,11 +45,11 @@ extension Node {
         // which the freshness check above has refused already.
         if case .refuse(let refusal) = verdict, refusal.kind == .replayed {
             acknowledge(header, .duplicate)
-            logger.info("duplicate of a request denied before; its answer stands", metadata: meta)
+            log(.info, "duplicate of a request denied before; its answer stands", meta)
             return
         }
         guard !stopping else {
-            logger.info("not taking a request while stopping; the origin will send it again", metadata: meta)
+            log(.info, "not taking a request while stopping; the origin will send it again", meta)
             return
         }
         // Decide before storing: only what this node will run or fan out takes spool space.
@@ -59,35 +59,27 @@ extension Node {
         let decision = trust.decide(signer: header.origin, tags: tags, action: action)
         guard decision.allowed else {
             guard outbox.answers(for: header.sender) < Self.maxWaitingAnswersPerPeer else {
-                logger.warning("refused request: \(Self.maxWaitingAnswersPerPeer) answers already wait for \(header.sender)", metadata: meta)
+                log(.warning, "refused request: \(Self.maxWaitingAnswersPerPeer) answers already wait for \(header.sender)", meta)
                 acknowledge(header, .refused, code: .busy, reason: "\(name) has \(Self.maxWaitingAnswersPerPeer) answers waiting for \(header.sender); send again later")
                 return
             }
-            let audited = auditedDecision(signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action), meta)
-            logger.warning("denied: \(audited.reason)", metadata: meta)
+            let audited = auditedDecision(signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action))
+            log(.warning, "denied: \(audited.reason)", meta)
             answer(request: envelope, with: denial(audited, action: action, origin: header.origin, tags: tags))
-            do {
-                try remember(header)
-            } catch {
-                logger.error("cannot remember the denied request's id: \(error)", metadata: meta)
-            }
+            remember(header)
             acknowledge(header, .accepted)
             return
         }
         if let mismatch = body.planMismatch(commandMap: identity.configuration.commands, host: name) {
-            logger.warning("refused request: \(mismatch)", metadata: meta)
+            log(.warning, "refused request: \(mismatch)", meta)
             acknowledge(header, .refused, code: .planMismatch, reason: mismatch)
             return
         }
-        do {
-            try spool.store(envelope, key: key)
-            try remember(header, synced: false)
-        } catch {
-            logger.error("cannot store request, not acknowledging it: \(error)", metadata: meta)
-            return
-        }
+        spool.store(envelope, key: key)
+        write(.spool(key, .store(envelope)))
+        remember(header, synced: false)
         acknowledge(header, .accepted)
-        logger.info("request stored", metadata: meta)
+        log(.info, "request stored", meta)
         start(queue.enqueue(key))
     }
 
@@ -121,7 +113,6 @@ extension Node {
     /// relay for the origin but has no delivery entry for the request was asked to fan it out:
     /// its delivery.yaml is what is missing, not a grant in trust.yaml.
     func denialReason(_ reason: String, action: TrustAction, origin: String, tags: [String]) -> String {
-        let home = identity.home
         switch action {
         case .request(let request) where trust.decide(signer: origin, tags: tags, action: .relay).allowed:
             return "\(name) may fan requests out for \(origin) but has no entry '\(request)' in \(home.deliveryConfig) (add its groups of hosts there), and \(home.trustConfig) does not allow \(origin) to run '\(request)' on \(name) itself"
@@ -135,75 +126,99 @@ extension Node {
     }
 
     /// Starts the requests the queue lets start.
-    func start(_ keys: [RequestKey]) {
-        for key in keys { Task { await self.execute(key) } }
+    mutating func start(_ keys: [RequestKey]) {
+        for key in keys { startRequest(key) }
     }
 
-    /// Runs one stored request: trust first, then secrets, then the commands; signs the result,
-    /// stores it, and sends it home.
-    func execute(_ key: RequestKey) async {
-        defer { start(queue.finished()) }
-        guard let entry = spool.entries[key], case .request(let body) = entry.request.body, entry.stage == .stored else { return }
+    /// Starts one stored request: an expired one is answered `expired`; one this node fans
+    /// out starts its fan-out; any other is decided (trust, plan, secrets) and run. Its queue
+    /// slot is held until its run ends.
+    mutating func startRequest(_ key: RequestKey) {
+        if fanOuts[key] != nil {
+            // A fan-out resumed after a restart whose own part had not started.
+            runOwnPart(key)
+            return
+        }
+        guard let entry = spool.entries[key], case .request(let body) = entry.request.body, entry.stage == .stored else {
+            start(queue.finished())
+            return
+        }
         let header = entry.request.header
-        let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.origin)"]
-        if header.expires <= clock.now() {
-            logger.warning("not running: the request expired at \(header.expires) while it waited", metadata: meta)
+        if header.expires <= now {
+            log(.warning, "not running: the request expired at \(header.expires) while it waited", Self.meta(body, header.origin))
             finishRequest(key, result: HostResult(host: name, state: .expired, message: "expired at \(header.expires) before \(name) could run it; not run"), answering: entry.request)
+            start(queue.finished())
             return
         }
         // A request from another origin that this node's delivery map also names is fanned out
         // (hierarchical delivery); this node's own batches are planned by its engine instead.
         if case .relay = admissionAction(header, body), let groups = identity.configuration.delivery.groups(for: body.request) {
-            await fanOut(key, entry.request, body, groups: groups)
+            fanOut(key, entry.request, body, groups: groups)
             return
         }
-        let result = await runHere(body, entry.request, meta) { try spool.markRunning(key) }
-        finishRequest(key, result: result, answering: entry.request)
-        NodeMetrics.requestFinished(result.state.rawValue)
-        logger.info("result \(result.state.rawValue)", metadata: meta)
+        if let result = prepareRun(body, entry.request, .request(key)) {
+            finishRequest(key, result: result, answering: entry.request)
+            start(queue.finished())
+        }
     }
 
-    /// Runs a request on this node: trust first (hosts authorise the origin; a request fanned
+    /// A run ordered by ``prepareRun(_:_:_:)`` ended.
+    mutating func ran(_ run: RunID, _ result: HostResult) {
+        switch run {
+        case .request(let key):
+            guard let entry = spool.entries[key], case .request(let body) = entry.request.body else { return }
+            finishRequest(key, result: result, answering: entry.request)
+            emit(.metric(.requestFinished(result.state.rawValue)))
+            log(.info, "result \(result.state.rawValue)", Self.meta(body, entry.request.header.origin))
+        case .ownPart(let key):
+            recordOwn(key, result)
+        }
+        start(queue.finished())
+    }
+
+    static func meta(_ body: RequestBody, _ peer: String) -> Logger.Metadata {
+        ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(peer)"]
+    }
+
+    /// Decides a run on this node: trust first (hosts authorise the origin; a request fanned
     /// out by another host carries the origin's signed request as proof, see
-    /// ``delegationChain(_:_:)``), then the secrets, then `markStarted` (the durable record
-    /// that makes a crash from here on an interruption, never a second run), then the commands.
-    func runHere(
-        _ body: RequestBody, _ request: Envelope, _ meta: Logger.Metadata, markStarted: () throws -> Void
-    ) async -> HostResult {
+    /// ``delegationChain(_:_:)``), then the plan, then the secrets. Allowed, it writes the
+    /// durable mark that makes a crash from here on an interruption, never a second run, and
+    /// orders the run (nil returned); refused, it returns the result to answer with.
+    mutating func prepareRun(_ body: RequestBody, _ request: Envelope, _ run: RunID) -> HostResult? {
         let header = request.header
+        let meta = Self.meta(body, header.origin)
         let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
         let tags = originTags(request, body)
-        let decision = auditedDecision(
-            signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action), meta)
+        let decision = auditedDecision(signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action))
         guard decision.allowed else {
-            logger.warning("denied: \(decision.reason)", metadata: meta)
+            log(.warning, "denied: \(decision.reason)", meta)
             return denial(decision, action: action, origin: header.origin, tags: tags)
         }
         // One snapshot of the command map decides, runs and is recorded: a reload since the
         // request arrived may have changed the entry the plan holds it to.
         let commandMap = identity.configuration.commands
         if let mismatch = body.planMismatch(commandMap: commandMap, host: name) {
-            logger.warning("not running: \(mismatch)", metadata: meta)
+            log(.warning, "not running: \(mismatch)", meta)
             return HostResult(host: name, state: .failed, message: mismatch)
         }
-        let request: Request
+        let opened: Request
         switch openRequest(body, from: header.origin) {
         case .failure(let problem):
             return HostResult(host: name, state: .failed, message: problem.description)
-        case .success(let opened):
-            request = opened
+        case .success(let request):
+            opened = request
         }
-        do {
-            try markStarted()
-        } catch {
-            logger.error("cannot record that the request started, not running it: \(error)", metadata: meta)
-            return HostResult(host: name, state: .failed, message: "\(name) could not record that the request started, so it did not run it: \(error)")
+        switch run {
+        case .request(let key):
+            spool.markRunning(key)
+            write(.spool(key, .running))
+        case .ownPart(let key):
+            write(.file(path: fanOutPath(key, "own-started"), bytes: [], mode: 0o600))
         }
-        logger.info("running", metadata: meta)
-        let result = await LocalExecutor(node: name, commandMap: commandMap, runner: runner)
-            .runRecordingDigest(request, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin))
-        for command in result.commands { NodeMetrics.commandDuration.recordNanoseconds(Int64(command.duration * 1e9)) }
-        return result
+        log(.info, "running", meta)
+        emit(.run(RunOrder(id: run, request: opened, batch: BatchContext(id: body.batch, name: body.batchName, origin: header.origin), commandMap: commandMap)))
+        return nil
     }
 
     /// The request as this host runs it: data, secrets opened with this node's key, commands.
@@ -234,27 +249,20 @@ extension Node {
 
     /// Signs `result`, stores it in the spool and the outbox, and sends it to whoever asked
     /// (the origin, or the host that fanned the request out to this one).
-    func finishRequest(_ key: RequestKey, result: HostResult, answering request: Envelope) {
+    mutating func finishRequest(_ key: RequestKey, result: HostResult, answering request: Envelope) {
         guard let envelope = sign(result, answering: request) else { return }
         // The spool keeps the result durably (after a restart one that was not yet acknowledged
         // is queued again), so the outbox carries it home from memory: one synced write, not two.
-        do {
-            try spool.storeResult(envelope, key: key)
-            outbox.add(kept: envelope)
-        } catch {
-            logger.error("cannot store the result of \(key): \(error)")
-        }
+        spool.storeResult(envelope, key: key)
+        write(.spool(key, .result(envelope)))
+        outbox.add(envelope, durable: false)
         flushDue()
     }
 
     /// Signs `result` for a request that was not stored (a denial) and queues it for whoever asked.
-    func answer(request: Envelope, with result: HostResult) {
+    mutating func answer(request: Envelope, with result: HostResult) {
         guard let envelope = sign(result, answering: request) else { return }
-        do {
-            try outbox.add(envelope)
-        } catch {
-            logger.error("cannot queue the answer to \(request.header.id): \(error)")
-        }
+        enqueue([envelope])
         flushDue()
     }
 
@@ -262,13 +270,13 @@ extension Node {
         guard case .request(let body) = request.body else { return nil }
         return identity.signResult(
             result, batch: BatchContext(id: body.batch, name: body.batchName, origin: request.header.origin),
-            index: body.index, request: body.request, answers: request.header.id, now: clock.now(), random: random,
+            index: body.index, request: body.request, answers: request.header.id, now: now, random: random,
             target: request.header.sender)
     }
 
     /// After a restart: run what was stored but not started; report what was interrupted.
-    /// Requests this node fans out are resumed by ``recoverFanOuts()`` instead.
-    func recoverRequests() throws {
+    /// Requests this node fans out are resumed by ``recoverFanOuts(_:)`` instead.
+    mutating func recoverRequests() {
         // Results waiting in the outbox, by the request they answer: one pass, not one per request.
         var pendingAnswers: [String: Envelope] = [:]
         for entry in outbox.entries.values {
@@ -281,15 +289,16 @@ extension Node {
                 startable += queue.enqueue(key)
             case .running:
                 if let pending = pendingAnswers[entry.request.header.id] {
-                    try spool.storeResult(pending, key: key)
+                    spool.storeResult(pending, key: key)
+                    write(.spool(key, .result(pending)))
                     continue
                 }
-                logger.warning("request \(key) was running when the node stopped; reporting it interrupted, not running it again")
+                log(.warning, "request \(key) was running when the node stopped; reporting it interrupted, not running it again")
                 finishRequest(key, result: interrupted(), answering: entry.request)
             case .finished(let result):
                 // Not acknowledged by whoever asked, and not waiting in the outbox: send again.
                 if !spool.delivered.contains(key), outbox.entries[result.header.id] == nil {
-                    outbox.add(kept: result)
+                    outbox.add(result, durable: false)
                 }
             }
         }

@@ -1,0 +1,59 @@
+import CafeCore
+import CafeWire
+import Logging
+
+/// What transports hand the node: envelopes that arrived and peers that became reachable, as
+/// one `AsyncStream` the ``Node`` consumes (``Node/run()``). Made before the node and its
+/// transports, so that neither needs the other to exist first.
+///
+/// An envelope is verified and decoded in the caller's task, before it enters the stream: the
+/// work whose cost grows with the input runs on the connection's task, in parallel, never on
+/// the node's. ``receive(_:from:)`` returns once the node has handled the envelope, so a
+/// connection reads its next frame only then (backpressure per link).
+public struct NodeInbox: Sendable {
+    let continuation: AsyncStream<NodeInput>.Continuation
+    let current: CurrentIdentity
+    let logger: Logger
+
+    /// A new inbox and the stream the node reads.
+    public static func make(identity: CurrentIdentity, logger: Logger) -> (NodeInbox, AsyncStream<NodeInput>) {
+        let (stream, continuation) = AsyncStream<NodeInput>.makeStream()
+        return (NodeInbox(continuation: continuation, current: identity, logger: logger), stream)
+    }
+
+    /// Bytes from `peer` (the neighbour they came from): verified here, then handled by the
+    /// node. Envelopes that do not verify are logged and counted, and go no further.
+    public func receive(_ bytes: [UInt8], from peer: String) async {
+        guard let opened = Self.open(bytes, source: "envelope from \(peer)", peer: peer, keys: current.identity.keys, logger: logger) else { return }
+        await withCheckedContinuation { done in
+            if case .terminated = continuation.yield(NodeInput(event: .envelope(opened, from: peer), done: done)) { done.resume() }
+        }
+    }
+
+    /// A link to `peer` is up: what waits for it goes now.
+    public func reachable(_ peer: String) async {
+        await withCheckedContinuation { done in
+            if case .terminated = continuation.yield(NodeInput(event: .reachable(peer), done: done)) { done.resume() }
+        }
+    }
+
+    /// No more input: the node's ``Node/run()`` returns.
+    public func finish() { continuation.finish() }
+
+    /// `bytes` verified and decoded, or nil (logged and counted) when they do not verify.
+    static func open(_ bytes: [UInt8], source: String, peer: String, keys: KeyRing, logger: Logger) -> OpenedEnvelope? {
+        do {
+            return OpenedEnvelope(try Envelope.open(bytes, keys: keys, source: source), keys: keys)
+        } catch {
+            logger.warning("refused envelope", metadata: ["peer": "\(peer)", "reason": "\(error)"])
+            NodeMetrics.refused((error as? EnvelopeError)?.reason.rawValue ?? "malformed")
+            return nil
+        }
+    }
+}
+
+/// One input of a node: the event, and who waits until it has been handled.
+public struct NodeInput: Sendable {
+    let event: NodeEvent
+    let done: CheckedContinuation<Void, Never>?
+}
