@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "cafe", targets: ["cafe"]),
         .executable(name: "cafe-node", targets: ["cafe-node"]),
+        .executable(name: "cafe-sim", targets: ["cafe-sim"]),
         .library(name: "CafeCore", targets: ["CafeCore"]),
         .library(name: "CafeCrypto", targets: ["CafeCrypto"]),
         .library(name: "CafeWire", targets: ["CafeWire"]),
@@ -91,6 +92,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The deterministic simulation of a fleet of node cores (docs/simulation.md).
+        .executableTarget(name: "cafe-sim", dependencies: ["CafeNode"], swiftSettings: strict),
         // Helpers shared by the test targets (temporary directories, seeded randomness).
         .target(name: "CafeTestSupport", dependencies: ["CafeCore"], path: "Tests/CafeTestSupport", swiftSettings: strict),
         .testTarget(

@@ -133,6 +133,18 @@ public enum FileSystem {
         if synced { try syncDirectory(parent(of: path)) }
     }
 
+    /// Removes `path` and everything under it (nothing if it is missing; links are not followed).
+    public static func removeTree(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            guard rmdir(path) == 0 else { throw failure("cannot remove", path) }
+        } else {
+            try remove(path, synced: false)
+        }
+    }
+
     /// Creates `path` and its missing parents with `mode`.
     public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws {
         if isDirectory(path) { return }

@@ -50,7 +50,6 @@ enum DurableWrite: Sendable {
     case quarantine(path: String, reason: String)
     case file(path: String, bytes: [UInt8], mode: UInt32)
     case makeDirectory(String)
-    case move(from: String, to: String)
     /// Remove files (missing ones are fine).
     case remove([String])
 }

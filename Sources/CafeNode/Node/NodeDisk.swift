@@ -198,8 +198,6 @@ struct NodeDisk: Sendable {
             try FileSystem.writeAtomically(bytes, to: path, mode: .init(mode))
         case .makeDirectory(let path):
             try FileSystem.makeDirectory(path)
-        case .move(let from, let to):
-            try FileSystem.move(from, to: to)
         case .remove(let paths):
             try remove(paths)
         }
