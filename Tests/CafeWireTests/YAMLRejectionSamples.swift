@@ -93,6 +93,13 @@ enum YAMLRejectionSamples {
         ("original unknown key", { try original("  - name: r\n    state: ok\n") }),
         ("original secret not text", { try original("  - name: r\n    secrets: {pw: [x]}\n") }),
         ("original selector", { try original("  - name: r\n    groups: [['tag:web']]\n") }),
+        // Refused since every reader of a form shares its coder; no version wrote these.
+        ("result empty shell", { try result("{run: '', exit: 0, start: '2026-11-29T15:30:12.345Z', duration: 0}") }),
+        ("result empty argv", { try result("{argv: [], exit: 0, start: '2026-11-29T15:30:12.345Z', duration: 0}") }),
+        ("executed secret twice", { try executed("  - name: r\n    secrets: [pw, pw]\n    state: ok\n    hosts: []\n") }),
+        ("executed secret is data", { try executed("  - name: r\n    data: {pw: x}\n    secrets: [pw]\n    state: ok\n    hosts: []\n") }),
+        ("original secret is data", { try original("  - name: r\n    data: {pw: x}\n    secrets: {pw: 'sealed:x'}\n") }),
+        ("original bad secret key", { try original("  - name: r\n    secrets: {'a b': 'sealed:x'}\n") }),
     ]
 
     /// The message each case gives, by name ("accepted" when it is read without an error).
