@@ -117,7 +117,6 @@ public struct RequestBody: Sendable, Hashable {
         hasher.combine(index)
         hasher.combine(request)
     }
-
 }
 
 extension RequestBody: YAMLMappingCodable {
@@ -185,7 +184,6 @@ public struct ResultBody: Sendable, Hashable {
         self.answers = answers
         self.result = result
     }
-
 }
 
 extension ResultBody: YAMLMappingCodable {
@@ -242,7 +240,6 @@ public struct AckBody: Sendable, Hashable {
         self.code = code
         self.reason = reason
     }
-
 }
 
 extension AckBody: YAMLMappingCodable {
@@ -284,7 +281,6 @@ public struct ForwardBody: Sendable, Hashable {
         self.path = path
         self.envelope = envelope
     }
-
 }
 
 extension ForwardBody: YAMLMappingCodable {

@@ -30,7 +30,6 @@ public struct EnvelopeHeader: Sendable, Hashable {
         self.created = created
         self.expires = expires
     }
-
 }
 
 extension EnvelopeHeader: YAMLMappingCodable {

@@ -38,7 +38,6 @@ public struct PlanAnswerBody: Sendable, Hashable {
         self.commandDigest = commandDigest
         self.commands = commands
     }
-
 }
 
 extension PlanAnswerBody: YAMLMappingCodable {

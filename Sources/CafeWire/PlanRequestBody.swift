@@ -39,7 +39,6 @@ public struct PlanRequestBody: Sendable, Hashable {
         for key in secretKeys { try data.setSecret(key, .sealed("")) }
         return data
     }
-
 }
 
 extension PlanRequestBody: YAMLMappingCodable {

@@ -157,7 +157,6 @@ enum YAMLGoldenSamples {
                 ("original-batch", try originalBatch.originalYAML()),
                 ("input-batch", try input.yaml),
                 ("command-entry", commandEntry.canonicalYAML),
-                ("host-result", YAMLEmitter.bytes(hostResult.yamlValue)),
             ]
             for (name, body) in try bodies {
                 samples.append(("envelope-" + name, Envelope.seal(header: header(body.kind), body: body, key: jlore).bytes))

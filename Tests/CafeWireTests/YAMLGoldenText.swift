@@ -2,7 +2,17 @@
 // Do not edit: these bytes are signed, and files written by older versions must keep verifying.
 
 enum YAMLGoldenText {
-    static let text: [String: String] = [
+    /// The text of each sample, by name; a signed executed file is the executed file and its
+    /// signature line.
+    static var text: [String: String] {
+        var text = unsigned
+        text["signed-executed-batch"] = unsigned["executed-batch"].map {
+            $0 + "signature: executed-batch jlore Lb49Cuh1wOej4JiPLyzZpZs7qm1sHUO2CdF+IbK7RxYXcGALJhRERv6PVK0W5xbS+qbtOMp9lPlj64UoXrfJBA==\n"
+        }
+        return text
+    }
+
+    private static let unsigned: [String: String] = [
         "command-entry": #"""
 command-entry: 1
 commands:
@@ -433,85 +443,6 @@ requests:
     hosts: []
 
 """#,
-        "host-result": #"""
-host: gw1
-state: ok
-message: |-
-  fanned out: 2 of 2 ok
-  second line
-command-digest: 'sha256:abababababababababababababababababababababababababababababababab'
-commands:
-  - argv: [/usr/sbin/useradd, '-m', '--', '{{username:operand}}']
-    exit: 0
-    start: '2026-11-29T15:30:12.345Z'
-    duration: 0.004
-    stdout: |+
-      line one
-        indented two
-      	tabbed
-
-    stderr: ''
-  - run: 'echo ''it''''s'' "quoted" | tr a-z A-Z  # comment: yes'
-    exit: 3
-    timed-out-after: 2.500
-    start: '2026-11-29T15:30:12.595Z'
-    duration: 2.500
-    stdout: no newline at end
-    stdout-truncated: true
-    stdout-dropped: 1234
-    stderr: "bell \x07 nul \0 del \x7F ls \u2028 bom \uFEFF é ✓\r\n"
-    note: stopped reading output 0.500 s after the command exited
-  - run: 'kill -9 $$'
-    signal: SIGKILL
-    start: '2026-11-29T15:30:12.345Z'
-    duration: 0.001
-    stdout-base64: //4AQQ==
-    stderr: ''
-  - argv: [no-such-program, 'yes', 'on', '~', 'null', '- dash', 'a: b', '#hash', '@at', ' lead', 'trail ']
-    not-started: No such file or directory
-    start: '2026-11-29T15:30:12.345Z'
-    duration: 0.000
-    stdout: ''
-    stderr: ''
-  - run: 'printf ''\n\n'''
-    exit: 0
-    start: '2026-11-29T15:30:12.345Z'
-    duration: 1234.568
-    stdout: "\n\n"
-    stderr: |+
-      x
-
-
-leaves:
-  - host: b2
-    state: failed
-    note: no answer within 30 s
-  - host: b3
-    state: ok
-    result: |
-      envelope: 1
-      kind: result
-      signature: result b3 AAAA
-leaf-groups:
-  - [canary1]
-  - hosts: [web1, web2, web3]
-    batch: '25%'
-    max-failures: '1'
-    pause: 30.000
-    check: web_health
-  - hosts: [db1]
-    batch: '1'
-    max-failures: '12.5%'
-    pause: 0.125
-leaf-checks:
-  - group: 1
-    request: web_health
-    index: 2
-    hosts:
-      - host: web1
-        state: ok
-
-"""#,
         "input-batch": #"""
 name: WhateverIwant
 expires-in: 3600.000
@@ -570,182 +501,6 @@ requests:
       - run: uptime
       - argv: [/bin/echo, a b]
   - name: plain
-
-"""#,
-        "signed-executed-batch": #"""
-# CafeBatch executed batch file. Each host's result is signed by that host;
-# check every signature with: cafe verify THIS_FILE
-batch: '20261129-153012-301-9f2c1a7be301'
-name: 'Whatever I want: "odd" #1'
-origin: jlore
-state: error
-created: '2026-11-29T15:30:12.345Z'
-finished: '2026-11-29T15:30:24.845Z'
-cancelled: '2026-11-29T15:30:22.345Z'
-requests:
-  - name: activate_dialup
-    data:
-      username: cranky
-      shell: /bin/bash
-      empty: ''
-      multi: |
-        a
-        b
-      quote: 'it''s "x"'
-    secrets: [pw, token]
-    groups:
-      - [canary1]
-      - hosts: [web1, web2, web3]
-        batch: '25%'
-        max-failures: '1'
-        pause: 30.000
-        check: web_health
-      - hosts: [db1]
-        batch: '1'
-        max-failures: '12.5%'
-        pause: 0.125
-    only:
-      db1: ['.']
-      gw1: ['.', b2]
-    planned:
-      db1: 'sha256:abababababababababababababababababababababababababababababababab'
-      gw1: 'sha256:abababababababababababababababababababababababababababababababab'
-    state: ok
-    hosts:
-      - host: canary1
-        state: ok
-        result: |
-          envelope: 1
-          kind: result
-          body:
-            host: canary1
-          signature: result canary1 QUJD
-      - host: gw1
-        state: ok
-        unsigned-result:
-          host: gw1
-          state: ok
-          message: |-
-            fanned out: 2 of 2 ok
-            second line
-          command-digest: 'sha256:abababababababababababababababababababababababababababababababab'
-          commands:
-            - argv: [/usr/sbin/useradd, '-m', '--', '{{username:operand}}']
-              exit: 0
-              start: '2026-11-29T15:30:12.345Z'
-              duration: 0.004
-              stdout: |+
-                line one
-                  indented two
-                	tabbed
-
-              stderr: ''
-            - run: 'echo ''it''''s'' "quoted" | tr a-z A-Z  # comment: yes'
-              exit: 3
-              timed-out-after: 2.500
-              start: '2026-11-29T15:30:12.595Z'
-              duration: 2.500
-              stdout: no newline at end
-              stdout-truncated: true
-              stdout-dropped: 1234
-              stderr: "bell \x07 nul \0 del \x7F ls \u2028 bom \uFEFF é ✓\r\n"
-              note: stopped reading output 0.500 s after the command exited
-            - run: 'kill -9 $$'
-              signal: SIGKILL
-              start: '2026-11-29T15:30:12.345Z'
-              duration: 0.001
-              stdout-base64: //4AQQ==
-              stderr: ''
-            - argv: [no-such-program, 'yes', 'on', '~', 'null', '- dash', 'a: b', '#hash', '@at', ' lead', 'trail ']
-              not-started: No such file or directory
-              start: '2026-11-29T15:30:12.345Z'
-              duration: 0.000
-              stdout: ''
-              stderr: ''
-            - run: 'printf ''\n\n'''
-              exit: 0
-              start: '2026-11-29T15:30:12.345Z'
-              duration: 1234.568
-              stdout: "\n\n"
-              stderr: |+
-                x
-
-
-          leaves:
-            - host: b2
-              state: failed
-              note: no answer within 30 s
-            - host: b3
-              state: ok
-              result: |
-                envelope: 1
-                kind: result
-                signature: result b3 AAAA
-          leaf-groups:
-            - [canary1]
-            - hosts: [web1, web2, web3]
-              batch: '25%'
-              max-failures: '1'
-              pause: 30.000
-              check: web_health
-            - hosts: [db1]
-              batch: '1'
-              max-failures: '12.5%'
-              pause: 0.125
-          leaf-checks:
-            - group: 1
-              request: web_health
-              index: 2
-              hosts:
-                - host: web1
-                  state: ok
-      - host: web1
-        state: no-answer
-        note: no answer within 30 s
-    checks:
-      - group: 1
-        request: web_health
-        index: 2
-        hosts:
-          - host: web1
-            state: ok
-  - name: adhoc
-    commands:
-      - run: 'uptime && df -h'
-      - argv: [/bin/echo, hello world, '{{x}}']
-    state: failed
-    note: 'stopped: ''quoted'' note'
-    hosts:
-      - host: jlore
-        state: failed
-        unsigned-result:
-          host: jlore
-          state: failed
-          commands:
-            - argv: [/usr/sbin/useradd, '-m', '--', '{{username:operand}}']
-              exit: 0
-              start: '2026-11-29T15:30:12.345Z'
-              duration: 0.004
-              stdout: |+
-                line one
-                  indented two
-                	tabbed
-
-              stderr: ''
-            - run: 'echo ''it''''s'' "quoted" | tr a-z A-Z  # comment: yes'
-              exit: 3
-              timed-out-after: 2.500
-              start: '2026-11-29T15:30:12.595Z'
-              duration: 2.500
-              stdout: no newline at end
-              stdout-truncated: true
-              stdout-dropped: 1234
-              stderr: "bell \x07 nul \0 del \x7F ls \u2028 bom \uFEFF é ✓\r\n"
-              note: stopped reading output 0.500 s after the command exited
-  - name: web_health
-    state: skipped
-    hosts: []
-signature: executed-batch jlore Lb49Cuh1wOej4JiPLyzZpZs7qm1sHUO2CdF+IbK7RxYXcGALJhRERv6PVK0W5xbS+qbtOMp9lPlj64UoXrfJBA==
 
 """#,
     ]
