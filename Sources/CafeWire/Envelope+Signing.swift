@@ -31,10 +31,7 @@ extension Envelope {
         let header: EnvelopeHeader
         let body: EnvelopeBody
         do {
-            let root = try YAMLReader.document(bytes[0..<parts.payloadEnd], limits: EnvelopeLimits.yaml, source: source)
-            let mapping = try root.mapping(allowed: EnvelopeHeader.yamlKeys)
-            header = try EnvelopeHeader(mapping)
-            body = try EnvelopeBody(kind: header.kind, try mapping.required("body"))
+            (header, body) = try decode(bytes[0..<parts.payloadEnd], source: source)
         } catch let error as InputError {
             throw EnvelopeError(reason: .malformed, detail: error.description)
         }
@@ -52,9 +49,17 @@ extension Envelope {
     /// file whose signers this node does not know). Never act on what it returns.
     public static func decodeUnverified(_ bytes: [UInt8]) throws -> Envelope {
         let parts = try SignedText.split(bytes)
-        let root = try YAMLReader.document(bytes[0..<parts.payloadEnd], limits: EnvelopeLimits.yaml, source: "envelope")
-        let mapping = try root.mapping(allowed: EnvelopeHeader.yamlKeys)
+        let (header, body) = try decode(bytes[0..<parts.payloadEnd], source: "envelope")
+        return Envelope(header: header, body: body, bytes: bytes)
+    }
+
+    /// The keys of an envelope: its header's, its body, and the sender's credentials.
+    static let yamlKeys = EnvelopeHeader.yamlKeys + ["body", "credentials"]
+
+    /// The header and body of an envelope's payload (the bytes before its signature line).
+    private static func decode(_ payload: ArraySlice<UInt8>, source: String) throws -> (EnvelopeHeader, EnvelopeBody) {
+        let mapping = try YAMLReader.document(payload, limits: EnvelopeLimits.yaml, source: source).mapping(allowed: yamlKeys)
         let header = try EnvelopeHeader(mapping)
-        return Envelope(header: header, body: try EnvelopeBody(kind: header.kind, try mapping.required("body")), bytes: bytes)
+        return (header, try EnvelopeBody(kind: header.kind, try mapping.required("body")))
     }
 }

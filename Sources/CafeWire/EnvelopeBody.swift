@@ -31,6 +31,7 @@ public enum EnvelopeBody: Sendable, Hashable {
         }
     }
 
+    /// Reads the body of an envelope of `kind` with that kind's coder.
     init(kind: EnvelopeKind, _ reader: YAMLReader) throws {
         switch kind {
         case .request: self = .request(try RequestBody(reader))
@@ -96,17 +97,6 @@ public struct RequestBody: Sendable, Hashable {
             && lhs.planDigest == rhs.planDigest
     }
 
-    /// The `data:` of a request (or plan request) body: non-secret keys and their values.
-    static func data(_ mapping: YAMLMapping) throws -> RequestData {
-        var data = RequestData()
-        if let dataReader = mapping.optional("data") {
-            for (key, _, value) in try dataReader.mapping().readers {
-                do { try data.set(key, try value.string()) } catch let error as DataKeyError { throw value.error(error.description) }
-            }
-        }
-        return data
-    }
-
     /// `.`, or host names joined by `/` (at most ``ForwardBody/maxPath`` of them), optionally
     /// ending in `/.` (that host's own commands).
     public static func isValidPath(_ path: String) -> Bool {
@@ -127,61 +117,31 @@ public struct RequestBody: Sendable, Hashable {
         hasher.combine(index)
         hasher.combine(request)
     }
+}
 
-    var yamlValue: YAMLValue {
+extension RequestBody: YAMLMappingCodable {
+    public static let yamlKeys = [
+        "batch", "batch-name", "index", "request", "data", "secrets", "commands", "answer-by", "delegation", "only", "plan-digest",
+    ]
+
+    public var yamlPairs: [YAMLPair] {
         var pairs = [
             YAMLPair("batch", .string(batch)), YAMLPair("batch-name", .string(batchName)),
             YAMLPair("index", .int(index)), YAMLPair("request", .string(request)),
         ]
-        if !data.isEmpty { pairs.append(YAMLPair("data", .map(data.map { YAMLPair($0.key, .string($0.value)) }))) }
-        if !secrets.isEmpty { pairs.append(YAMLPair("secrets", .map(secrets.map { YAMLPair($0.key, .string($0.sealed)) }))) }
-        if !commands.isEmpty {
-            pairs.append(YAMLPair("commands", .list(commands.map { spec in
-                switch spec {
-                case .shell(let text): .map([YAMLPair("run", .string(text))])
-                case .argv(let argv): .map([YAMLPair("argv", .strings(argv))])
-                }
-            })))
-        }
-        if let answerBy { pairs.append(YAMLPair("answer-by", .string(answerBy.description))) }
+        pairs += RequestData.yamlPairs(
+            fields: data, secrets: secrets.map { RequestData.Secret(key: $0.key, value: .sealed($0.sealed)) }, form: .sealed)
+        if !commands.isEmpty { pairs.append(YAMLPair("commands", .list(commands.map(\.yamlValue)))) }
+        if let answerBy { pairs.append(YAMLPair("answer-by", answerBy.yamlValue)) }
         if let delegation { pairs.append(YAMLPair("delegation", .string(delegation))) }
         if let only { pairs.append(YAMLPair("only", .strings(only))) }
         if let planDigest { pairs.append(YAMLPair("plan-digest", .string(planDigest))) }
-        return .map(pairs)
+        return pairs
     }
 
-    init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(
-            allowed: ["batch", "batch-name", "index", "request", "data", "secrets", "commands", "answer-by", "delegation", "only", "plan-digest"])
+    public init(_ mapping: YAMLMapping) throws {
         let position = try RequestPosition(mapping, idKey: "batch")
-        let data = try Self.data(mapping)
-        var secrets: [(key: String, sealed: String)] = []
-        if let secretsReader = mapping.optional("secrets") {
-            for (key, _, value) in try secretsReader.mapping().readers {
-                guard Names.isValidDataKey(key), data.value(for: key) == nil else {
-                    throw value.error("secret key '\(key)' is invalid or also a data key")
-                }
-                secrets.append((key, try value.string()))
-            }
-        }
-        var commands: [CommandSpec] = []
-        if let commandsReader = mapping.optional("commands") {
-            for item in try commandsReader.sequence() {
-                let fields = try item.mapping(allowed: ["run", "argv"])
-                if let run = fields.optional("run") {
-                    commands.append(.shell(try run.nonEmptyString()))
-                } else {
-                    let argv = try fields.required("argv").stringList()
-                    guard let first = argv.first, !first.isEmpty else { throw item.error("argv needs a program") }
-                    commands.append(.argv(argv))
-                }
-            }
-        }
-        var answerBy: Timestamp?
-        if let reader = mapping.optional("answer-by") {
-            guard let time = Timestamp(iso8601: try reader.string()) else { throw reader.error("is not a time") }
-            answerBy = time
-        }
+        let data = try RequestData(mapping, secrets: .sealed)
         var only: [String]?
         if let onlyReader = mapping.optional("only") {
             let paths = try onlyReader.stringList()
@@ -192,9 +152,19 @@ public struct RequestBody: Sendable, Hashable {
         }
         self.init(
             batch: position.id, batchName: try mapping.required("batch-name").string(), index: position.index, request: position.request,
-            data: data.fields, secrets: secrets, commands: commands, answerBy: answerBy,
+            data: data.fields, secrets: data.secrets.map { ($0.key, $0.sealedText) },
+            commands: try mapping.optional("commands")?.list(of: CommandSpec.self) ?? [],
+            answerBy: try mapping.optional("answer-by").map(Timestamp.init),
             delegation: try mapping.optional("delegation")?.string(), only: only,
             planDigest: try mapping.optional("plan-digest")?.sha256Digest())
+    }
+}
+
+extension RequestData.Secret {
+    /// The sealed text of a secret read from a request body (always sealed there).
+    var sealedText: String {
+        guard case .sealed(let text) = value else { return "" }
+        return text
     }
 }
 
@@ -214,30 +184,29 @@ public struct ResultBody: Sendable, Hashable {
         self.answers = answers
         self.result = result
     }
+}
 
-    var yamlValue: YAMLValue {
-        .map(
-            [
-                YAMLPair("batch", .string(batch)), YAMLPair("index", .int(index)),
-                YAMLPair("request", .string(request)), YAMLPair("answers", .string(answers)),
-            ] + result.yamlPairs)
+extension ResultBody: YAMLMappingCodable {
+    public static let yamlKeys = ["batch", "index", "request", "answers"] + HostResult.yamlKeys
+
+    public var yamlPairs: [YAMLPair] {
+        [
+            YAMLPair("batch", .string(batch)), YAMLPair("index", .int(index)),
+            YAMLPair("request", .string(request)), YAMLPair("answers", .string(answers)),
+        ] + result.yamlPairs
     }
 
-    init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["batch", "index", "request", "answers"] + HostResult.yamlKeys)
-        let answers = try mapping.required("answers")
-        guard EnvelopeID.isValid(try answers.string()) else { throw answers.error("is not an envelope id") }
+    public init(_ mapping: YAMLMapping) throws {
+        let answers = try mapping.required("answers").envelopeID()
         let position = try RequestPosition(mapping, idKey: "batch")
-        self.init(
-            batch: position.id, index: position.index, request: position.request,
-            answers: try answers.string(), result: try HostResult(mapping))
+        self.init(batch: position.id, index: position.index, request: position.request, answers: answers, result: try HostResult(mapping))
     }
 }
 
 /// Receiver → sender: the named envelope is stored durably (`accepted`), was already stored
 /// (`duplicate`), or was refused (`refused`, with the reason).
 public struct AckBody: Sendable, Hashable {
-    public enum Status: String, Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable, CaseIterable {
         case accepted, duplicate, refused
     }
 
@@ -271,29 +240,31 @@ public struct AckBody: Sendable, Hashable {
         self.code = code
         self.reason = reason
     }
+}
 
-    var yamlValue: YAMLValue {
-        var pairs = [YAMLPair("acks", .string(acks)), YAMLPair("status", .string(status.rawValue))]
-        if let code { pairs.append(YAMLPair("code", .string(code.rawValue))) }
+extension AckBody: YAMLMappingCodable {
+    public static let yamlKeys = ["acks", "status", "code", "reason"]
+
+    public var yamlPairs: [YAMLPair] {
+        var pairs = [YAMLPair("acks", .string(acks)), YAMLPair("status", status.yamlValue)]
+        if let code { pairs.append(YAMLPair("code", code.yamlValue)) }
         if let reason { pairs.append(YAMLPair("reason", .string(reason))) }
-        return .map(pairs)
+        return pairs
     }
 
-    init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["acks", "status", "code", "reason"])
-        let acks = try mapping.required("acks")
-        guard EnvelopeID.isValid(try acks.string()) else { throw acks.error("is not an envelope id") }
-        let statusReader = try mapping.required("status")
-        guard let status = Status(rawValue: try statusReader.string()) else { throw statusReader.error("unknown status") }
-        var code: Code?
-        if let codeReader = mapping.optional("code") {
-            code = Code(rawValue: try codeReader.string())
-            guard code != nil else {
-                throw codeReader.error("unknown code", hint: "one of " + Code.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-        }
-        self.init(acks: try acks.string(), status: status, code: code, reason: try mapping.optional("reason")?.string())
+    public init(_ mapping: YAMLMapping) throws {
+        self.init(
+            acks: try mapping.required("acks").envelopeID(), status: try Status(try mapping.required("status")),
+            code: try mapping.optional("code").map(Code.init), reason: try mapping.optional("reason")?.string())
     }
+}
+
+extension AckBody.Status: YAMLWord {
+    public static let yamlMeaning = "an acknowledgement status"
+}
+
+extension AckBody.Code: YAMLWord {
+    public static let yamlMeaning = "a refusal code"
 }
 
 /// One hop of a relayed envelope. The end-to-end envelope travels unchanged (its own signature
@@ -310,18 +281,21 @@ public struct ForwardBody: Sendable, Hashable {
         self.path = path
         self.envelope = envelope
     }
+}
 
-    var yamlValue: YAMLValue {
-        .map([YAMLPair("path", .strings(path)), YAMLPair("envelope", .string(envelope))])
+extension ForwardBody: YAMLMappingCodable {
+    public static let yamlKeys = ["path", "envelope"]
+
+    public var yamlPairs: [YAMLPair] {
+        [YAMLPair("path", .strings(path)), YAMLPair("envelope", .string(envelope))]
     }
 
-    init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["path", "envelope"])
+    public init(_ mapping: YAMLMapping) throws {
         let pathReader = try mapping.required("path")
-        path = try pathReader.stringList()
+        let path = try pathReader.stringList()
         guard !path.isEmpty, path.count <= Self.maxPath, path.allSatisfy(Names.isValidNode) else {
             throw pathReader.error("must list 1 to \(Self.maxPath) node names")
         }
-        envelope = try mapping.required("envelope").string()
+        self.init(path: path, envelope: try mapping.required("envelope").string())
     }
 }

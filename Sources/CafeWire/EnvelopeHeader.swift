@@ -30,46 +30,34 @@ public struct EnvelopeHeader: Sendable, Hashable {
         self.created = created
         self.expires = expires
     }
+}
 
-    var yamlPairs: [YAMLPair] {
+extension EnvelopeHeader: YAMLMappingCodable {
+    public static let yamlKeys = ["envelope", "kind", "id", "origin", "sender", "target", "created", "expires"]
+
+    public var yamlPairs: [YAMLPair] {
         [
             YAMLPair("envelope", .int(Self.version)),
-            YAMLPair("kind", .string(kind.rawValue)),
+            YAMLPair("kind", kind.yamlValue),
             YAMLPair("id", .string(id)),
             YAMLPair("origin", .string(origin)),
             YAMLPair("sender", .string(sender)),
             YAMLPair("target", .string(target)),
-            YAMLPair("created", .string(created.description)),
-            YAMLPair("expires", .string(expires.description)),
+            YAMLPair("created", created.yamlValue),
+            YAMLPair("expires", expires.yamlValue),
         ]
     }
 
-    static let yamlKeys = ["envelope", "kind", "id", "origin", "sender", "target", "created", "expires", "body", "credentials"]
-
-    init(_ mapping: YAMLMapping) throws {
+    public init(_ mapping: YAMLMapping) throws {
         let version = try mapping.required("envelope")
         guard try version.int() == Self.version else {
             throw version.error("unsupported envelope version (this node reads version \(Self.version))")
         }
-        let kindReader = try mapping.required("kind")
-        guard let kind = EnvelopeKind(rawValue: try kindReader.string()) else { throw kindReader.error("unknown kind") }
-        let idReader = try mapping.required("id")
-        let id = try idReader.string()
-        guard EnvelopeID.isValid(id) else { throw idReader.error("is not a valid envelope id") }
-        func node(_ key: String) throws -> String {
-            let reader = try mapping.required(key)
-            let name = try reader.string()
-            guard Names.isValidNode(name) else { throw reader.error("'\(name)' is not a valid node name") }
-            return name
-        }
-        func time(_ key: String) throws -> Timestamp {
-            let reader = try mapping.required(key)
-            guard let time = Timestamp(iso8601: try reader.string()) else { throw reader.error("is not a time") }
-            return time
-        }
         self.init(
-            kind: kind, id: id, origin: try node("origin"), sender: try node("sender"), target: try node("target"),
-            created: try time("created"), expires: try time("expires"))
+            kind: try EnvelopeKind(try mapping.required("kind")), id: try mapping.required("id").envelopeID(),
+            origin: try mapping.required("origin").nodeName(), sender: try mapping.required("sender").nodeName(),
+            target: try mapping.required("target").nodeName(),
+            created: try Timestamp(try mapping.required("created")), expires: try Timestamp(try mapping.required("expires")))
     }
 }
 
@@ -87,5 +75,14 @@ public enum EnvelopeID {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
                 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
         } && bytes[0] != UInt8(ascii: ".")
+    }
+}
+
+extension YAMLReader {
+    /// An envelope id (``EnvelopeID/isValid(_:)``).
+    func envelopeID() throws -> String {
+        let id = try string()
+        guard EnvelopeID.isValid(id) else { throw error("'\(id.prefix(100))' is not an envelope id") }
+        return id
     }
 }

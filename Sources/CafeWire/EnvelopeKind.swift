@@ -1,3 +1,5 @@
+import CafeCore
+
 /// What an envelope carries. The kind is the signing context (see ``SignedText``), so a
 /// signature made for one kind never verifies as another.
 public enum EnvelopeKind: String, Sendable, Hashable, CaseIterable {
@@ -15,4 +17,8 @@ public enum EnvelopeKind: String, Sendable, Hashable, CaseIterable {
     case planRequest = "plan-request"
     /// Host → origin: the signed answer to a plan request. Never taken as a result.
     case planAnswer = "plan-answer"
+}
+
+extension EnvelopeKind: YAMLWord {
+    public static let yamlMeaning = "an envelope kind"
 }

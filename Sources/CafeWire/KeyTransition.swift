@@ -37,7 +37,7 @@ public struct KeyTransition: Sendable, Hashable {
                 YAMLPair("name", .string(name)),
                 YAMLPair("old", .string(old.text)),
                 YAMLPair("new", .string(new.text)),
-                YAMLPair("at", .string(at.description)),
+                YAMLPair("at", at.yamlValue),
             ], context: Self.signingContext, signer: name, key: oldKey)
     }
 
@@ -52,7 +52,7 @@ public struct KeyTransition: Sendable, Hashable {
         name = try SignedDocument.name(mapping, "name")
         old = try SignedDocument.key(mapping, "old")
         new = try SignedDocument.key(mapping, "new")
-        at = try SignedDocument.time(mapping, "at")
+        at = try Timestamp(try mapping.required("at"))
         guard parts.signer == name, SignedText.holds(bytes, parts, key: old) else {
             throw InputError(source: source, message: "is not signed by the old key of \(name) it names")
         }

@@ -52,8 +52,8 @@ public struct NodeCertificate: Sendable, Hashable {
                 YAMLPair("name", .string(name)),
                 YAMLPair("key", .string(key.text)),
                 YAMLPair("tags", .list(tags.map { .string($0) })),
-                YAMLPair("not-before", .string(notBefore.description)),
-                YAMLPair("not-after", .string(notAfter.description)),
+                YAMLPair("not-before", notBefore.yamlValue),
+                YAMLPair("not-after", notAfter.yamlValue),
                 YAMLPair("serial", .int(serial)),
             ], context: Self.signingContext, signer: fleet, key: fleetKey)
     }
@@ -76,8 +76,8 @@ public struct NodeCertificate: Sendable, Hashable {
         for tag in tags where !Self.isValidTag(tag) {
             throw tagsReader.error("'\(tag)' is not a tag (letters, digits, _ . -)")
         }
-        notBefore = try SignedDocument.time(mapping, "not-before")
-        notAfter = try SignedDocument.time(mapping, "not-after")
+        notBefore = try Timestamp(try mapping.required("not-before"))
+        notAfter = try Timestamp(try mapping.required("not-after"))
         serial = try mapping.required("serial").int()
         self.bytes = bytes
     }

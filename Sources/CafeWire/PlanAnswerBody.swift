@@ -38,35 +38,33 @@ public struct PlanAnswerBody: Sendable, Hashable {
         self.commandDigest = commandDigest
         self.commands = commands
     }
+}
 
-    var yamlValue: YAMLValue {
+extension PlanAnswerBody: YAMLMappingCodable {
+    public static let yamlKeys = ["plan", "index", "request", "answers", "host", "state", "message", "command-digest", "commands"]
+
+    public var yamlPairs: [YAMLPair] {
         var pairs = [
             YAMLPair("plan", .string(plan)), YAMLPair("index", .int(index)), YAMLPair("request", .string(request)),
-            YAMLPair("answers", .string(answers)), YAMLPair("host", .string(host)), YAMLPair("state", .string(state.rawValue)),
+            YAMLPair("answers", .string(answers)), YAMLPair("host", .string(host)), YAMLPair("state", state.yamlValue),
         ]
         if let message { pairs.append(YAMLPair("message", .string(message))) }
         if let commandDigest { pairs.append(YAMLPair("command-digest", .string(commandDigest))) }
-        if !commands.isEmpty { pairs.append(YAMLPair("commands", .list(commands.map { .string($0) }))) }
-        return .map(pairs)
+        if !commands.isEmpty { pairs.append(YAMLPair("commands", .strings(commands))) }
+        return pairs
     }
 
-    init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(
-            allowed: ["plan", "index", "request", "answers", "host", "state", "message", "command-digest", "commands"])
+    public init(_ mapping: YAMLMapping) throws {
         let position = try RequestPosition(mapping, idKey: "plan")
-        let answers = try mapping.required("answers")
-        guard EnvelopeID.isValid(try answers.string()) else { throw answers.error("is not an envelope id") }
-        let hostReader = try mapping.required("host")
-        guard Names.isValidNode(try hostReader.string()) else { throw hostReader.error("is not a valid node name") }
+        let answers = try mapping.required("answers").envelopeID()
+        let host = try mapping.required("host").nodeName()
         let stateReader = try mapping.required("state")
-        guard let state = HostState(rawValue: try stateReader.string()), Self.states.contains(state) else {
-            throw stateReader.error("is not a plan answer's state", hint: "ok, failed or denied")
-        }
+        let state = try HostState(stateReader)
+        guard Self.states.contains(state) else { throw stateReader.error("is not a plan answer's state", hint: "ok, failed or denied") }
         let digest = try mapping.optional("command-digest")?.sha256Digest()
         if state == .ok && digest == nil { throw stateReader.error("is ok but the answer has no command-digest") }
         self.init(
-            plan: position.id, index: position.index, request: position.request,
-            answers: try answers.string(), host: try hostReader.string(), state: state,
+            plan: position.id, index: position.index, request: position.request, answers: answers, host: host, state: state,
             message: try mapping.optional("message")?.string(), commandDigest: digest,
             commands: try mapping.optional("commands")?.stringList() ?? [])
     }

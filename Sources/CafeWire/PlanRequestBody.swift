@@ -39,30 +39,26 @@ public struct PlanRequestBody: Sendable, Hashable {
         for key in secretKeys { try data.setSecret(key, .sealed("")) }
         return data
     }
+}
 
-    var yamlValue: YAMLValue {
-        var pairs = [
+extension PlanRequestBody: YAMLMappingCodable {
+    public static let yamlKeys = ["plan", "batch-name", "index", "request", "data", "secret-keys"]
+
+    public var yamlPairs: [YAMLPair] {
+        [
             YAMLPair("plan", .string(plan)), YAMLPair("batch-name", .string(batchName)),
             YAMLPair("index", .int(index)), YAMLPair("request", .string(request)),
         ]
-        if !data.isEmpty { pairs.append(YAMLPair("data", .map(data.map { YAMLPair($0.key, .string($0.value)) }))) }
-        if !secretKeys.isEmpty { pairs.append(YAMLPair("secret-keys", .strings(secretKeys))) }
-        return .map(pairs)
+            + RequestData.yamlPairs(
+                fields: data, secrets: secretKeys.map { RequestData.Secret(key: $0, value: .sealed("")) }, form: .names,
+                secretsKey: "secret-keys")
     }
 
-    init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["plan", "batch-name", "index", "request", "data", "secret-keys"])
+    public init(_ mapping: YAMLMapping) throws {
         let position = try RequestPosition(mapping, idKey: "plan")
-        let data = try RequestBody.data(mapping)
-        var secretKeys: [String] = []
-        if let keysReader = mapping.optional("secret-keys") {
-            secretKeys = try keysReader.stringList()
-            for key in secretKeys where !Names.isValidDataKey(key) || data.value(for: key) != nil || secretKeys.filter({ $0 == key }).count > 1 {
-                throw keysReader.error("secret key '\(key)' is invalid, listed twice or also a data key")
-            }
-        }
+        let data = try RequestData(mapping, secrets: .names, secretsKey: "secret-keys")
         self.init(
             plan: position.id, batchName: try mapping.required("batch-name").string(), index: position.index, request: position.request,
-            data: data.fields, secretKeys: secretKeys)
+            data: data.fields, secretKeys: data.secretKeys)
     }
 }

@@ -15,8 +15,6 @@ struct RequestPosition {
         let indexReader = try mapping.required("index")
         index = try indexReader.int()
         guard index >= 0 else { throw indexReader.error("must not be negative") }
-        let requestReader = try mapping.required("request")
-        request = try requestReader.string()
-        guard Names.isValidRequest(request) else { throw requestReader.error("'\(request)' is not a valid request name") }
+        request = try mapping.required("request").requestName()
     }
 }

@@ -34,9 +34,9 @@ public struct RevocationList: Sendable, Hashable {
             [
                 YAMLPair("revocations", .int(1)),
                 YAMLPair("fleet", .string(fleet)),
-                YAMLPair("updated", .string(updated.description)),
+                YAMLPair("updated", updated.yamlValue),
                 YAMLPair("revoked", .list(revoked.sorted { $0.key < $1.key }.map {
-                    .map([YAMLPair("serial", .int($0.key)), YAMLPair("at", .string($0.value.description))])
+                    .map([YAMLPair("serial", .int($0.key)), YAMLPair("at", $0.value.yamlValue)])
                 })),
             ], context: Self.signingContext, signer: fleet, key: fleetKey)
     }
@@ -48,13 +48,13 @@ public struct RevocationList: Sendable, Hashable {
             bytes, context: Self.signingContext, allowed: ["revocations", "fleet", "updated", "revoked", "signature"], source: source)
         try SignedDocument.version(mapping, "revocations")
         fleet = try SignedDocument.name(mapping, "fleet")
-        updated = try SignedDocument.time(mapping, "updated")
+        updated = try Timestamp(try mapping.required("updated"))
         revoked = [:]
         for item in try mapping.required("revoked").sequence() {
             let entry = try item.mapping(allowed: ["serial", "at"])
             let serial = try entry.required("serial").int()
             guard revoked[serial] == nil else { throw item.error("serial \(serial) is listed twice") }
-            revoked[serial] = try SignedDocument.time(entry, "at")
+            revoked[serial] = try Timestamp(try entry.required("at"))
         }
         let candidates = fleets.filter { $0.name == nil || $0.name == fleet }
         guard parts.signer == fleet else {

@@ -52,12 +52,6 @@ public enum SignedDocument {
             throw reader.error("\(error)")
         }
     }
-
-    static func time(_ mapping: YAMLMapping, _ key: String) throws -> Timestamp {
-        let reader = try mapping.required(key)
-        guard let time = Timestamp(iso8601: try reader.string()) else { throw reader.error("is not a time (ISO 8601, UTC)") }
-        return time
-    }
 }
 
 extension SignedText {

@@ -47,12 +47,8 @@ public struct CommandMap: Sendable, Hashable {
             return
         }
         var entries: [String: CommandMapEntry] = [:]
-        for (name, mark, value) in try YAMLReader(node: root, source: source).mapping().readers {
-            guard Names.isValidRequest(name) else {
-                throw InputError(
-                    source: source, line: mark.line, column: mark.column, field: name,
-                    message: "'\(name)' is not a valid request name (letters, digits, _ . -)")
-            }
+        let mapping = try YAMLReader(node: root, source: source).mapping()
+        for (name, value) in try mapping.requestEntries() {
             entries[name] = try Self.entry(value)
         }
         self.init(entries: entries)
@@ -79,18 +75,8 @@ public struct CommandMap: Sendable, Hashable {
         return entry
     }
 
+    /// An entry's commands, in their short form.
     private static func commands(_ reader: YAMLReader) throws -> [CommandSpec] {
-        let items = try reader.sequence()
-        guard !items.isEmpty else { throw reader.error("lists no commands") }
-        return try items.map { item in
-            if case .sequence = item.node {
-                let argv = try item.stringList()
-                guard let program = argv.first, !program.isEmpty else {
-                    throw item.error("an argv list needs a program as its first item")
-                }
-                return .argv(argv)
-            }
-            return .shell(try item.nonEmptyString())
-        }
+        try reader.nonEmptyList(of: CommandSpec.ShortForm.self, else: "lists no commands").map(\.spec)
     }
 }

@@ -18,7 +18,7 @@ extension CommandMapEntry {
     public var canonicalYAML: [UInt8] {
         YAMLEmitter.bytes(.map([
             YAMLPair("command-entry", .int(1)),
-            YAMLPair("commands", .list(commands.map { .map([$0.yamlPair]) })),
+            YAMLPair("commands", .list(commands.map(\.yamlValue))),
             YAMLPair("timeout", .seconds(timeout)),
             YAMLPair("output-cap", .int(outputCap)),
         ]))

@@ -33,12 +33,8 @@ public struct DeliveryMap: Sendable, Hashable {
     public init(yaml bytes: some Collection<UInt8>, source: String) throws {
         self.init()
         guard let root = try YAMLParser.parse(bytes, limits: .config, source: source) else { return }
-        for (name, mark, value) in try YAMLReader(node: root, source: source).mapping().readers {
-            guard Names.isValidRequest(name) else {
-                throw InputError(
-                    source: source, line: mark.line, column: mark.column, field: name,
-                    message: "'\(name)' is not a valid request name (letters, digits, _ . -)")
-            }
+        let mapping = try YAMLReader(node: root, source: source).mapping()
+        for (name, value) in try mapping.requestEntries() {
             entries[name] = try HostGroup.groups(value, selectors: true)
             marks[name] = value.node.mark
         }

@@ -8,24 +8,12 @@ extension Batch {
     /// The executed batch file: every request, every host, every command with its full result.
     public var executedYAML: [UInt8] {
         var pairs = [
-            YAMLPair("batch", .string(id.rawValue)),
-            YAMLPair("name", .string(name)),
-            YAMLPair("origin", .string(origin)),
-            YAMLPair("state", .string(state.rawValue)),
-            YAMLPair("created", .string(created.description)),
+            YAMLPair("batch", .string(id.rawValue)), YAMLPair("name", .string(name)), YAMLPair("origin", .string(origin)),
+            YAMLPair("state", state.yamlValue), YAMLPair("created", created.yamlValue),
         ]
-        if let finished { pairs.append(YAMLPair("finished", .string(finished.description))) }
-        if let cancelled { pairs.append(YAMLPair("cancelled", .string(cancelled.description))) }
-        pairs.append(YAMLPair("requests", .list(requests.map { request in
-            var fields = Self.requestPairs(request, secrets: .strings(request.data.secretKeys))
-            fields.append(YAMLPair("state", .string(request.state.rawValue)))
-            if let note = request.note { fields.append(YAMLPair("note", .string(note))) }
-            fields.append(YAMLPair("hosts", .list(request.records.map(\.yamlValue))))
-            if !request.checks.isEmpty {
-                fields.append(YAMLPair("checks", .list(request.checks.map(\.yamlValue))))
-            }
-            return .map(fields)
-        })))
+        if let finished { pairs.append(YAMLPair("finished", finished.yamlValue)) }
+        if let cancelled { pairs.append(YAMLPair("cancelled", cancelled.yamlValue)) }
+        pairs.append(YAMLPair("requests", .list(requests.map { .map($0.executedPairs) })))
         return YAMLEmitter.bytes(.map(pairs), comment: Self.executedComment)
     }
 
@@ -33,59 +21,30 @@ extension Batch {
     /// Secret values must already be sealed (`sealed:…`); clear ones are refused so that no file
     /// ever holds a secret in clear.
     public func originalYAML() throws -> [UInt8] {
-        let requestValues: [YAMLValue] = try requests.map { request in
-            let sealed: [YAMLPair] = try request.data.secrets.map { secret in
-                guard case .sealed(let text) = secret.value else {
+        for request in requests {
+            for secret in request.data.secrets {
+                guard case .sealed = secret.value else {
                     throw EnvironmentError("secret '\(secret.key)' of request '\(request.name)' must be sealed before the batch is saved")
                 }
-                return YAMLPair(secret.key, .string(text))
             }
-            return .map(Self.requestPairs(request, secrets: .map(sealed)))
         }
         return YAMLEmitter.bytes(
             .map([
                 YAMLPair("batch", .string(id.rawValue)), YAMLPair("name", .string(name)),
-                YAMLPair("origin", .string(origin)), YAMLPair("created", .string(created.description)),
-                YAMLPair("requests", .list(requestValues)),
+                YAMLPair("origin", .string(origin)), YAMLPair("created", created.yamlValue),
+                YAMLPair("requests", .list(requests.map { .map($0.storedPairs(secrets: .sealed)) })),
             ]),
             comment: ["CafeBatch original batch, saved before it ran. Secrets are sealed to the origin's key."])
-    }
-
-    private static func requestPairs(_ request: Request, secrets: YAMLValue) -> [YAMLPair] {
-        var pairs = [YAMLPair("name", .string(request.name))]
-        if !request.data.fields.isEmpty {
-            pairs.append(YAMLPair("data", .map(request.data.fields.map { YAMLPair($0.key, .string($0.value)) })))
-        }
-        if !request.data.secrets.isEmpty { pairs.append(YAMLPair("secrets", secrets)) }
-        if request.isAdhoc {
-            pairs.append(YAMLPair("commands", .list(request.commands.map { .map([$0.spec.yamlPair]) })))
-        }
-        if let groups = request.groups { pairs.append(YAMLPair("groups", .list(groups.map(\.yamlValue)))) }
-        if let only = request.only {
-            pairs.append(YAMLPair("only", .map(only.keys.sorted().map { YAMLPair($0, .strings(only[$0] ?? [])) })))
-        }
-        if let planned = request.planned {
-            pairs.append(YAMLPair("planned", .map(planned.keys.sorted().map { YAMLPair($0, .string(planned[$0] ?? "")) })))
-        }
-        return pairs
     }
 
     /// Reads a saved original batch (secrets stay sealed).
     public init(originalYAML bytes: some Collection<UInt8>, source: String) throws {
         let root = try YAMLReader.document(bytes, limits: .batchFile, source: source)
         let mapping = try root.mapping(allowed: ["batch", "name", "origin", "created", "requests"])
-        let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "planned"])
-            var request = try Self.request(fields)
-            if let secrets = fields.optional("secrets") {
-                for (key, _, value) in try secrets.mapping().readers {
-                    try request.data.setSecret(key, .sealed(try value.string()))
-                }
-            }
-            return request
+            try Request(stored: try reader.mapping(allowed: Request.storedKeys), secrets: .sealed)
         }
-        self.init(id: header.id, name: header.name, origin: header.origin, created: header.created, requests: requests)
+        try self.init(header: mapping, requests: requests)
     }
 
     /// Reads an executed batch file (its `signature:` line, if any, is checked by `CafeWire`,
@@ -95,89 +54,93 @@ extension Batch {
         let root = try YAMLReader.document(bytes, limits: .executedBatchFile, source: source)
         let mapping = try root.mapping(
             allowed: ["batch", "name", "origin", "state", "created", "finished", "cancelled", "requests", "credentials", "signature"])
-        let header = try Self.header(mapping)
         let requests = try mapping.required("requests").sequence().map { reader in
-            let fields = try reader.mapping(allowed: ["name", "data", "secrets", "commands", "groups", "only", "planned", "state", "note", "hosts", "checks"])
-            var request = try Self.request(fields)
-            for key in try fields.optional("secrets")?.stringList() ?? [] {
-                try request.data.setSecret(key, .sealed(""))
-            }
-            let stateReader = try fields.required("state")
-            guard let state = RequestState(rawValue: try stateReader.string()) else {
-                throw stateReader.error("is not a request state")
-            }
-            request.state = state
-            request.note = try fields.optional("note")?.string()
-            request.records = try fields.required("hosts").sequence().map(HostRecord.init)
-            request.checks = try fields.optional("checks")?.sequence().map(GroupCheck.init) ?? []
-            return request
+            try Request(executed: try reader.mapping(allowed: Request.storedKeys + Request.executedKeys))
         }
-        self.init(id: header.id, name: header.name, origin: header.origin, created: header.created, requests: requests)
-        let stateReader = try mapping.required("state")
-        guard let state = BatchState(rawValue: try stateReader.string()) else {
-            throw stateReader.error("is not a batch state")
-        }
-        self.state = state
-        if let finished = mapping.optional("finished") {
-            guard let time = Timestamp(iso8601: try finished.string()) else { throw finished.error("is not a time") }
-            self.finished = time
-        }
-        if let cancelled = mapping.optional("cancelled") {
-            guard let time = Timestamp(iso8601: try cancelled.string()) else { throw cancelled.error("is not a time") }
-            self.cancelled = time
-        }
+        try self.init(header: mapping, requests: requests)
+        state = try BatchState(try mapping.required("state"))
+        finished = try mapping.optional("finished").map(Timestamp.init)
+        cancelled = try mapping.optional("cancelled").map(Timestamp.init)
     }
 
-    private static func header(_ mapping: YAMLMapping) throws -> (id: BatchID, name: String, origin: String, created: Timestamp) {
+    /// The batch from the keys both files begin with, and `requests`.
+    private init(header mapping: YAMLMapping, requests: [Request]) throws {
         let idReader = try mapping.required("batch")
         guard let id = BatchID(validating: try idReader.string()) else { throw idReader.error("is not a batch id") }
-        let originReader = try mapping.required("origin")
-        let origin = try originReader.string()
-        guard Names.isValidNode(origin) else { throw originReader.error("is not a valid node name") }
-        let createdReader = try mapping.required("created")
-        guard let created = Timestamp(iso8601: try createdReader.string()) else { throw createdReader.error("is not a time") }
-        return (id, try mapping.required("name").string(), origin, created)
+        let origin = try mapping.required("origin").nodeName()
+        let created = try Timestamp(try mapping.required("created"))
+        self.init(id: id, name: try mapping.required("name").string(), origin: origin, created: created, requests: requests)
+    }
+}
+
+extension BatchState: YAMLWord {
+    public static let yamlMeaning = "a batch state"
+}
+
+extension RequestState: YAMLWord {
+    public static let yamlMeaning = "a request state"
+}
+
+/// A request in the files of a batch: the original batch file (secrets sealed) and the executed
+/// one (secret names only, plus what happened). Input batch files have their own form
+/// (``BatchInput``).
+extension Request {
+    /// The keys of a request in an original batch file.
+    static let storedKeys = ["name", "data", "secrets", "commands", "groups", "only", "planned"]
+    /// The keys an executed batch file adds.
+    static let executedKeys = ["state", "note", "hosts", "checks"]
+
+    /// The request as an original batch file holds it, with secrets in `form`.
+    func storedPairs(secrets form: RequestData.SecretsForm) -> [YAMLPair] {
+        var pairs = [YAMLPair("name", .string(name))] + data.yamlPairs(secrets: form)
+        if isAdhoc { pairs.append(YAMLPair("commands", .list(commands.map(\.spec.yamlValue)))) }
+        if let groups { pairs.append(YAMLPair("groups", .list(groups.map(\.yamlValue)))) }
+        if let only {
+            pairs.append(YAMLPair("only", .map(only.keys.sorted().map { YAMLPair($0, .strings(only[$0] ?? [])) })))
+        }
+        if let planned {
+            pairs.append(YAMLPair("planned", .map(planned.keys.sorted().map { YAMLPair($0, .string(planned[$0] ?? "")) })))
+        }
+        return pairs
     }
 
-    private static func request(_ fields: YAMLMapping) throws -> Request {
-        let nameReader = try fields.required("name")
-        let name = try nameReader.string()
-        guard Names.isValidRequest(name) else { throw nameReader.error("'\(name)' is not a valid request name") }
-        var data = RequestData()
-        if let dataReader = fields.optional("data") {
-            for (key, _, value) in try dataReader.mapping().readers {
-                do { try data.set(key, try value.string()) } catch let error as DataKeyError { throw value.error(error.description) }
-            }
-        }
-        var request = Request(name: name, data: data)
-        if let commands = fields.optional("commands") {
-            for item in try commands.sequence() {
-                request.add(Command(try CommandSpec(from: try item.mapping(allowed: ["run", "argv"]))))
-            }
-        }
-        if let groups = fields.optional("groups") {
-            request.groups = try groups.sequence().map { try HostGroup($0, selectors: false) }
-        }
-        if let only = fields.optional("only") {
+    /// The request as an executed batch file holds it.
+    var executedPairs: [YAMLPair] {
+        var pairs = storedPairs(secrets: .names) + [YAMLPair("state", state.yamlValue)]
+        if let note { pairs.append(YAMLPair("note", .string(note))) }
+        pairs.append(YAMLPair("hosts", .list(records.map(\.yamlValue))))
+        if !checks.isEmpty { pairs.append(YAMLPair("checks", .list(checks.map(\.yamlValue)))) }
+        return pairs
+    }
+
+    /// Reads what ``storedPairs(secrets:)`` wrote.
+    init(stored mapping: YAMLMapping, secrets form: RequestData.SecretsForm) throws {
+        let name = try mapping.required("name").requestName()
+        self.init(name: name, data: try RequestData(mapping, secrets: form))
+        for spec in try mapping.optional("commands")?.list(of: CommandSpec.self) ?? [] { add(Command(spec)) }
+        groups = try mapping.optional("groups")?.list(of: HostGroup.self)
+        if let only = mapping.optional("only") {
             var paths: [String: [String]] = [:]
-            for (host, mark, value) in try only.mapping().readers {
-                guard Names.isValidNode(host) else {
-                    throw InputError(source: only.source, line: mark.line, column: mark.column, field: "only.\(host)", message: "'\(host)' is not a valid host name")
-                }
+            for (host, value) in try only.mapping().entries(validKey: Names.isValidNode, { "'\($0)' is not a valid host name" }) {
                 paths[host] = try value.stringList()
             }
-            request.only = paths
+            self.only = paths
         }
-        if let planned = fields.optional("planned") {
+        if let planned = mapping.optional("planned") {
             var digests: [String: String] = [:]
-            for (host, mark, value) in try planned.mapping().readers {
-                guard Names.isValidNode(host) else {
-                    throw InputError(source: planned.source, line: mark.line, column: mark.column, field: "planned.\(host)", message: "'\(host)' is not a valid host name")
-                }
+            for (host, value) in try planned.mapping().entries(validKey: Names.isValidNode, { "'\($0)' is not a valid host name" }) {
                 digests[host] = try value.sha256Digest()
             }
-            request.planned = digests
+            self.planned = digests
         }
-        return request
+    }
+
+    /// Reads what ``executedPairs`` wrote.
+    init(executed mapping: YAMLMapping) throws {
+        try self.init(stored: mapping, secrets: .names)
+        state = try RequestState(try mapping.required("state"))
+        note = try mapping.optional("note")?.string()
+        records = try mapping.required("hosts").list(of: HostRecord.self)
+        checks = try mapping.optional("checks")?.list(of: GroupCheck.self) ?? []
     }
 }

@@ -44,56 +44,31 @@ public struct BatchInput: Sendable {
         guard !items.isEmpty else {
             throw requestsReader.error("lists no requests", hint: "a batch needs at least one request")
         }
-        requests = try items.map(Self.request)
+        requests = try items.map(Request.init(input:))
+    }
+}
+
+/// A request as an input batch file holds it: `name`, `data` and `secrets` (``RequestData``'s
+/// `.clear` form) and ad-hoc `commands` in their short form (``CommandSpec/ShortForm``).
+extension Request {
+    /// The keys of a request in an input batch file.
+    static let inputKeys = ["name", "data", "secrets", "commands"]
+
+    /// Reads a request of an input batch file.
+    init(input reader: YAMLReader) throws {
+        let mapping = try reader.mapping(allowed: Self.inputKeys)
+        let name = try mapping.required("name").requestName()
+        self.init(name: name, data: try RequestData(mapping, secrets: .clear))
+        for command in try mapping.optional("commands")?.nonEmptyList(of: CommandSpec.ShortForm.self, else: "lists no commands") ?? [] {
+            add(Command(command.spec))
+        }
     }
 
-    static func request(_ reader: YAMLReader) throws -> Request {
-        let mapping = try reader.mapping(allowed: ["name", "data", "secrets", "commands"])
-        let nameReader = try mapping.required("name")
-        let name = try nameReader.string()
-        guard Names.isValidRequest(name) else {
-            throw nameReader.error("'\(name)' is not a valid request name (letters, digits, _ . -; no slashes)")
-        }
-        var secretKeys: [String] = []
-        if let secrets = mapping.optional("secrets") {
-            secretKeys = try secrets.stringList()
-        }
-        let secretSet = Set(secretKeys)
-        var data = RequestData()
-        var seen = Set<String>()
-        if let dataReader = mapping.optional("data"), !dataReader.isNull {
-            for (key, _, value) in try dataReader.mapping().readers {
-                let text = try value.string()
-                seen.insert(key)
-                do {
-                    if secretSet.contains(key) {
-                        try data.setSecret(key, .clear(SecretBytes(Array(text.utf8))))
-                    } else {
-                        try data.set(key, text)
-                    }
-                } catch let error as DataKeyError {
-                    throw value.error(error.description)
-                }
-            }
-        }
-        for key in secretKeys where !seen.contains(key) {
-            throw (mapping.optional("secrets") ?? reader).error("secret '\(key)' is not a key under data:")
-        }
-        var request = Request(name: name, data: data)
-        if let commands = mapping.optional("commands") {
-            let items = try commands.sequence()
-            guard !items.isEmpty else { throw commands.error("lists no commands") }
-            for item in items {
-                if case .sequence = item.node {
-                    let argv = try item.stringList()
-                    guard let program = argv.first, !program.isEmpty else { throw item.error("an argv list needs a program first") }
-                    request.add(Command(.argv(argv)))
-                } else {
-                    request.add(Command(.shell(try item.nonEmptyString())))
-                }
-            }
-        }
-        return request
+    /// The request as an input batch file holds it, clear secrets included.
+    var inputValue: YAMLValue {
+        var pairs = [YAMLPair("name", .string(name))] + data.yamlPairs(secrets: .clear)
+        if isAdhoc { pairs.append(YAMLPair("commands", .list(commands.map { CommandSpec.ShortForm($0.spec).yamlValue }))) }
+        return .map(pairs)
     }
 }
 
@@ -103,26 +78,7 @@ extension BatchInput {
     public var yaml: [UInt8] {
         var pairs = [YAMLPair("name", .string(name))]
         if let expiresIn { pairs.append(YAMLPair("expires-in", .seconds(expiresIn))) }
-        pairs.append(YAMLPair("requests", .list(requests.map { request in
-            var fields = [YAMLPair("name", .string(request.name))]
-            var data = request.data.fields.map { YAMLPair($0.key, .string($0.value)) }
-            for secret in request.data.secrets {
-                if case .clear(let value) = secret.value {
-                    data.append(YAMLPair(secret.key, .string(String(decoding: value.bytes, as: UTF8.self))))
-                }
-            }
-            if !data.isEmpty { fields.append(YAMLPair("data", .map(data))) }
-            if !request.data.secrets.isEmpty { fields.append(YAMLPair("secrets", .strings(request.data.secretKeys))) }
-            if request.isAdhoc {
-                fields.append(YAMLPair("commands", .list(request.commands.map { command in
-                    switch command.spec {
-                    case .shell(let text): .string(text)
-                    case .argv(let argv): .strings(argv)
-                    }
-                })))
-            }
-            return .map(fields)
-        })))
+        pairs.append(YAMLPair("requests", .list(requests.map(\.inputValue))))
         return YAMLEmitter.bytes(.map(pairs))
     }
 }

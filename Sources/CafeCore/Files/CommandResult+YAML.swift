@@ -1,27 +1,8 @@
-extension CommandSpec {
-    /// `run: TEXT` for shell strings, `argv: [...]` for argv lists.
-    var yamlPair: YAMLPair {
-        switch self {
-        case .shell(let text): YAMLPair("run", .string(text))
-        case .argv(let argv): YAMLPair("argv", .strings(argv))
-        }
-    }
-
-    init(from mapping: YAMLMapping) throws {
-        if let run = mapping.optional("run") {
-            self = .shell(try run.string())
-        } else if let argv = mapping.optional("argv") {
-            self = .argv(try argv.stringList())
-        } else {
-            throw InputError(
-                source: mapping.source, line: mapping.mark.line, column: mapping.mark.column, field: mapping.path,
-                message: "needs run: or argv:")
-        }
-    }
-}
-
 extension CapturedOutput {
-    func appendPairs(_ name: String, to pairs: inout [YAMLPair]) {
+    /// `NAME: TEXT` (or `NAME-base64:` for bytes that are not text), and when output was cut,
+    /// `NAME-truncated: true` with `NAME-dropped: BYTES`: the pairs of stdout or stderr.
+    func yamlPairs(named name: String) -> [YAMLPair] {
+        var pairs: [YAMLPair] = []
         if let text {
             pairs.append(YAMLPair(name, .string(text)))
         } else {
@@ -31,9 +12,11 @@ extension CapturedOutput {
             pairs.append(YAMLPair(name + "-truncated", .bool(true)))
             pairs.append(YAMLPair(name + "-dropped", .int(droppedBytes)))
         }
+        return pairs
     }
 
-    init(_ name: String, from mapping: YAMLMapping) throws {
+    /// Reads what ``yamlPairs(named:)`` wrote.
+    init(named name: String, from mapping: YAMLMapping) throws {
         self.init()
         if let text = mapping.optional(name) {
             bytes = Array(try text.string().utf8)
@@ -47,41 +30,38 @@ extension CapturedOutput {
             guard droppedBytes > 0 else { throw dropped.error("must be more than 0") }
         }
         guard truncated == isTruncated else {
-            throw InputError(
-                source: mapping.source, line: mapping.mark.line, field: mapping.path,
-                message: "\(name)-truncated and \(name)-dropped disagree")
+            throw mapping.error("\(name)-truncated and \(name)-dropped disagree")
         }
     }
 }
 
-extension CommandResult {
-    static let yamlKeys = [
-        "run", "argv", "exit", "signal", "not-started", "timed-out-after", "start", "duration",
+/// A command's result: what ran (``CommandSpec``'s mapping form), how it ended, when, for how
+/// long, what it printed.
+extension CommandResult: YAMLMappingCodable {
+    public static let yamlKeys = CommandSpec.yamlKeys + [
+        "exit", "signal", "not-started", "timed-out-after", "start", "duration",
         "stdout", "stdout-base64", "stdout-truncated", "stdout-dropped",
         "stderr", "stderr-base64", "stderr-truncated", "stderr-dropped", "note",
     ]
 
-    /// The result as a YAML mapping: what ran, how it ended, when, for how long, what it printed.
-    public var yamlValue: YAMLValue {
-        var pairs = [command.yamlPair]
+    public var yamlPairs: [YAMLPair] {
+        var pairs = command.yamlPairs
         switch termination {
         case .exited(let status): pairs.append(YAMLPair("exit", .int(Int(status))))
         case .signaled(let signal): pairs.append(YAMLPair("signal", .string(SignalNames.name(signal))))
         case .failedToStart(let why): pairs.append(YAMLPair("not-started", .string(why)))
         }
         if let limit = timedOutAfter { pairs.append(YAMLPair("timed-out-after", .seconds(limit))) }
-        pairs.append(YAMLPair("start", .string(started.description)))
+        pairs.append(YAMLPair("start", started.yamlValue))
         pairs.append(YAMLPair("duration", .seconds(duration)))
-        stdout.appendPairs("stdout", to: &pairs)
-        stderr.appendPairs("stderr", to: &pairs)
+        pairs += stdout.yamlPairs(named: "stdout")
+        pairs += stderr.yamlPairs(named: "stderr")
         if let note { pairs.append(YAMLPair("note", .string(note))) }
-        return .map(pairs)
+        return pairs
     }
 
-    /// Reads what ``yamlValue`` wrote; unknown keys are refused.
-    public init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: Self.yamlKeys)
-        let command = try CommandSpec(from: mapping)
+    public init(_ mapping: YAMLMapping) throws {
+        let command = try CommandSpec(mapping)
         let termination: Termination
         if let exit = mapping.optional("exit") {
             let status = try exit.int()
@@ -93,17 +73,13 @@ extension CommandResult {
         } else if let why = mapping.optional("not-started") {
             termination = .failedToStart(try why.string())
         } else {
-            throw reader.error("needs exit:, signal: or not-started:")
-        }
-        let startReader = try mapping.required("start")
-        guard let started = Timestamp(iso8601: try startReader.string()) else {
-            throw startReader.error("is not a time like 2026-11-29T15:30:12.345Z")
+            throw mapping.error("needs exit:, signal: or not-started:")
         }
         self.init(
             command: command, termination: termination,
-            timedOutAfter: try mapping.optional("timed-out-after")?.seconds(), started: started,
+            timedOutAfter: try mapping.optional("timed-out-after")?.seconds(), started: try Timestamp(try mapping.required("start")),
             duration: try mapping.required("duration").seconds(),
-            stdout: try CapturedOutput("stdout", from: mapping), stderr: try CapturedOutput("stderr", from: mapping),
+            stdout: try CapturedOutput(named: "stdout", from: mapping), stderr: try CapturedOutput(named: "stderr", from: mapping),
             note: try mapping.optional("note")?.string())
     }
 }

@@ -1,11 +1,21 @@
-extension HostGroup {
-    /// Reads a group: a list of hosts (`[web1, web2]`) or a mapping with `hosts:` and the rules
-    /// (`batch`, `max-failures`, `pause`, `check`). `tag:T` selectors are accepted only where
-    /// `selectors` is true (delivery.yaml and batch files; plans and executed files hold names).
+/// A group of hosts: a list of hosts (`[web1, web2]`) when it has no rules, otherwise a mapping
+/// with `hosts:` and the rules (`batch`, `max-failures`, `pause`, `check`). The same coder reads
+/// delivery.yaml, batch files, batch plans, executed files and a forwarding host's `leaf-groups:`.
+extension HostGroup: YAMLCodable {
+    /// The keys of a group written as a mapping.
+    public static let yamlKeys = ["hosts", "batch", "max-failures", "pause", "check"]
+
+    /// Reads a group of host names (what batch files, plans, executed files and results hold).
+    public init(_ reader: YAMLReader) throws {
+        try self.init(reader, selectors: false)
+    }
+
+    /// Reads a group; `tag:T` selectors are accepted only where `selectors` is true
+    /// (delivery.yaml, before they are resolved to names).
     public init(_ reader: YAMLReader, selectors: Bool) throws {
         let hostsReader: YAMLReader
         if case .mapping = reader.node {
-            let mapping = try reader.mapping(allowed: ["hosts", "batch", "max-failures", "pause", "check"])
+            let mapping = try reader.mapping(allowed: Self.yamlKeys)
             hostsReader = try mapping.required("hosts")
             self.init([])
             batch = try mapping.optional("batch").map { try Self.share($0, minimum: 1) }
@@ -15,11 +25,7 @@ extension HostGroup {
                 guard seconds <= NodeSettings.maxExpiry else { throw pauseReader.error("must be at most 30 days (requests expire by then)") }
                 pause = seconds
             }
-            if let checkReader = mapping.optional("check") {
-                let name = try checkReader.string()
-                guard Names.isValidRequest(name) else { throw checkReader.error("'\(name)' is not a valid request name (letters, digits, _ . -)") }
-                check = name
-            }
+            check = try mapping.optional("check")?.requestName()
         } else {
             hostsReader = reader
             self.init([])
@@ -38,7 +44,7 @@ extension HostGroup {
         }
     }
 
-    /// The seed's form for a plain group, the mapping otherwise.
+    /// The list of hosts for a plain group, the mapping otherwise.
     public var yamlValue: YAMLValue {
         guard !isPlain else { return .strings(hosts) }
         var pairs = [YAMLPair("hosts", .strings(hosts))]
@@ -49,7 +55,8 @@ extension HostGroup {
         return .map(pairs)
     }
 
-    /// Reads a list of groups, each host at most once across them.
+    /// Reads delivery.yaml's list of groups for one request: at least one group, selectors
+    /// allowed when `selectors` is true, each host at most once across them.
     public static func groups(_ reader: YAMLReader, selectors: Bool) throws -> [HostGroup] {
         let items = try reader.sequence()
         guard !items.isEmpty else { throw reader.error("lists no groups of hosts") }

@@ -1,12 +1,10 @@
-extension HostResult {
-    /// The result as a YAML mapping; this is the body a host signs.
-    public var yamlValue: YAMLValue {
-        .map(yamlPairs)
-    }
+/// A host's result: the body a host signs, inside result envelopes and (unsigned) in executed
+/// batch files. `command-digest` is optional on read (older results lack it).
+extension HostResult: YAMLMappingCodable {
+    public static let yamlKeys = ["host", "state", "message", "command-digest", "commands", "leaves", "leaf-groups", "leaf-checks"]
 
-    /// The pairs of ``yamlValue``, for callers that put them in a larger mapping.
     public var yamlPairs: [YAMLPair] {
-        var pairs = [YAMLPair("host", .string(host)), YAMLPair("state", .string(state.rawValue))]
+        var pairs = [YAMLPair("host", .string(host)), YAMLPair("state", state.yamlValue)]
         if let message { pairs.append(YAMLPair("message", .string(message))) }
         if let commandDigest { pairs.append(YAMLPair("command-digest", .string(commandDigest))) }
         pairs.append(YAMLPair("commands", .list(commands.map(\.yamlValue))))
@@ -16,82 +14,65 @@ extension HostResult {
         return pairs
     }
 
-    /// The keys of ``yamlValue``; `command-digest` is optional on read (older results lack it).
-    public static let yamlKeys = ["host", "state", "message", "command-digest", "commands", "leaves", "leaf-groups", "leaf-checks"]
-
-    /// Reads what ``yamlValue`` wrote from `mapping` (the caller decides which keys it allows).
     public init(_ mapping: YAMLMapping) throws {
-        let hostReader = try mapping.required("host")
-        let host = try hostReader.string()
-        guard Names.isValidNode(host) else { throw hostReader.error("'\(host)' is not a valid node name") }
         self.init(
-            host: host, state: try HostState(try mapping.required("state")),
+            host: try mapping.required("host").nodeName(), state: try HostState(try mapping.required("state")),
             message: try mapping.optional("message")?.string(),
-            commands: try mapping.optional("commands")?.sequence().map(CommandResult.init) ?? [],
-            leaves: try mapping.optional("leaves")?.sequence().map(HostRecord.init) ?? [],
-            leafGroups: try mapping.optional("leaf-groups")?.sequence().map { try HostGroup($0, selectors: false) } ?? [],
-            leafChecks: try mapping.optional("leaf-checks")?.sequence().map(GroupCheck.init) ?? [],
+            commands: try mapping.optional("commands")?.list(of: CommandResult.self) ?? [],
+            leaves: try mapping.optional("leaves")?.list(of: HostRecord.self) ?? [],
+            leafGroups: try mapping.optional("leaf-groups")?.list(of: HostGroup.self) ?? [],
+            leafChecks: try mapping.optional("leaf-checks")?.list(of: GroupCheck.self) ?? [],
             commandDigest: try mapping.optional("command-digest")?.sha256Digest())
     }
 }
 
-extension HostState {
-    init(_ reader: YAMLReader) throws {
-        let text = try reader.string()
-        guard let state = HostState(rawValue: text) else {
-            throw reader.error(
-                "'\(text)' is not a state", hint: "one of " + HostState.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        self = state
-    }
+extension HostState: YAMLWord {
+    public static let yamlMeaning = "a host state"
 }
 
-extension HostRecord {
-    /// A host's entry in an executed batch file: its state, the origin's note, and the signed
-    /// result text (or, for results that were never signed, the result's fields).
-    public var yamlValue: YAMLValue {
-        var pairs = [YAMLPair("host", .string(host)), YAMLPair("state", .string(state.rawValue))]
+/// A host's entry in an executed batch file: its state, the origin's note, and the signed
+/// result text (or, for results that were never signed, the result's fields). The signed text
+/// is kept as it is; decoding and verifying it is the job of `CafeWire`, so ``result`` is only
+/// filled for unsigned entries here.
+extension HostRecord: YAMLMappingCodable {
+    public static let yamlKeys = ["host", "state", "note", "result", "unsigned-result"]
+
+    public var yamlPairs: [YAMLPair] {
+        var pairs = [YAMLPair("host", .string(host)), YAMLPair("state", state.yamlValue)]
         if let note { pairs.append(YAMLPair("note", .string(note))) }
         if let signedResult {
             pairs.append(YAMLPair("result", .string(signedResult)))
         } else if let result {
             pairs.append(YAMLPair("unsigned-result", result.yamlValue))
         }
-        return .map(pairs)
+        return pairs
     }
 
-    /// Reads a host entry. The signed text is kept as is; decoding and verifying it is the job
-    /// of `CafeWire`, so ``result`` is only filled for unsigned entries here.
-    public init(_ reader: YAMLReader) throws {
-        let mapping = try reader.mapping(allowed: ["host", "state", "note", "result", "unsigned-result"])
-        let hostReader = try mapping.required("host")
-        let host = try hostReader.string()
-        guard Names.isValidNode(host) else { throw hostReader.error("'\(host)' is not a valid node name") }
+    public init(_ mapping: YAMLMapping) throws {
         self.init(
-            host: host, state: try HostState(try mapping.required("state")),
+            host: try mapping.required("host").nodeName(), state: try HostState(try mapping.required("state")),
             note: try mapping.optional("note")?.string(),
-            result: try mapping.optional("unsigned-result").map { try HostResult(try $0.mapping(allowed: HostResult.yamlKeys)) },
+            result: try mapping.optional("unsigned-result").map(HostResult.init),
             signedResult: try mapping.optional("result")?.string())
     }
 }
 
-extension GroupCheck {
-    /// `{group: G, request: NAME, index: N, hosts: [records]}`, under a request's `checks:` in
-    /// an executed file and a forwarding host's `leaf-checks:`.
-    public var yamlValue: YAMLValue {
-        .map([
+/// `{group: G, request: NAME, index: N, hosts: [records]}`, under a request's `checks:` in an
+/// executed file and a forwarding host's `leaf-checks:`.
+extension GroupCheck: YAMLMappingCodable {
+    public static let yamlKeys = ["group", "request", "index", "hosts"]
+
+    public var yamlPairs: [YAMLPair] {
+        [
             YAMLPair("group", .int(group)), YAMLPair("request", .string(request)), YAMLPair("index", .int(index)),
             YAMLPair("hosts", .list(records.map(\.yamlValue))),
-        ])
+        ]
     }
 
-    public init(_ reader: YAMLReader) throws {
-        let check = try reader.mapping(allowed: ["group", "request", "index", "hosts"])
-        let nameReader = try check.required("request")
-        let name = try nameReader.string()
-        guard Names.isValidRequest(name) else { throw nameReader.error("'\(name)' is not a valid request name") }
+    public init(_ mapping: YAMLMapping) throws {
+        let request = try mapping.required("request").requestName()
         self.init(
-            group: try check.required("group").int(), request: name, index: try check.required("index").int(),
-            records: try check.required("hosts").sequence().map(HostRecord.init))
+            group: try mapping.required("group").int(), request: request, index: try mapping.required("index").int(),
+            records: try mapping.required("hosts").list(of: HostRecord.self))
     }
 }

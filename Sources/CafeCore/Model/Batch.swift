@@ -60,7 +60,7 @@ public struct Batch: Sendable {
 }
 
 /// Where a batch stands; the folder under `batches/` it is in.
-public enum BatchState: String, Sendable, Hashable {
+public enum BatchState: String, Sendable, Hashable, CaseIterable {
     case queued
     case running
     /// Every request succeeded on every host.

@@ -63,7 +63,7 @@ public struct Request: Sendable {
 }
 
 /// Where a request of a batch stands.
-public enum RequestState: String, Sendable, Hashable {
+public enum RequestState: String, Sendable, Hashable, CaseIterable {
     case pending
     case running
     /// Every host reached `ok`.

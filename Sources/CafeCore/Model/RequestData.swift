@@ -32,6 +32,11 @@ public struct RequestData: Sendable, Equatable {
     public struct Secret: Sendable, Equatable {
         public var key: String
         public var value: SecretValue
+
+        public init(key: String, value: SecretValue) {
+            self.key = key
+            self.value = value
+        }
     }
 
     public init() {

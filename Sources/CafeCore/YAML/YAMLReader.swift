@@ -157,12 +157,24 @@ public struct YAMLMapping: Sendable {
 
     /// The value for `key`, or an error naming the missing key.
     public func required(_ key: String) throws -> YAMLReader {
-        guard let reader = optional(key) else {
-            throw InputError(
-                source: source, line: mark.line, column: mark.column, field: path,
-                message: "missing required key '\(key)'")
-        }
+        guard let reader = optional(key) else { throw error("missing required key '\(key)'") }
         return reader
+    }
+
+    /// An error located at the mapping itself (a key it lacks, keys that disagree).
+    public func error(_ message: String, hint: String? = nil) -> InputError {
+        InputError(source: source, line: mark.line, column: mark.column, field: path, message: message, hint: hint)
+    }
+
+    /// Every entry in file order, each key checked by `isValid`; a key that fails is refused at
+    /// its own line with `message(key)`.
+    public func entries(validKey isValid: (String) -> Bool, _ message: (String) -> String) throws -> [(key: String, value: YAMLReader)] {
+        try readers.map { key, mark, value in
+            guard isValid(key) else {
+                throw InputError(source: source, line: mark.line, column: mark.column, field: childPath(key), message: message(key))
+            }
+            return (key, value)
+        }
     }
 
     /// The value for `key`, if present.

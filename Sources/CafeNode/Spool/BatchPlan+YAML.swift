@@ -5,7 +5,7 @@ extension BatchPlan {
     var yaml: [UInt8] {
         var pairs = [YAMLPair("batch", .string(id.rawValue)), YAMLPair("origin", .string(origin))]
         if let hostTimeout { pairs.append(YAMLPair("timeout", .seconds(hostTimeout))) }
-        pairs.append(YAMLPair("expires", .string(expires.description)))
+        pairs.append(YAMLPair("expires", expires.yamlValue))
         pairs.append(YAMLPair("requests", .list(requests.map { request in
             var fields = [YAMLPair("name", .string(request.name)), YAMLPair("groups", .list(request.groups.map(\.yamlValue)))]
             if let note = request.undeliverable { fields.append(YAMLPair("undeliverable", .string(note))) }
@@ -19,13 +19,11 @@ extension BatchPlan {
             .mapping(allowed: ["batch", "origin", "timeout", "expires", "requests"])
         let idReader = try mapping.required("batch")
         guard let id = BatchID(validating: try idReader.string()) else { throw idReader.error("is not a batch id") }
-        let expiresReader = try mapping.required("expires")
-        guard let expires = Timestamp(iso8601: try expiresReader.string()) else { throw expiresReader.error("is not a time") }
+        let expires = try Timestamp(try mapping.required("expires"))
         let requests = try mapping.required("requests").sequence().map { reader in
             let fields = try reader.mapping(allowed: ["name", "groups", "undeliverable"])
-            let groups = try fields.required("groups").sequence().map { try HostGroup($0, selectors: false) }
             return PlannedRequest(
-                name: try fields.required("name").string(), groups: groups,
+                name: try fields.required("name").string(), groups: try fields.required("groups").list(of: HostGroup.self),
                 undeliverable: try fields.optional("undeliverable")?.string())
         }
         self.init(

@@ -6,11 +6,11 @@ extension CollectedPlan {
         YAMLEmitter.bytes(
             .map([
                 YAMLPair("plan", .string(hash ?? "")), YAMLPair("id", .string(id.rawValue)), YAMLPair("name", .string(name)),
-                YAMLPair("origin", .string(origin)), YAMLPair("created", .string(created.description)),
+                YAMLPair("origin", .string(origin)), YAMLPair("created", created.yamlValue),
                 YAMLPair("hosts", .list(hosts.map { host in
                     .map([
                         YAMLPair("index", .int(host.index)), YAMLPair("request", .string(host.request)), YAMLPair("host", .string(host.host)),
-                        YAMLPair("command-digest", .string(host.commandDigest ?? "")), YAMLPair("commands", .list(host.commands.map { .string($0) })),
+                        YAMLPair("command-digest", .string(host.commandDigest ?? "")), YAMLPair("commands", .strings(host.commands)),
                     ])
                 })),
             ]),
@@ -26,19 +26,16 @@ extension CollectedPlan {
             .mapping(allowed: ["plan", "id", "name", "origin", "created", "hosts"])
         let idReader = try mapping.required("id")
         guard let id = BatchID(validating: try idReader.string()) else { throw idReader.error("is not a plan id") }
-        let createdReader = try mapping.required("created")
-        guard let created = Timestamp(iso8601: try createdReader.string()) else { throw createdReader.error("is not a time") }
+        let created = try Timestamp(try mapping.required("created"))
         let hosts = try mapping.required("hosts").sequence().map { reader in
             let fields = try reader.mapping(allowed: ["index", "request", "host", "command-digest", "commands"])
-            let hostReader = try fields.required("host")
-            guard Names.isValidNode(try hostReader.string()) else { throw hostReader.error("is not a valid host name") }
-            let requestReader = try fields.required("request")
-            guard Names.isValidRequest(try requestReader.string()) else { throw requestReader.error("is not a valid request name") }
-            var host = PlannedHost(index: try fields.required("index").int(), request: try requestReader.string(), host: try hostReader.string())
-            host.state = .ok
-            host.commandDigest = try fields.required("command-digest").sha256Digest()
-            host.commands = try fields.optional("commands")?.stringList() ?? []
-            return host
+            let host = try fields.required("host").nodeName()
+            let request = try fields.required("request").requestName()
+            var planned = PlannedHost(index: try fields.required("index").int(), request: request, host: host)
+            planned.state = .ok
+            planned.commandDigest = try fields.required("command-digest").sha256Digest()
+            planned.commands = try fields.optional("commands")?.stringList() ?? []
+            return planned
         }
         self.init(id: id, name: try mapping.required("name").string(), origin: try mapping.required("origin").string(), created: created, hosts: hosts)
         guard self.hash == hash, try mapping.required("plan").string() == hash else {
