@@ -100,6 +100,15 @@ struct ModelTests {
         #expect(throws: DataKeyError.self) { try data.set("home_dir", "y") }
         #expect(Names.environmentName(forDataKey: "home-dir") == "CAFE_DATA_HOME_DIR")
     }
+
+    @Test("a group with a check passes without it when no host succeeded within the budget (found by cafe-sim, seed 15)")
+    func vacuousCheck() {
+        let group = HostGroup(["h1", "h2"], maxFailures: .count(2), check: "health")
+        #expect(group.outcome(["h1": .denied, "h2": .failed], checks: nil) == .passed)
+        #expect(group.outcome(["h1": .ok, "h2": .failed], checks: nil) == .checkPending, "one host succeeded: its check must run")
+        #expect(group.outcome(["h1": .ok, "h2": .failed], checks: ["h1": .failed]) == .checkFailed(hosts: ["h1"]))
+        #expect(HostGroup(["h1"], check: "health").outcome(["h1": .failed], checks: nil) == .failed(failures: 1))
+    }
 }
 
 struct FixedClock: WallClock {

@@ -46,11 +46,13 @@ public struct HostGroup: Sendable, Hashable {
     public var tolerated: Int { maxFailures?.count(of: hosts.count, roundingUp: false) ?? 0 }
 
     /// Whether the group succeeded, given the final state of each of its hosts and, when it has
-    /// a check, the check's final state on each host that succeeded (nil while not run).
+    /// a check, the check's final state on each host that succeeded (nil while not run; not
+    /// needed when no host succeeded).
     public func outcome(_ states: [String: HostState], checks: [String: HostState]?) -> GroupOutcome {
         let failures = hosts.filter { states[$0] != .ok }
         if failures.count > tolerated { return .failed(failures: failures.count) }
-        if check != nil {
+        // A check runs on the hosts that succeeded; with none, there is nothing to check.
+        if check != nil, hosts.contains(where: { states[$0] == .ok }) {
             guard let checks else { return .checkPending }
             let failedChecks = hosts.filter { states[$0] == .ok && checks[$0] != .ok }
             if !failedChecks.isEmpty { return .checkFailed(hosts: failedChecks) }

@@ -54,7 +54,7 @@ public struct SimulationOutcome: Sendable {
     public var steps = 0
     /// Invariant checks made.
     public var checks = 0
-    /// Batches accepted, and how many of them ended with their executed file.
+    /// Batches accepted (their original saved), and how many of them ended with their executed file.
     public var batches = 0
     public var ended = 0
     public var runs = 0
@@ -133,8 +133,6 @@ struct SimulationRun {
     var outcome: SimulationOutcome
     var batchesToSubmit = 0
     var submitted = 0
-    /// Accepted batches and their origins.
-    var accepted: [BatchID: String] = [:]
     /// Runs each host started, by run.
     var started: [String: [RunID: Int]] = [:]
     var nextToken = 0
@@ -205,7 +203,7 @@ struct SimulationRun {
             if Self.keepsBusy(next.action) { inFlight -= 1 }
             if time > Self.limit { break }
             perform(next.action)
-            if submitted == batchesToSubmit && outcome.ended == accepted.count && quiet { break }
+            if submitted == batchesToSubmit && quiet && originals().allSatisfy({ ended($0.id, at: $0.origin) }) { break }
         }
         finalChecks()
         outcome.trace = lines
@@ -263,6 +261,11 @@ struct SimulationRun {
         case .control(let origin, let id, let action):
             nextToken += 1
             step(origin, .control(id, action, nextToken))
+            // An operator whose resume did not get through (the origin was down, or the step
+            // was lost) tries again until the batch runs or has ended.
+            if action == .resume, nodes[origin]?.core?.batches[id]?.engine.paused ?? (nodes[origin]?.core == nil) {
+                schedule(1, .control(origin, id, .resume))
+            }
         case .restart(let name):
             start(name)
         case .partition:
@@ -277,6 +280,22 @@ struct SimulationRun {
             note("\(name) reachable again")
             linksUp(name)
         }
+    }
+
+    /// Every batch an origin accepted: those whose original it saved.
+    func originals() -> [(id: BatchID, origin: String)] {
+        fleet.origins.flatMap { origin -> [(id: BatchID, origin: String)] in
+            guard let node = nodes[origin] else { return [] }
+            return node.disk.paths(in: node.identity.home.batches(.original), ending: ".yaml").compactMap { path in
+                BatchID(validating: String(FileSystem.basename(of: path).dropLast(5))).map { ($0, origin) }
+            }
+        }
+    }
+
+    /// Whether batch `id` of `origin` has an executed file.
+    func ended(_ id: BatchID, at origin: String) -> Bool {
+        guard let node = nodes[origin] else { return false }
+        return [BatchFolder.done, .error].contains { node.disk.bytes(node.identity.home.batchFile(id, in: $0)) != nil }
     }
 
     func clock(_ name: String) -> Timestamp { Self.epoch.adding(seconds: time + (nodes[name]?.skew ?? 0)) }
@@ -396,18 +415,8 @@ struct SimulationRun {
             }
             schedule(uniform(0.01, 3), .event(name, life: node.life, .ran(order.id, result)))
         case .reply(_, let reply):
-            switch reply {
-            case .submitted(let id):
-                accepted[id] = name
-                outcome.batches += 1
-            case .failure(let error):
-                note("\(name) answered: \(error)")
-            case .text, .plan:
-                break
-            }
-        case .endFollowers:
-            outcome.ended += 1
-        case .write, .learn, .notify, .log, .metric:
+            if case .failure(let error) = reply { note("\(name) answered: \(error)") }
+        case .write, .learn, .notify, .log, .metric, .endFollowers:
             break
         }
     }

@@ -74,22 +74,28 @@ extension SimulationRun {
         // An auditor's view: every node's key (an origin need not know the keys of the hosts
         // behind a gateway to run a batch, but whoever verifies its file must).
         let keys = KeyRing(keys: fleet.identities.mapValues(\.key.publicKey))
-        for (id, origin) in accepted.sorted(by: { $0.key < $1.key }) {
+        let accepted = originals()
+        outcome.batches = accepted.count
+        for (id, origin) in accepted {
             guard let node = nodes[origin] else { continue }
             let home = node.identity.home
             let files = [BatchFolder.done, .error].compactMap { folder in node.disk.bytes(home.batchFile(id, in: folder)) }
             outcome.checks += 1
             guard files.count == 1, let bytes = files.first else {
-                violation("batch \(id) of \(origin) ended in \(files.count) executed files, not 1")
+                let running = nodes[origin]?.core?.batches[id].map { ": still running, " + Self.summary($0.engine) } ?? ""
+                violation("batch \(id) of \(origin) ended in \(files.count) executed files, not 1\(running)")
                 continue
             }
+            outcome.ended += 1
             outcome.checks += 1
             do {
                 let report = try BatchVerifier.verify(bytes, keys: keys, source: "batch \(id)")
-                if !report.passed {
-                    violation("batch \(id) does not verify: " + report.verdicts.filter { !$0.passed }.map { "\($0.subject): \($0.detail)" }.joined(separator: "; "))
-                }
                 let batch = try Batch(executedYAML: bytes, source: "batch \(id)")
+                if !report.passed {
+                    violation(
+                        "batch \(id) does not verify: " + report.verdicts.filter { !$0.passed }.map { "\($0.subject): \($0.detail)" }.joined(separator: "; ")
+                            + " (" + Self.summary(batch) + ")")
+                }
                 for request in batch.requests {
                     for record in request.records {
                         outcome.checks += 1
@@ -107,8 +113,23 @@ extension SimulationRun {
                 violation("batch \(id): its executed file does not read: \(error)")
             }
         }
-        if outcome.ended < accepted.count {
-            violation("\(accepted.count - outcome.ended) of \(accepted.count) accepted batches never ended")
-        }
+    }
+
+    /// A batch's groups and host states in one line, for a violation's report.
+    static func summary(_ batch: Batch) -> String {
+        batch.requests.map { request in
+            let states = Dictionary(request.records.map { ($0.host, $0.state.rawValue) }, uniquingKeysWith: { $1 })
+            return "\(request.name) \(request.state.rawValue): " + (request.groups ?? []).map { group in
+                "[" + group.hosts.map { "\($0) \(states[$0] ?? "-")" }.joined(separator: ", ") + (group.isPlain ? "" : " | \(group)") + "]"
+            }.joined(separator: " ")
+        }.joined(separator: "; ")
+    }
+
+    static func summary(_ engine: BatchEngine) -> String {
+        engine.plan.requests.enumerated().map { index, request in
+            "\(request.name) \(engine.requestStates[index].rawValue): " + request.groups.map { group in
+                "[" + group.hosts.map { "\($0) \(engine.slots[index][$0]?.state.rawValue ?? "-")" }.joined(separator: ", ") + "]"
+            }.joined(separator: " ")
+        }.joined(separator: "; ") + (engine.paused ? " (paused)" : "")
     }
 }
