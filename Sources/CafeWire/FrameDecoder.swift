@@ -41,8 +41,14 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
-        if buffer.readableBytes > 0 { throw FrameError.truncated(buffer.readableBytes) }
+        try checkEnd(of: buffer)
         return .needMoreData
+    }
+
+    /// At the end of the stream, after every whole frame was taken: bytes left over are a frame
+    /// cut short. The same rule for a pipeline and for the blocking control client.
+    public func checkEnd(of buffer: ByteBuffer) throws {
+        if buffer.readableBytes > 0 { throw FrameError.truncated(buffer.readableBytes) }
     }
 }
 

@@ -165,15 +165,17 @@ struct GuardedRulesTests {
     func expiresWhileNodeIsDown() throws {
         let (mesh, key, keys) = try hostFixture()
         defer { mesh.cleanup() }
+        let quick = request("quick", batch: "20261202-080000-000-0000000000b2", expiresIn: 1.5, key: key)
         do {
             let peer = try RawPeer(port: mesh.ports["monk1"]!)
             #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)
             #expect(deliver(request("slow", batch: "20261202-080000-000-0000000000b1", expiresIn: 600, key: key), on: peer, keys: keys) == .accepted)
-            #expect(deliver(request("quick", batch: "20261202-080000-000-0000000000b2", expiresIn: 1.5, key: key), on: peer, keys: keys) == .accepted)
+            #expect(deliver(quick, on: peer, keys: keys) == .accepted)
         }
-        // Stored, acknowledged, waiting behind `slow`: the node dies, and comes back after the expiry.
+        // Stored, acknowledged, waiting behind `slow`: the node dies, and comes back once the
+        // request's own expiry has passed (a host runs nothing whose `expires` is not after now).
         mesh.kill9("monk1")
-        usleep(2_000_000)
+        try mesh.waitUntil("quick's expiry \(quick.header.expires) has passed", timeout: 10) { SystemClock().now() >= quick.header.expires }
         try mesh.start("monk1")
         let peer = try RawPeer(port: mesh.ports["monk1"]!)
         #expect(peer.handshake(as: "tester", key: key, with: "monk1", keys: keys) != nil)

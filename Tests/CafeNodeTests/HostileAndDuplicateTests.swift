@@ -135,13 +135,26 @@ struct HostileAndDuplicateTests {
         func forward(_ inner: String) -> [UInt8] {
             signedEnvelope(.forward(ForwardBody(path: ["tester"], envelope: inner)), from: "tester", to: "monk1", expiresIn: 60, key: key).bytes
         }
-        let honest = request(key, batch: "20261129-153012-000-0000000000dd").text
-        peer.sendFrame(forward(honest.replacing("batch-name: dup", with: "batch-name: dip")))
-        usleep(500_000)
+        let batch = "20261129-153012-000-0000000000dd"
+        peer.sendFrame(forward(request(key, batch: batch).text.replacing("batch-name: dup", with: "batch-name: dip")))
+        try mesh.waitUntil("monk1 refused the altered copy", timeout: 10) { mesh.log("monk1").contains("refused forwarded envelope: bad signature") }
         #expect(lineCount(mesh.directory.path + "/count.ran") == 0, "the altered request does not run")
-        #expect(mesh.log("monk1").contains("refused forwarded envelope: bad signature"))
-        peer.sendFrame(forward(honest))
-        try mesh.waitUntil("the intact copy runs", timeout: 10) { lineCount(mesh.directory.path + "/count.ran") == 1 }
+        // An intact request (its own envelope id) for the same batch and index: had monk1 taken
+        // the altered copy, it would answer this one `duplicate` from its spool, not run it.
+        let honest = request(key, batch: batch)
+        peer.sendFrame(forward(honest.text))
+        var status: AckBody.Status?
+        var result: ResultBody?
+        while status == nil || result == nil, let envelope = try peer.readFrame(timeout: 10).map({ try Envelope.open($0, keys: keys) }) {
+            switch envelope.body {
+            case .ack(let body) where body.acks == honest.header.id: status = body.status
+            case .result(let body) where body.answers == honest.header.id: result = body
+            default: break
+            }
+        }
+        #expect(status == .accepted, "the intact copy is new to monk1")
+        #expect(result?.result.state == .ok)
+        #expect(lineCount(mesh.directory.path + "/count.ran") == 1, "only the intact copy ran")
     }
 
     @Test("garbage, oversized lengths, half frames, silence, unknown keys and replayed hellos are refused; the node carries on")

@@ -416,8 +416,15 @@ struct MeshTests {
         try mesh.waitUntil("the batch ends in error/", timeout: 30) { FileSystem.exists(mesh.home("jlore") + "/batches/error/\(id).yaml") }
         let text = String(decoding: try FileSystem.read(mesh.home("jlore") + "/batches/error/\(id).yaml", maxBytes: 1 << 20), as: UTF8.self)
         #expect(text.contains("interrupted: cafe-node on monk1 stopped while this request ran"))
-        usleep(3_500_000)  // the orphaned first run may still finish; it must not start again
-        #expect(lineCount(mesh.directory.path + "/monk1.ran.slow") == 1)
+        // monk1 is past every point where it could start the request again once the interrupted
+        // result is recorded in its spool (a finished entry never runs) and jlore has acknowledged
+        // it (jlore's batch is over: it sends the request no more). The first run, orphaned by
+        // the kill, may still be sleeping; it writes nothing more to the marker.
+        let spool = mesh.home("monk1") + "/spool/requests/jlore.\(id).0"
+        try mesh.waitUntil("monk1 recorded the interrupted result and jlore acknowledged it", timeout: 20) {
+            FileSystem.exists(spool + ".result") && FileSystem.exists(spool + ".delivered")
+        }
+        #expect(lineCount(mesh.directory.path + "/monk1.ran.slow") == 1, "not started again")
         #expect(run(mesh, ["verify", id]).status == 0)
     }
 }

@@ -195,36 +195,6 @@ struct SpoolTests {
         #expect(try openHere() == 0)
         #expect(try BatchJournal.read(journals[0].path, keys: keys) == [.started(now)])
     }
-
-    @Test("control messages read back as they were written, and anything else is refused with a reason", arguments: [
-        ControlRequest.submit(batch: Array("name: b\n".utf8), source: "b.yaml", follow: true, timeout: 30, hosts: ["monk1"]),
-        .status(batch: nil), .status(batch: "20261202-100000-000-9f2c1a7be301"),
-        .rerun(batch: "20261202-100000-000-9f2c1a7be301", failedOnly: true, follow: false, timeout: nil), .reload,
-        .follow(batch: "20261202-100000-000-9f2c1a7be301"), .control(batch: "20261202-100000-000-9f2c1a7be301", action: .pause),
-        .control(batch: "20261202-100000-000-9f2c1a7be301", action: .resume), .control(batch: "20261202-100000-000-9f2c1a7be301", action: .cancel),
-    ])
-    func controlRequests(_ request: ControlRequest) throws {
-        #expect(try ControlRequest(yaml: request.yaml) == request)
-    }
-
-    @Test("control events read back as they were written; unknown or malformed messages are errors")
-    func controlEvents() throws {
-        let events: [ControlEvent] = [
-            .accepted(batch: "20261202-100000-000-9f2c1a7be301"),
-            .progress(request: 0, name: "provision", host: "monk1", state: .noAnswer, note: "no answer within 30 s"),
-            .stage(request: 0, name: "deploy", hosts: 12, note: "group 2/4: 8 host(s), 2 at a time"),
-            .finished(state: .done, path: "/tmp/x.yaml"), .status(text: "idle\n", json: "{}"),
-            .failure(message: "bad batch", exitStatus: 2),
-        ]
-        for event in events { #expect(try ControlEvent(yaml: event.yaml) == event) }
-        #expect(throws: (any Error).self) { try ControlEvent(yaml: Array("event: sideways\n".utf8)) }
-        #expect(throws: (any Error).self) { try ControlRequest(yaml: Array("request: submit\n".utf8)) }
-        #expect(throws: (any Error).self) { try ControlRequest(yaml: [0xFF, 0xFE]) }
-        // A timeout past any request's life would overflow the deadlines computed from it.
-        #expect(throws: (any Error).self) {
-            try ControlRequest(yaml: Array("op: rerun\nbatch: 20261202-100000-000-9f2c1a7be301\nfailed-only: true\nfollow: true\ntimeout: 1e300\n".utf8))
-        }
-    }
 }
 
 extension String {

@@ -8,7 +8,7 @@ public final class ControlClient {
     private let fd: Int32
     private var buffer = ByteBuffer()
     /// The node's own framing, with the control server's limit.
-    private var decoder = FrameDecoder(maxFrameBytes: ControlServer.maxFrameBytes)
+    private var decoder = ControlServer.frameDecoder()
 
     /// Connects to the node of `home`; throws ``NodeNotRunning`` (exit 3) when there is none.
     public init(home: NodeHome) throws {
@@ -50,19 +50,42 @@ public final class ControlClient {
         }
     }
 
-    /// The next event, or nil when the node closed the connection.
+    /// The next event, or nil when the node closed the connection between frames. A frame the
+    /// node's own decoder refuses (a length of zero or over the limit, or cut short by the end
+    /// of the connection) and a frame that is not an event throw ``UnreadableAnswer``.
     public func next() throws -> ControlEvent? {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let frame = try decoder.nextFrame(&buffer) {
+            let frame: ByteBuffer?
+            do { frame = try decoder.nextFrame(&buffer) } catch { throw UnreadableAnswer(reason: error) }
+            if let frame {
                 buffer.discardReadBytes()
-                return try ControlEvent(yaml: Array(buffer: frame))
+                do { return try ControlEvent(yaml: Array(buffer: frame)) } catch { throw UnreadableAnswer(reason: error) }
             }
             let count = read(fd, &chunk, chunk.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { return nil }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw NodeNotRunning(home: nil, reason: String(cString: strerror(errno)))
+            }
+            if count == 0 {
+                do { try decoder.checkEnd(of: buffer) } catch { throw UnreadableAnswer(reason: error) }
+                return nil
+            }
             buffer.writeBytes(chunk[0..<count])
         }
+    }
+}
+
+/// The node's answer on the control socket cannot be read: a frame the control socket's
+/// framing refuses, or a frame that is not a ``ControlEvent``. Exit status 3, as for a node
+/// that does not answer: there is no node this `cafe` can talk to.
+public struct UnreadableAnswer: Error, ExitCoded, CustomStringConvertible {
+    /// What the frame decoder or the event reader said (a ``FrameError`` or an `InputError`).
+    public var reason: any Error
+    public var exitStatus: Int32 { 3 }
+
+    public var description: String {
+        "cannot read cafe-node's answer on the control socket: \(reason) (are cafe and cafe-node the same version?)"
     }
 }
 

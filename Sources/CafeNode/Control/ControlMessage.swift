@@ -63,11 +63,23 @@ public enum ControlRequest: Sendable, Equatable {
     /// The `--timeout` a node takes: more than 0, at most the longest request expiry (30 days).
     public static let timeouts: ClosedRange<Double> = 0.001...NodeSettings.maxExpiry
 
+    /// The keys each operation takes; any other key is refused.
+    static let keys: [String: [String]] = {
+        var keys = [
+            "submit": ["op", "source", "follow", "timeout", "hosts", "plan", "batch"],
+            "plan": ["op", "source", "timeout", "batch"],
+            "status": ["op", "batch"],
+            "rerun": ["op", "batch", "failed-only", "follow", "timeout"],
+            "reload": ["op"],
+            "follow": ["op", "batch"],
+        ]
+        for action in BatchControl.allCases { keys[action.rawValue] = ["op", "batch"] }
+        return keys
+    }()
+
     public init(yaml bytes: [UInt8]) throws {
-        let mapping = try YAMLReader.document(bytes, limits: Self.limits, source: "control request")
-            .mapping(allowed: ["op", "source", "follow", "timeout", "hosts", "batch", "failed-only", "plan"])
-        let op = try mapping.required("op")
-        switch try op.string() {
+        let (mapping, op) = try ControlMessage.read(bytes, limits: Self.limits, source: "control request", kindKey: "op", kindName: "operation", keys: Self.keys)
+        switch op {
         case "submit":
             self = .submit(
                 batch: Array(try mapping.required("batch").string().utf8), source: try mapping.required("source").string(),
@@ -76,7 +88,7 @@ public enum ControlRequest: Sendable, Equatable {
         case "plan":
             self = .plan(
                 batch: Array(try mapping.required("batch").string().utf8), source: try mapping.required("source").string(),
-                timeout: try mapping.required("timeout").seconds())
+                timeout: try mapping.required("timeout").seconds())  // bounded by Node.collectPlan, to a day
         case "status":
             self = .status(batch: try mapping.optional("batch")?.string())
         case "rerun":
@@ -87,11 +99,28 @@ public enum ControlRequest: Sendable, Equatable {
             self = .reload
         case "follow":
             self = .follow(batch: try mapping.required("batch").string())
-        case let name where BatchControl(rawValue: name) != nil:
-            self = .control(batch: try mapping.required("batch").string(), action: BatchControl(rawValue: name)!)
         default:
-            throw op.error("unknown operation")
+            // ``ControlMessage/read`` took only the operations of ``keys``: the rest are actions.
+            guard let action = BatchControl(rawValue: op) else { throw InputError(source: "control request", message: "unknown operation '\(op)'") }
+            self = .control(batch: try mapping.required("batch").string(), action: action)
         }
+    }
+}
+
+/// Reading of both kinds of control message.
+enum ControlMessage {
+    /// The mapping of a message and its kind (the value of `kindKey`), refusing a kind that
+    /// `keys` does not name and any key that kind does not take.
+    static func read(
+        _ bytes: [UInt8], limits: YAMLLimits, source: String, kindKey: String, kindName: String, keys: [String: [String]]
+    ) throws -> (YAMLMapping, String) {
+        let root = try YAMLReader.document(bytes, limits: limits, source: source)
+        let kindReader = try root.mapping().required(kindKey)
+        let kind = try kindReader.string()
+        guard let allowed = keys[kind] else {
+            throw kindReader.error("unknown \(kindName) '\(kind)'", hint: "one of \(keys.keys.sorted().joined(separator: ", "))")
+        }
+        return (try root.mapping(allowed: allowed), kind)
     }
 }
 
@@ -144,11 +173,19 @@ public enum ControlEvent: Sendable, Equatable {
         }
     }
 
+    /// The keys each event takes; any other key is refused.
+    static let keys = [
+        "accepted": ["event", "batch"],
+        "stage": ["event", "request", "name", "hosts", "note"],
+        "progress": ["event", "request", "name", "host", "state", "note"],
+        "finished": ["event", "state", "path"],
+        "status": ["event", "text", "json"],
+        "error": ["event", "message", "exit"],
+    ]
+
     public init(yaml bytes: [UInt8]) throws {
-        let mapping = try YAMLReader.document(bytes, limits: .executedBatchFile, source: "control event")
-            .mapping(allowed: ["event", "batch", "request", "name", "host", "hosts", "state", "note", "path", "text", "json", "message", "exit"])
-        let event = try mapping.required("event")
-        switch try event.string() {
+        let (mapping, event) = try ControlMessage.read(bytes, limits: .executedBatchFile, source: "control event", kindKey: "event", kindName: "event", keys: Self.keys)
+        switch event {
         case "accepted":
             self = .accepted(batch: try mapping.required("batch").string())
         case "stage":
@@ -165,12 +202,14 @@ public enum ControlEvent: Sendable, Equatable {
             let stateReader = try mapping.required("state")
             guard let state = BatchState(rawValue: try stateReader.string()) else { throw stateReader.error("unknown state") }
             self = .finished(state: state, path: try mapping.required("path").string())
+        case "error":
+            let exit = try mapping.required("exit")
+            guard let status = Int32(exactly: try exit.int()), (0...255).contains(status) else { throw exit.error("must be an exit status, 0 to 255") }
+            self = .failure(message: try mapping.required("message").string(), exitStatus: status)
         case "status":
             self = .status(text: try mapping.required("text").string(), json: try mapping.required("json").string())
-        case "error":
-            self = .failure(message: try mapping.required("message").string(), exitStatus: Int32(try mapping.required("exit").int()))
         default:
-            throw event.error("unknown event")
+            throw InputError(source: "control event", message: "unknown event '\(event)'")
         }
     }
 }

@@ -11,6 +11,9 @@ public struct ControlServer: Sendable {
     /// The largest control frame either side accepts (a batch file with its data, a status).
     static let maxFrameBytes = 64 << 20
 
+    /// The framing of the control socket, on both ends: the node's pipeline and ``ControlClient``.
+    static func frameDecoder() -> FrameDecoder { FrameDecoder(maxFrameBytes: maxFrameBytes) }
+
     let node: Node
     let path: String
     /// Connections accepted and not yet served (see ``AcceptedConnections``).
@@ -34,7 +37,7 @@ public struct ControlServer: Sendable {
         let server = try await ServerBootstrap(group: group)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Self.maxFrameBytes)))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(Self.frameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
                     return try accepted.wrap(channel)
                 }
