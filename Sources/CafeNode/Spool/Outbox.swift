@@ -171,11 +171,6 @@ struct Outbox: Sendable {
         }
     }
 
-    /// Entries for `peer`, oldest first (ids begin with their creation time).
-    func pending(for peer: String) -> [Entry] {
-        (byTarget[peer] ?? []).sorted().compactMap { entries[$0] }
-    }
-
     /// The request envelope of `origin` waiting for (batch, index, host), if any.
     func request(origin: String, batch: String, index: Int, host: String) -> Entry? {
         requests[RequestSlot(origin: origin, batch: batch, index: index, host: host)].flatMap { entries[$0] }

@@ -1,8 +1,9 @@
 /// How the node hands envelopes to its neighbours: ``TransportSet`` sends by TCP
 /// (``TCPNetwork``) or by drop-box (``ScpTransport``) according to the peer's route.
 ///
-/// Incoming envelopes go the other way, to ``Node/receive(_:from:)``, and a peer that becomes
-/// reachable is announced with ``Node/peerReachable(_:)`` so that its outbox is flushed.
+/// Incoming envelopes go the other way, into the ``NodeInbox`` (``NodeInbox/receive(_:from:)``),
+/// and a peer that becomes reachable is announced with ``NodeInbox/reachable(_:)`` so that its
+/// outbox is flushed.
 public protocol PeerTransport: Sendable {
     /// Queues `bytes` on a live link to `peer` and returns true; returns false when there is
     /// none right now (the transport starts connecting, and the node keeps the envelope in its
@@ -15,7 +16,7 @@ public protocol PeerTransport: Sendable {
 
     /// Opens a link to `peer` if none is up, so that it proves its key (a peer with no `key:`
     /// in node.yaml presents its fleet certificate in the handshake); the node hears of it
-    /// through ``Node/peerReachable(_:)``.
+    /// through ``NodeInbox/reachable(_:)``.
     func connect(_ peer: String)
 }
 

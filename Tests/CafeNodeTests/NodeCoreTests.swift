@@ -1,0 +1,102 @@
+import CafeCore
+import CafeCrypto
+import CafeTestSupport
+import CafeWire
+import Testing
+
+@testable import CafeNode
+
+/// The node core on its own: events in, effects out, no files, sockets or processes. What a
+/// step must write before it acts, in what order, and what a repeat changes.
+@Suite("node core")
+struct NodeCoreTests {
+    let directory = TemporaryDirectory("cafe-core")
+    let fleet: SimulatedFleet
+    let now = Timestamp(iso8601: "2026-12-02T10:00:00.000Z")!
+
+    init() throws {
+        // Seed 7 draws an origin and hosts that allow it (no gateway, no relay needed here).
+        fleet = try SimulatedFleet(count: 3, random: SeededRandomSource(seed: 7), directory: directory.path)
+    }
+
+    func core(_ name: String) -> NodeCore {
+        var core = NodeCore(identity: fleet.identities[name]!, random: SeededRandomSource(seed: 1), maxParallel: 4, now: now)
+        _ = core.handle(.start(LoadedDisk(outbox: Outbox(), spool: RequestSpool(), seen: [:])), now: now)
+        return core
+    }
+
+    /// The position of the first effect `matching` in `effects`.
+    func position(_ effects: [NodeEffect], _ matching: (NodeEffect) -> Bool) -> Int? { effects.firstIndex(where: matching) }
+
+    /// Submits a batch at the origin and returns the request envelope it sends to `host`.
+    func submit(to host: String, origin: inout NodeCore) throws -> Envelope {
+        let input = BatchInput(name: "b", requests: [Request(name: SimulatedFleet.request)])
+        let effects = origin.handle(.submit(SubmitOrder(id: BatchID(time: now, random: SeededRandomSource(seed: 2)), input: input, options: SubmitOptions(hosts: [host])), 1), now: now)
+        let sent = effects.compactMap { effect -> Envelope? in
+            if case .transmit(let envelope, host, _) = effect, envelope.header.kind == .request { return envelope }
+            return nil
+        }
+        let stored = position(effects) { if case .write(.outboxAdd) = $0 { true } else { false } }
+        let transmitted = position(effects) { if case .transmit = $0 { true } else { false } }
+        #expect(stored != nil && transmitted != nil && stored! < transmitted!, "the request is in the outbox before it is sent")
+        #expect(effects.contains { if case .reply(1, .submitted) = $0 { true } else { false } })
+        return try #require(sent.first)
+    }
+
+    @Test("a host stores a request before acknowledging it, and marks it running after an audited decision, before it runs")
+    func hostOrder() throws {
+        let host = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
+        var origin = core("o1"), target = core(host)
+        let request = try submit(to: host, origin: &origin)
+        let effects = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now)
+        let store = position(effects) { if case .write(.spool(_, .store)) = $0 { true } else { false } }
+        let ack = position(effects) { if case .transmit(let envelope, _, .ack) = $0 { envelope.header.kind == .ack } else { false } }
+        let audit = position(effects) { if case .write(.audit(let line)) = $0 { line.allowed } else { false } }
+        let running = position(effects) { if case .write(.spool(_, .running)) = $0 { true } else { false } }
+        let run = position(effects) { if case .run = $0 { true } else { false } }
+        #expect(store != nil && ack != nil && store! < ack!, "\(effects)")
+        #expect(audit != nil && running != nil && run != nil && audit! < run! && running! < run!, "\(effects)")
+    }
+
+    @Test("a request that comes again runs once: the copy is acknowledged as a duplicate and answered from the spool")
+    func duplicate() throws {
+        let host = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
+        var origin = core("o1"), target = core(host)
+        let request = try submit(to: host, origin: &origin)
+        let first = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now)
+        guard case .run(let order)? = first.first(where: { if case .run = $0 { true } else { false } }) else {
+            Issue.record("no run: \(first)")
+            return
+        }
+        let finished = target.handle(.ran(order.id, HostResult(host: host, state: .ok)), now: now.adding(seconds: 1))
+        #expect(finished.contains { if case .write(.spool(_, .result)) = $0 { true } else { false } })
+        let again = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now.adding(seconds: 2))
+        #expect(!again.contains { if case .run = $0 { true } else { false } })
+        #expect(again.contains { effect in
+            guard case .transmit(let envelope, _, .ack) = effect, case .ack(let body) = envelope.body else { return false }
+            return body.status == .duplicate
+        })
+    }
+
+    @Test("an origin's batch ends with its executed file written before its followers hear of it")
+    func batchEnd() throws {
+        let host = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
+        var origin = core("o1"), target = core(host)
+        let request = try submit(to: host, origin: &origin)
+        let stored = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now)
+        guard case .run(let order)? = stored.first(where: { if case .run = $0 { true } else { false } }) else {
+            Issue.record("no run: \(stored)")
+            return
+        }
+        let finished = target.handle(.ran(order.id, HostResult(host: host, state: .ok)), now: now.adding(seconds: 1))
+        let result = try #require(finished.compactMap { effect -> Envelope? in
+            if case .transmit(let envelope, _, _) = effect, envelope.header.kind == .result { return envelope }
+            return nil
+        }.first)
+        let end = origin.handle(.envelope(OpenedEnvelope(envelope: result), from: host), now: now.adding(seconds: 2))
+        let file = position(end) { if case .write(.file(let path, _, _)) = $0 { path.contains("/batches/done/") } else { false } }
+        let told = position(end) { if case .notify(_, .finished(.done, _)) = $0 { true } else { false } }
+        #expect(file != nil && told != nil && file! < told!, "\(end)")
+        #expect(origin.batches.isEmpty)
+    }
+}
