@@ -37,17 +37,9 @@ enum CafeNodeMain {
 
     static func parse(_ arguments: [String]) throws -> Options? {
         var options = Options()
-        var rest = arguments[...]
-        func value(_ flag: String) throws -> String {
-            guard let next = rest.popFirst() else { throw InputError(source: "command line", field: flag, message: "needs a value") }
-            return next
-        }
-        while let argument = rest.popFirst() {
-            var flag = argument
-            if let equals = argument.firstIndex(of: "="), argument.hasPrefix("--") {
-                flag = String(argument[..<equals])
-                rest.insert(String(argument[argument.index(after: equals)...]), at: rest.startIndex)
-            }
+        var arguments = CommandLineArguments(arguments)
+        func value(_ flag: String) throws -> String { try arguments.value(of: flag) }
+        while let flag = arguments.nextFlag() {
             switch flag {
             case "-h", "--help":
                 return nil
@@ -68,7 +60,7 @@ enum CafeNodeMain {
                 }
                 options.shutdownGrace = seconds
             default:
-                throw InputError(source: "command line", message: "unknown argument '\(argument)'", hint: "see cafe-node --help")
+                throw InputError(source: "command line", message: "unknown argument '\(flag)'", hint: "see cafe-node --help")
             }
         }
         return options

@@ -39,17 +39,14 @@ enum CafeSimMain {
 
     static func parse(_ arguments: [String]) throws -> Options? {
         var options = Options()
-        var rest = arguments[...]
-        func value(_ flag: String) throws -> String {
-            guard let next = rest.popFirst() else { throw InputError(source: "command line", field: flag, message: "needs a value") }
-            return next
-        }
+        var arguments = CommandLineArguments(arguments)
+        func value(_ flag: String) throws -> String { try arguments.value(of: flag) }
         func number<T: LosslessStringConvertible>(_ flag: String, _ type: T.Type) throws -> T {
             let text = try value(flag)
             guard let parsed = T(text) else { throw InputError(source: "command line", field: flag, message: "'\(text)' is not a number") }
             return parsed
         }
-        while let flag = rest.popFirst() {
+        while let flag = arguments.nextFlag() {
             switch flag {
             case "-h", "--help": return nil
             case "--seed": options.seed = try number(flag, UInt64.self)

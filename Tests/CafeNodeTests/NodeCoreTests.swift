@@ -43,12 +43,23 @@ struct NodeCoreTests {
         return try #require(sent.first)
     }
 
+    /// A batch for an allowing host, submitted at the origin and taken by the host: both cores,
+    /// the request, the host's effects and the run it ordered.
+    func delivered() throws -> (origin: NodeCore, host: NodeCore, request: Envelope, effects: [NodeEffect], run: RunOrder) {
+        let name = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
+        var origin = core("o1"), host = core(name)
+        let request = try submit(to: name, origin: &origin)
+        let effects = host.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now)
+        let run = try #require(effects.compactMap { effect -> RunOrder? in
+            if case .run(let order) = effect { return order }
+            return nil
+        }.first, "the host runs the request: \(effects)")
+        return (origin, host, request, effects, run)
+    }
+
     @Test("a host stores a request before acknowledging it, and marks it running after an audited decision, before it runs")
     func hostOrder() throws {
-        let host = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
-        var origin = core("o1"), target = core(host)
-        let request = try submit(to: host, origin: &origin)
-        let effects = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now)
+        let effects = try delivered().effects
         let store = position(effects) { if case .write(.spool(_, .store)) = $0 { true } else { false } }
         let ack = position(effects) { if case .transmit(let envelope, _, .ack) = $0 { envelope.header.kind == .ack } else { false } }
         let audit = position(effects) { if case .write(.audit(let line)) = $0 { line.allowed } else { false } }
@@ -60,15 +71,8 @@ struct NodeCoreTests {
 
     @Test("a request that comes again runs once: the copy is acknowledged as a duplicate and answered from the spool")
     func duplicate() throws {
-        let host = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
-        var origin = core("o1"), target = core(host)
-        let request = try submit(to: host, origin: &origin)
-        let first = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now)
-        guard case .run(let order)? = first.first(where: { if case .run = $0 { true } else { false } }) else {
-            Issue.record("no run: \(first)")
-            return
-        }
-        let finished = target.handle(.ran(order.id, HostResult(host: host, state: .ok)), now: now.adding(seconds: 1))
+        var (_, target, request, _, order) = try delivered()
+        let finished = target.handle(.ran(order.id, HostResult(host: target.name, state: .ok)), now: now.adding(seconds: 1))
         #expect(finished.contains { if case .write(.spool(_, .result)) = $0 { true } else { false } })
         let again = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now.adding(seconds: 2))
         #expect(!again.contains { if case .run = $0 { true } else { false } })
@@ -80,20 +84,13 @@ struct NodeCoreTests {
 
     @Test("an origin's batch ends with its executed file written before its followers hear of it")
     func batchEnd() throws {
-        let host = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
-        var origin = core("o1"), target = core(host)
-        let request = try submit(to: host, origin: &origin)
-        let stored = target.handle(.envelope(OpenedEnvelope(envelope: request), from: "o1"), now: now)
-        guard case .run(let order)? = stored.first(where: { if case .run = $0 { true } else { false } }) else {
-            Issue.record("no run: \(stored)")
-            return
-        }
-        let finished = target.handle(.ran(order.id, HostResult(host: host, state: .ok)), now: now.adding(seconds: 1))
+        var (origin, target, _, _, order) = try delivered()
+        let finished = target.handle(.ran(order.id, HostResult(host: target.name, state: .ok)), now: now.adding(seconds: 1))
         let result = try #require(finished.compactMap { effect -> Envelope? in
             if case .transmit(let envelope, _, _) = effect, envelope.header.kind == .result { return envelope }
             return nil
         }.first)
-        let end = origin.handle(.envelope(OpenedEnvelope(envelope: result), from: host), now: now.adding(seconds: 2))
+        let end = origin.handle(.envelope(OpenedEnvelope(envelope: result), from: target.name), now: now.adding(seconds: 2))
         let file = position(end) { if case .write(.file(let path, _, _)) = $0 { path.contains("/batches/done/") } else { false } }
         let told = position(end) { if case .notify(_, .finished(.done, _)) = $0 { true } else { false } }
         #expect(file != nil && told != nil && file! < told!, "\(end)")
