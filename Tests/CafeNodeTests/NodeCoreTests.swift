@@ -96,4 +96,22 @@ struct NodeCoreTests {
         #expect(file != nil && told != nil && file! < told!, "\(end)")
         #expect(origin.batches.isEmpty)
     }
+
+    @Test("the core's sources use nothing that does I/O: no files, sockets, processes, tasks, clocks or loggers")
+    func pure() throws {
+        let core = String(#filePath.split(separator: "/Tests/").first!) + "/Sources/CafeNode/Core"
+        let forbidden = [
+            "FileSystem", "Glibc", "import NIO", "import Foundation", "import Dispatch", "Task {", "Task.", "SystemClock", "SystemRandom",
+            "Monotonic", "logger", "Logger(", "CommandRunner", "LocalExecutor", "ProcessSpawner", "AuditLog", "SeenLog", "BatchJournal",
+            "NodeDisk", "PeerTransport", "CurrentIdentity", "await ",
+        ]
+        let files = try FileSystem.list(core).filter { $0.hasSuffix(".swift") }
+        #expect(files.count >= 10)
+        for file in files {
+            let text = String(decoding: try FileSystem.read(core + "/" + file, maxBytes: 1 << 20), as: UTF8.self)
+            for word in forbidden where text.contains(word) {
+                Issue.record("\(file) uses \(word)")
+            }
+        }
+    }
 }
