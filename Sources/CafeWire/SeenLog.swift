@@ -50,6 +50,11 @@ public final class SeenLog: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
+    /// Flushes every entry appended so far to disk.
+    public func flush() throws {
+        guard fdatasync(fd) == 0 else { throw EnvironmentError("cannot flush \(path): \(String(cString: strerror(errno)))") }
+    }
+
     /// Appends entries and (when `synced`) flushes them to disk before returning; unsynced
     /// entries are flushed by the next synced record.
     public func record(_ entries: [(key: String, expires: Timestamp)], synced: Bool = true) throws {

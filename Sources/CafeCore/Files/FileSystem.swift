@@ -222,6 +222,14 @@ public enum FileSystem {
         guard fdatasync(fd) == 0 else { throw failure("cannot flush", path) }
     }
 
+    /// Flushes the data written to `path` so far to disk (a file appended to without flushing).
+    public static func flush(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("cannot open", path) }
+        defer { close(fd) }
+        guard fdatasync(fd) == 0 else { throw failure("cannot flush", path) }
+    }
+
     /// Appends `bytes` to the file open as `fd` (opened with `O_APPEND`), without flushing: the
     /// next flush of the file covers them.
     public static func append(fd: Int32, _ bytes: [UInt8], path: String) throws {

@@ -144,50 +144,62 @@ public actor Node {
 
     func drain() async {
         while !pending.isEmpty {
-            let (event, done) = pending.removeFirst()
             let identity = current.state
             if identity.revision != revision {
                 revision = identity.revision
-                await step(.identity(identity.identity, generation: identity.generation))
+                await step([(.identity(identity.identity, generation: identity.generation), nil)])
             }
-            await step(event)
-            done?.resume()
+            // What queued up while the disk worked is handled together: one group of writes.
+            let group = Array(pending.prefix(Self.maxGroup))
+            pending.removeFirst(group.count)
+            await step(group)
         }
         draining = false
     }
 
-    /// One core step: the core decides on a copy; its durable writes are carried out in order
-    /// on the writer thread; only if all succeeded does the copy become the core, and the
-    /// other effects are carried out. Otherwise the core stays as it was, as if the event had
-    /// not come: a peer sends again, a tick comes again, a finished run is taken again a
-    /// second later, and a caller hears why.
-    func step(_ event: NodeEvent) async {
+    /// The most events handled in one group.
+    static let maxGroup = 64
+
+    /// One group of core steps: the core decides each event in turn on a copy of itself; the
+    /// durable writes of them all are carried out in order on the writer thread (appends
+    /// flushed together: group commit); only if all succeeded does the copy become the core,
+    /// and the other effects are carried out, event by event. Otherwise the core stays as it
+    /// was, as if the events had not come: a peer sends again, a tick comes again, a finished
+    /// run is taken again a second later, a caller hears why.
+    func step(_ group: [(event: NodeEvent, done: CheckedContinuation<Void, Never>?)]) async {
+        defer { for item in group { item.done?.resume() } }
         var next = core
-        let effects = next.handle(event, now: clock.now())
-        let writes = effects.compactMap { effect -> DurableWrite? in
-            if case .write(let write) = effect { return write }
-            return nil
+        let decided = group.map { item in (event: item.event, effects: next.handle(item.event, now: clock.now())) }
+        let writes = decided.flatMap { step in
+            step.effects.compactMap { effect -> DurableWrite? in
+                if case .write(let write) = effect { return write }
+                return nil
+            }
         }
         if !writes.isEmpty {
             do {
                 let disk = disk
                 try await writer.runIfActive { try disk.apply(writes) }
             } catch {
-                logger.critical("cannot write to \(identity.home.root): \(error); not acting on \(event.summary), nothing changed")
-                for case .reply(let token, _) in effects {
-                    reply(token, .failure(EnvironmentError("cafe-node cannot write to its home (\(error)); nothing changed (see the node's log)", exitStatus: 1)))
-                }
-                switch event {
-                case .ran: retryLater(event)
-                case .start: startFailure = error
-                default: break
+                for (event, effects) in decided {
+                    logger.critical("cannot write to \(identity.home.root): \(error); not acting on \(event.summary), nothing changed")
+                    for case .reply(let token, _) in effects {
+                        reply(token, .failure(EnvironmentError("cafe-node cannot write to its home (\(error)); nothing changed (see the node's log)", exitStatus: 1)))
+                    }
+                    switch event {
+                    case .ran: retryLater(event)
+                    case .start: startFailure = error
+                    default: break
+                    }
                 }
                 return
             }
         }
         core = next
         var followUps: [NodeEvent] = []
-        for effect in effects { perform(effect, followUps: &followUps) }
+        for (_, effects) in decided {
+            for effect in effects { perform(effect, followUps: &followUps) }
+        }
         pending.insert(contentsOf: followUps.map { ($0, nil) }, at: 0)
     }
 

@@ -164,8 +164,48 @@ struct NodeDisk: Sendable {
     // MARK: - Writing
 
     /// Carries out `writes` in order; the first that fails stops the rest and is thrown.
+    ///
+    /// Group commit: appends (journal records, audit lines, seen ids) are written at once but
+    /// flushed together, before the next write of another kind and at the end. So the journal
+    /// records of fifty acknowledgements handled in one go cost one flush, not fifty, and still
+    /// every write is durable only once all earlier ones are, and all of them before the shell
+    /// acts on any.
     func apply(_ writes: [DurableWrite]) throws {
-        for write in writes { try apply(write) }
+        var unflushed = Unflushed()
+        for write in writes {
+            switch write {
+            case .journal(let delivery, let records):
+                let journal = try BatchJournal(path: NodeCore.journalPath(delivery, home: home))
+                if try journal.appendUnflushed(records) { unflushed.journals[journal.path] = journal }
+            case .seen(let entries, let synced):
+                try seenLog.record(entries, synced: false)
+                unflushed.seen = unflushed.seen || synced
+            case .audit(let line):
+                try audit.record(allowed: line.allowed, fields: line.fields, reason: line.reason, synced: false)
+                unflushed.audit = true
+            case .outboxRemove(_, synced: false), .spool(_, .delivered):
+                // Never synced on their own: a crash that loses them costs a duplicate.
+                try apply(write)
+            default:
+                try flush(&unflushed)
+                try apply(write)
+            }
+        }
+        try flush(&unflushed)
+    }
+
+    /// Appends written and not yet flushed.
+    struct Unflushed {
+        var journals: [String: BatchJournal] = [:]
+        var seen = false
+        var audit = false
+    }
+
+    func flush(_ unflushed: inout Unflushed) throws {
+        for path in unflushed.journals.keys.sorted() { try unflushed.journals[path]?.flush() }
+        if unflushed.seen { try seenLog.flush() }
+        if unflushed.audit { try audit.flush() }
+        unflushed = Unflushed()
     }
 
     func apply(_ write: DurableWrite) throws {

@@ -42,14 +42,22 @@ public struct BatchJournal: Sendable {
     /// append makes them durable with it. (`running`, the host's acknowledgement, is flushed:
     /// it is the proof of delivery that tells `no-answer` from `expired`.)
     public func append(_ records: [JournalRecord]) throws {
-        guard !records.isEmpty else { return }
+        if try appendUnflushed(records) { try flush() }
+    }
+
+    /// Appends `records` without flushing them; returns whether they need a flush (``flush()``)
+    /// before anything is done about them: false when they are all progress only.
+    public func appendUnflushed(_ records: [JournalRecord]) throws -> Bool {
+        guard !records.isEmpty else { return false }
         var bytes: [UInt8] = []
         for record in records { bytes.append(contentsOf: Self.line(record).utf8) }
-        guard records.allSatisfy(Self.isProgressOnly) else {
-            try NodeMetrics.synced("journal") { try Self.withFile(path) { try FileSystem.appendDurably(fd: $0, bytes, path: path) } }
-            return
-        }
         try Self.withFile(path) { try FileSystem.append(fd: $0, bytes, path: path) }
+        return !records.allSatisfy(Self.isProgressOnly)
+    }
+
+    /// Flushes what was appended so far to disk.
+    public func flush() throws {
+        try NodeMetrics.synced("journal") { try FileSystem.flush(path) }
     }
 
     static func isProgressOnly(_ record: JournalRecord) -> Bool {

@@ -16,9 +16,10 @@ public final class AuditLog: Sendable {
         self.clock = clock
     }
 
-    /// Appends one decision and flushes it; throws when it cannot be written (callers then
-    /// refuse to act: nothing runs without its audit line).
-    public func record(allowed: Bool, fields: [(String, String)], reason: String) throws {
+    /// Appends one decision and (when `synced`) flushes it; throws when it cannot be written
+    /// (callers then refuse to act: nothing runs without its audit line). Unsynced lines are
+    /// flushed by ``flush()`` before anything they allow happens.
+    public func record(allowed: Bool, fields: [(String, String)], reason: String, synced: Bool = true) throws {
         var line = "\(clock.now()) \(allowed ? "allow" : "deny")"
         for (key, value) in fields { line += " \(key)=\(Self.quoted(value))" }
         line += " reason=\(Self.quoted(reason))\n"
@@ -26,8 +27,17 @@ public final class AuditLog: Sendable {
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw EnvironmentError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            try FileSystem.appendDurably(fd: fd, Array(line.utf8), path: path)
+            if synced {
+                try FileSystem.appendDurably(fd: fd, Array(line.utf8), path: path)
+            } else {
+                try FileSystem.append(fd: fd, Array(line.utf8), path: path)
+            }
         }
+    }
+
+    /// Flushes every line appended so far to disk.
+    public func flush() throws {
+        try lock.withLock { try FileSystem.flush(path) }
     }
 
     static func quoted(_ value: String) -> String {
