@@ -8,7 +8,7 @@ import Glibc
 @main
 enum CafeSimMain {
     static let usage = """
-        USAGE: cafe-sim [--seed N] [--seeds K | --minutes M] [--nodes A-B] [--no-faults] [--trace]
+        USAGE: cafe-sim [--seed N] [--seeds K | --minutes M] [--nodes A-B] [--no-faults] [--trace [--trace-lines N]]
 
         Simulate fleets of CafeBatch node cores in one process, deterministically: one seed
         gives one fleet, one set of batches, one set of faults, and always the same trace.
@@ -21,6 +21,8 @@ enum CafeSimMain {
           --no-faults     No dropped, duplicated or delayed messages, partitions, crashes,
                           write or spawn failures, or clock jumps.
           --trace         Print the trace of every seed (the last lines), not only of failures.
+          --trace-lines N How many of the last lines of a trace to print (default 400; 60 for
+                          a failure without --trace).
           -h, --help      Show this help.
 
         Exit 0: no invariant broken; 1: at least one broken (each is printed with its seed and
@@ -35,6 +37,7 @@ enum CafeSimMain {
         var nodes = 3...12
         var faults = true
         var trace = false
+        var traceLines = 400
     }
 
     static func parse(_ arguments: [String]) throws -> Options? {
@@ -66,6 +69,9 @@ enum CafeSimMain {
                 options.nodes = parts[0]...parts[1]
             case "--no-faults": options.faults = false
             case "--trace": options.trace = true
+            case "--trace-lines":
+                options.traceLines = try number(flag, Int.self)
+                guard options.traceLines > 0 else { throw InputError(source: "command line", field: flag, message: "must be at least 1") }
             default: throw InputError(source: "command line", message: "unknown argument '\(flag)'", hint: "see cafe-sim --help")
             }
         }
@@ -101,7 +107,7 @@ enum CafeSimMain {
         while options.minutes.map({ Monotonic.seconds() - began < $0 * 60 }) ?? (totals.seeds < options.seeds) {
             let outcome: SimulationOutcome
             do {
-                outcome = try Simulation.run(SimulationOptions(seed: seed, nodes: options.nodes, faults: options.faults))
+                outcome = try Simulation.run(SimulationOptions(seed: seed, nodes: options.nodes, faults: options.faults, traceLines: options.traceLines))
             } catch {
                 StandardError.write("cafe-sim: seed \(seed): \(error)\n")
                 exit(2)
@@ -114,7 +120,7 @@ enum CafeSimMain {
             faults = faults + outcome.faults
             if options.trace || !outcome.passed {
                 print("seed \(seed): \(outcome.nodes) nodes, \(outcome.steps) steps, trace \(String(outcome.traceDigest, radix: 16))")
-                for line in outcome.trace.suffix(options.trace ? 400 : 60) { print("  \(line)") }
+                for line in outcome.trace.suffix(options.trace ? options.traceLines : 60) { print("  \(line)") }
             }
             if !outcome.passed {
                 totals.failed += 1

@@ -9,8 +9,10 @@ import Testing
 struct SimulationTests {
     /// Seeds that broke an invariant once, kept so the fix stays: 15 (a group with a check
     /// whose hosts all failed within the budget: the engine passed it, the verifier did not).
-    /// 1196 (a resume the sim's operator sent while the origin was down was never sent again).
-    static let regressions: [UInt64] = [15, 53, 1196]
+    /// 1196 (a resume the sim's operator sent while the origin was down was never sent again);
+    /// 100449 (a crash while accepting a batch left its original without a plan: never run,
+    /// never answered, and never cleared).
+    static let regressions: [UInt64] = [15, 53, 1196, 100449]
 
     @Test("one seed gives the same trace twice, and a different seed another")
     func replay() throws {

@@ -125,6 +125,22 @@ struct SpoolTests {
         #expect(popped == values.sorted())
     }
 
+    @Test("an original with no plan and no executed file (a crash while accepting it) goes to quarantine with the reason at start")
+    func unacceptedOriginal() throws {
+        let disk = try disk()
+        let id = BatchID(validating: "20261202-100000-000-9f2c1a7be301")!
+        let path = home.batchFile(id, in: .original)
+        try FileSystem.writeAtomically(Array("name: b\n".utf8), to: path)
+        let finished = BatchID(validating: "20261202-100000-000-0000000000aa")!
+        try FileSystem.writeAtomically(Array("name: done\n".utf8), to: home.batchFile(finished, in: .original))
+        try FileSystem.writeAtomically(Array("name: done\n".utf8), to: home.batchFile(finished, in: .done))
+        #expect(try disk.loadBatches(keys: keys).isEmpty)
+        #expect(!FileSystem.exists(path))
+        let reason = String(decoding: try FileSystem.read(disk.quarantine.directory + "/" + id.rawValue + ".yaml.reason", maxBytes: 4096), as: UTF8.self)
+        #expect(reason.contains("its plan was never written") && reason.contains("submit it again"))
+        #expect(FileSystem.exists(home.batchFile(finished, in: .original)), "the original of a finished batch stays")
+    }
+
     @Test("the request spool restores each request's stage after a restart: stored, running, finished, delivered")
     func requestSpool() throws {
         let disk = try disk()

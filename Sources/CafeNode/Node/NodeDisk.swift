@@ -102,6 +102,12 @@ struct NodeDisk: Sendable {
                 try quarantine(running + "/" + name, reason: "a journal without its batch plan (the batch had finished)", level: .warning)
             }
         }
+        for name in try FileSystem.list(home.batches(.original)) where name.hasSuffix(".yaml") {
+            guard let id = BatchID(validating: String(name.dropLast(5))),
+                [BatchFolder.queue, .running, .done, .error].allSatisfy({ !FileSystem.exists(home.batchFile(id, in: $0)) })
+            else { continue }
+            try quarantine(home.batches(.original) + "/" + name, reason: Self.unacceptedReason, level: .warning)
+        }
         var loaded: [LoadedBatch] = []
         for folder in [BatchFolder.running, .queue] {
             for name in try FileSystem.list(home.batches(folder)).sorted() where name.hasSuffix(".yaml") {
@@ -160,6 +166,10 @@ struct NodeDisk: Sendable {
         }
         return loaded
     }
+
+    /// Why an original with no plan and no executed file is quarantined at start.
+    static let unacceptedReason =
+        "a batch this node was accepting when it stopped: its plan was never written, so it never started and cafe was never told it was accepted; submit it again"
 
     // MARK: - Writing
 

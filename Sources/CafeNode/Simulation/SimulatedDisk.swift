@@ -111,6 +111,13 @@ struct SimulatedDisk: Sendable {
             spool.load(key, entry, delivered: written.files[RequestSpool.path(key, "delivered", home: home)] != nil)
         }
         var disk = LoadedDisk(outbox: outbox, spool: spool, seen: written.seen)
+        for path in paths(in: home.batches(.original), ending: ".yaml") {
+            guard let id = BatchID(validating: String(FileSystem.basename(of: path).dropLast(5))),
+                [BatchFolder.queue, .running, .done, .error].allSatisfy({ written.files[home.batchFile(id, in: $0)] == nil })
+            else { continue }
+            delete(path, synced: true)
+            quarantined += 1
+        }
         for path in paths(in: home.batches(.running), ending: ".yaml") {
             let name = FileSystem.basename(of: path)
             guard let id = BatchID(validating: String(name.dropLast(5))), let planBytes = bytes(path),

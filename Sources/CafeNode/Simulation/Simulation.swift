@@ -11,11 +11,14 @@ public struct SimulationOptions: Sendable {
     /// Whether faults are injected (drops, duplicates, delays, partitions, crashes, write and
     /// spawn failures, clock jumps).
     public var faults: Bool
+    /// How many of the trace's last lines the outcome keeps.
+    public var traceLines: Int
 
-    public init(seed: UInt64, nodes: ClosedRange<Int> = 3...12, faults: Bool = true) {
+    public init(seed: UInt64, nodes: ClosedRange<Int> = 3...12, faults: Bool = true, traceLines: Int = 400) {
         self.seed = seed
         self.nodes = nodes
         self.faults = faults
+        self.traceLines = max(1, traceLines)
     }
 }
 
@@ -177,7 +180,7 @@ struct SimulationRun {
             outcome.traceDigest = (outcome.traceDigest ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         lines.append(text)
-        if lines.count > 400 { lines.removeFirst(lines.count - 300) }
+        if lines.count > options.traceLines + options.traceLines / 4 { lines.removeFirst(lines.count - options.traceLines) }
     }
 
     mutating func violation(_ text: String) {
@@ -206,7 +209,7 @@ struct SimulationRun {
             if submitted == batchesToSubmit && quiet && originals().allSatisfy({ ended($0.id, at: $0.origin) }) { break }
         }
         finalChecks()
-        outcome.trace = lines
+        outcome.trace = Array(lines.suffix(options.traceLines))
     }
 
     /// Nothing is left to do: every node is up and nothing it sent is in flight.
