@@ -125,6 +125,28 @@ struct SpoolTests {
         #expect(popped == values.sorted())
     }
 
+    @Test("a group of writes keeps every append, in order, when appends are flushed together")
+    func groupCommit() throws {
+        let disk = try disk()
+        let id = BatchID(validating: "20261202-100000-000-9f2c1a7be301")!
+        let stored = request(0)
+        let key = RequestSpool.key(stored)!
+        try disk.apply([
+            .journal(.batch(id), [.started(now)]), .audit(AuditLine(allowed: true, fields: [("signer", "jlore")], reason: "first")),
+            .journal(.batch(id), [.state(request: 0, host: "monk1", state: .sent, note: nil)]), .seen([("jlore/a", now)], synced: true),
+            .spool(key, .store(stored)),
+            .journal(.batch(id), [.state(request: 0, host: "monk1", state: .running, note: nil)]),
+            .audit(AuditLine(allowed: false, fields: [("signer", "x")], reason: "second")), .seen([("jlore/b", now)], synced: false),
+        ])
+        let records = try BatchJournal.read(NodeCore.journalPath(.batch(id), home: home), keys: keys)
+        #expect(records == [.started(now), .state(request: 0, host: "monk1", state: .sent, note: nil), .state(request: 0, host: "monk1", state: .running, note: nil)])
+        let audit = String(decoding: try FileSystem.read(home.auditLog, maxBytes: 1 << 20), as: UTF8.self)
+        #expect(audit.split(separator: "\n").map { $0.hasSuffix("reason=first") || $0.hasSuffix("reason=second") } == [true, true])
+        #expect(try disk.loadSpool(keys: keys).entries[key]?.stage == .stored)
+        let (_, seen) = try SeenLog.open(home.spool + "/seen.log", now: now.adding(seconds: -1))
+        #expect(Set(seen.keys) == ["jlore/a", "jlore/b"])
+    }
+
     @Test("an original with no plan and no executed file (a crash while accepting it) goes to quarantine with the reason at start")
     func unacceptedOriginal() throws {
         let disk = try disk()
