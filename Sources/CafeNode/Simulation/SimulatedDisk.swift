@@ -22,8 +22,6 @@ struct SimulatedDisk: Sendable {
     let home: NodeHome
     private(set) var written = State()
     private(set) var synced = State()
-    private(set) var auditLines = 0
-    private(set) var quarantined = 0
 
     init(home: NodeHome) {
         self.home = home
@@ -61,10 +59,9 @@ struct SimulatedDisk: Sendable {
             written.seen = entries
             synced.seen = entries
         case .audit:
-            auditLines += 1
+            break
         case .quarantine(let path, _):
             delete(path, synced: true)
-            quarantined += 1
         case .file(let path, let bytes, _):
             put(path, .bytes(bytes), synced: true)
         case .makeDirectory:
@@ -96,7 +93,7 @@ struct SimulatedDisk: Sendable {
     }
 
     /// What a start finds: as ``NodeDisk`` loads a home (files that do not parse are dropped,
-    /// counted as quarantined).
+    /// as quarantined: gone).
     mutating func load(keys: KeyRing) -> LoadedDisk {
         var outbox = Outbox()
         for path in paths(in: home.spool + "/outbox", ending: ".env") {
@@ -116,7 +113,6 @@ struct SimulatedDisk: Sendable {
                 [BatchFolder.queue, .running, .done, .error].allSatisfy({ written.files[home.batchFile(id, in: $0)] == nil })
             else { continue }
             delete(path, synced: true)
-            quarantined += 1
         }
         for path in paths(in: home.batches(.running), ending: ".yaml") {
             let name = FileSystem.basename(of: path)
@@ -126,7 +122,6 @@ struct SimulatedDisk: Sendable {
                 let batch = try? Batch(originalYAML: original, source: path)
             else {
                 delete(path, synced: true)
-                quarantined += 1
                 continue
             }
             var records: [JournalRecord] = []
@@ -138,7 +133,6 @@ struct SimulatedDisk: Sendable {
             let stem = String(FileSystem.basename(of: path).dropLast(".plan.yaml".count))
             guard let (key, entry) = byStem[stem] else {
                 delete(path, synced: true)
-                quarantined += 1
                 continue
             }
             if case .finished = entry.stage {
