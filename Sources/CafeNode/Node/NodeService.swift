@@ -79,40 +79,34 @@ public struct NodeService: Service, CustomStringConvertible {
             logger.info("cafe-node \(CafeVersion.string) \(identity.name) started (key \(identity.key.publicKey.fingerprint)) in \(home.root)")
             // Ready now: both listeners accept (systemd's Type=notify waits for this line).
             systemd.notify("READY=1", "STATUS=\(identity.name) accepting peers and control requests")
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                if let listener {
-                    tasks.addTask { try await network.serve(listener) }
-                }
-                tasks.addTask { try await control.serve(controlListener) }
-                tasks.addTask { await node.run() }
-                if let metrics, let metricsListener {
-                    tasks.addTask { try await metrics.endpoint.serve(metricsListener) }
-                }
-                tasks.addTask {
-                    for await _ in hangups {
-                        logger.notice("SIGHUP: reloading the config")
-                        switch await node.reload() {
-                        case .applied(let generation, _): systemd.notify("STATUS=\(identity.name): config generation \(generation) applied")
-                        case .refused(let generation, let problems):
-                            systemd.notify("STATUS=\(identity.name): reload refused (\(problems.count) problem(s)); still on config generation \(generation)")
-                        }
-                    }
-                }
-                tasks.addTask {
-                    var ticks = 0
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .milliseconds(100))
-                        await node.tick()
-                        ticks += 1
-                        if ticks % 3 == 0 { await node.scanDropbox() }
-                    }
-                }
-                tasks.addTask { try await gracefulShutdown() }
-                // The first task to end (shutdown requested, or a listener failing) ends them all.
-                defer { tasks.cancelAll() }
-                try await tasks.next()
+            // Ordered services: a graceful shutdown stops them in reverse order, each once the
+            // one after it has ended: no more control requests (and reloads, and scrapes), then
+            // no new work while running commands finish (up to the grace), then no links.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if let listener {
+                services.append(.init(service: ListenerService("peer listener") { try await network.serve(listener) }))
             }
-        } catch is CancellationError {
+            services.append(.init(service: NodeLoopService(node: node, grace: shutdownGrace, systemd: systemd, name: identity.name)))
+            services.append(.init(service: ListenerService("control socket") { try await control.serve(controlListener) }))
+            if let metrics, let metricsListener {
+                services.append(.init(service: ListenerService("metrics") { try await metrics.endpoint.serve(metricsListener) }))
+            }
+            services.append(.init(service: ListenerService("SIGHUP reloads") {
+                for await _ in hangups {
+                    logger.notice("SIGHUP: reloading the config")
+                    switch await node.reload() {
+                    case .applied(let generation, _): systemd.notify("STATUS=\(identity.name): config generation \(generation) applied")
+                    case .refused(let generation, let problems):
+                        systemd.notify("STATUS=\(identity.name): reload refused (\(problems.count) problem(s)); still on config generation \(generation)")
+                    }
+                }
+            }))
+            let inner = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+            try await withGracefulShutdownHandler {
+                try await inner.run()
+            } onGracefulShutdown: {
+                Task { await inner.triggerGracefulShutdown() }
+            }
         } catch {
             logger.critical("\(error)")
             await node.shutdown(grace: 0)
@@ -120,14 +114,65 @@ public struct NodeService: Service, CustomStringConvertible {
             try? await group.shutdownGracefully()
             throw error
         }
-        logger.info("stopping: no longer accepting work")
-        systemd.notify("STOPPING=1", "STATUS=\(identity.name) stopping: letting running commands finish")
-        await node.shutdown(grace: shutdownGrace)
-        // In order: no new work, then no links, then the event loops.
         await network.stop()
         unlink(home.controlSocket)
         try await group.shutdownGracefully()
         logger.info("stopped")
+    }
+}
+
+/// A listener (or any loop) as a service: it runs until the graceful shutdown reaches it, and
+/// is then cancelled. Ending on its own (a listener that failed) ends the whole node.
+struct ListenerService: Service, CustomStringConvertible {
+    let description: String
+    let body: @Sendable () async throws -> Void
+
+    init(_ description: String, _ body: @escaping @Sendable () async throws -> Void) {
+        self.description = description
+        self.body = body
+    }
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown(body)
+        } catch is CancellationError {
+        }
+    }
+}
+
+/// The node's own loop: what the transports bring, a tick every 100 ms, a drop-box scan every
+/// 300 ms. At the graceful shutdown it stops taking work and lets running commands finish (up
+/// to `grace` seconds) before it ends, while the links, stopped after it, still carry results.
+struct NodeLoopService: Service, CustomStringConvertible {
+    let node: Node
+    let grace: Double
+    let systemd: SystemdNotifier
+    let name: String
+    var description: String { "node loop" }
+
+    func run() async {
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await node.run() }
+            tasks.addTask {
+                var ticks = 0
+                while (try? await Task.sleep(for: .milliseconds(100))) != nil {
+                    await node.tick()
+                    ticks += 1
+                    if ticks % 3 == 0 { await node.scanDropbox() }
+                }
+            }
+            defer { tasks.cancelAll() }
+            do {
+                try await gracefulShutdown()
+            } catch {
+                // Cancelled: another service failed; the node stops without waiting.
+                await node.shutdown(grace: 0)
+                return
+            }
+            node.logger.info("stopping: no longer accepting work")
+            systemd.notify("STOPPING=1", "STATUS=\(name) stopping: letting running commands finish")
+            await node.shutdown(grace: grace)
+        }
     }
 }
 
