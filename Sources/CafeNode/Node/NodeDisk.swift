@@ -175,15 +175,24 @@ struct NodeDisk: Sendable {
 
     /// Carries out `writes` in order; the first that fails stops the rest and is thrown.
     ///
-    /// Group commit: appends (journal records, audit lines, seen ids) are written at once but
-    /// flushed together, before the next write of another kind and at the end. So the journal
-    /// records of fifty acknowledgements handled in one go cost one flush, not fifty, and still
-    /// every write is durable only once all earlier ones are, and all of them before the shell
-    /// acts on any.
+    /// Group commit: appends (journal records, audit lines, seen ids) and the request spool's
+    /// files (requests, `running` marks, results) are written at once but made durable
+    /// together, before the next write of another kind and at the end: the journal records of
+    /// fifty acknowledgements handled in one go cost one flush, not fifty, and twenty requests
+    /// stored and started in one go one sync of the spool directory. All of them are durable
+    /// before the shell acts on any. (Within such a run, a crash may keep any of them and lose
+    /// others: each is safe alone. A `running` mark without its request is ignored at start, a
+    /// request without its mark runs then, never having run; a result stands alone.)
     func apply(_ writes: [DurableWrite]) throws {
         var unflushed = Unflushed()
         for write in writes {
             switch write {
+            case .spool(let key, .store(let envelope)):
+                unflushed.spool(key.stem + ".request", envelope.bytes)
+            case .spool(let key, .running):
+                unflushed.markers.append(key.stem + ".running")
+            case .spool(let key, .result(let envelope)):
+                unflushed.spool(key.stem + ".result", envelope.bytes)
             case .journal(let delivery, let records):
                 let journal = try BatchJournal(path: NodeCore.journalPath(delivery, home: home))
                 if try journal.appendUnflushed(records) { unflushed.journals[journal.path] = journal }
@@ -204,17 +213,37 @@ struct NodeDisk: Sendable {
         try flush(&unflushed)
     }
 
-    /// Appends written and not yet flushed.
+    /// Appends written and not yet flushed, and spool files not yet written.
     struct Unflushed {
         var journals: [String: BatchJournal] = [:]
         var seen = false
         var audit = false
+        /// Files for `spool/requests/`, in order (a later one of the same name replaces it).
+        var files: [(bytes: [UInt8], name: String)] = []
+        /// Empty `running` marks for `spool/requests/`.
+        var markers: [String] = []
+
+        mutating func spool(_ name: String, _ bytes: [UInt8]) {
+            files.removeAll { $0.name == name }
+            files.append((bytes, name))
+        }
     }
 
     func flush(_ unflushed: inout Unflushed) throws {
         for path in unflushed.journals.keys.sorted() { try unflushed.journals[path]?.flush() }
         if unflushed.seen { try seenLog.flush() }
         if unflushed.audit { try audit.flush() }
+        if !unflushed.files.isEmpty || !unflushed.markers.isEmpty {
+            let (files, markers) = (unflushed.files, unflushed.markers)
+            try NodeMetrics.synced("spool") {
+                for marker in markers { try FileSystem.touch(requestsDirectory + "/" + marker) }
+                if files.isEmpty {
+                    try FileSystem.syncDirectory(requestsDirectory)
+                } else {
+                    try FileSystem.writeAtomically(files, in: requestsDirectory)
+                }
+            }
+        }
         unflushed = Unflushed()
     }
 
