@@ -63,17 +63,21 @@ public enum FileSystem {
         try syncDirectory(parent(of: path))
     }
 
-    /// Writes several new files into `directory` as ``writeAtomically(_:to:mode:)`` does, with
-    /// one fsync of the directory for all of them: each file is whole or absent after a crash,
-    /// and all are durable when this returns. When it throws, none of them is left in place.
-    public static func writeAtomically(_ files: [(bytes: [UInt8], name: String)], in directory: String, mode: mode_t = 0o600) throws {
-        guard !files.isEmpty else { return }
+    /// Writes several new files into `directory` as ``writeAtomically(_:to:mode:)`` does, then
+    /// creates the empty `markers` (after the files), with one fsync of the directory for all of
+    /// them: each file is whole or absent after a crash, and all are durable when this returns.
+    /// When it throws, none of the files is left in place.
+    public static func writeAtomically(
+        _ files: [(bytes: [UInt8], name: String)], markers: [String] = [], in directory: String, mode: mode_t = 0o600
+    ) throws {
+        guard !files.isEmpty || !markers.isEmpty else { return }
         var placed: [String] = []
         do {
             for file in files {
                 try place(file.bytes, at: directory + "/" + file.name, mode: mode)
                 placed.append(directory + "/" + file.name)
             }
+            for marker in markers { try touch(directory + "/" + marker, mode: mode) }
             try syncDirectory(directory)
         } catch {
             for path in placed { unlink(path) }

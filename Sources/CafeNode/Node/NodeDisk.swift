@@ -180,9 +180,10 @@ struct NodeDisk: Sendable {
     /// together, before the next write of another kind and at the end: the journal records of
     /// fifty acknowledgements handled in one go cost one flush, not fifty, and twenty requests
     /// stored and started in one go one sync of the spool directory. All of them are durable
-    /// before the shell acts on any. (Within such a run, a crash may keep any of them and lose
-    /// others: each is safe alone. A `running` mark without its request is ignored at start, a
-    /// request without its mark runs then, never having run; a result stands alone.)
+    /// before the shell acts on any. Within such a run a crash may keep some and lose others,
+    /// so the order that matters is kept: spool files before the `running` marks, and both
+    /// before the seen ids (a request's id never outlives a request that was lost). A request
+    /// without its mark runs after a restart, never having run; a result stands alone.
     func apply(_ writes: [DurableWrite]) throws {
         var unflushed = Unflushed()
         for write in writes {
@@ -197,8 +198,11 @@ struct NodeDisk: Sendable {
                 let journal = try BatchJournal(path: NodeCore.journalPath(delivery, home: home))
                 if try journal.appendUnflushed(records) { unflushed.journals[journal.path] = journal }
             case .seen(let entries, let synced):
-                try seenLog.record(entries, synced: false)
-                unflushed.seen = unflushed.seen || synced
+                // Written at the flush, after the spool's files: a request's id must never be
+                // remembered while the request itself could still be lost (the spool, not the
+                // seen-set, tells a copy of a stored request from a new one).
+                unflushed.seen += entries
+                unflushed.seenSynced = unflushed.seenSynced || synced
             case .audit(let line):
                 try audit.record(allowed: line.allowed, fields: line.fields, reason: line.reason, synced: false)
                 unflushed.audit = true
@@ -216,7 +220,8 @@ struct NodeDisk: Sendable {
     /// Appends written and not yet flushed, and spool files not yet written.
     struct Unflushed {
         var journals: [String: BatchJournal] = [:]
-        var seen = false
+        var seen: [(key: String, expires: Timestamp)] = []
+        var seenSynced = false
         var audit = false
         /// Files for `spool/requests/`, in order (a later one of the same name replaces it).
         var files: [(bytes: [UInt8], name: String)] = []
@@ -231,19 +236,12 @@ struct NodeDisk: Sendable {
 
     func flush(_ unflushed: inout Unflushed) throws {
         for path in unflushed.journals.keys.sorted() { try unflushed.journals[path]?.flush() }
-        if unflushed.seen { try seenLog.flush() }
         if unflushed.audit { try audit.flush() }
         if !unflushed.files.isEmpty || !unflushed.markers.isEmpty {
             let (files, markers) = (unflushed.files, unflushed.markers)
-            try NodeMetrics.synced("spool") {
-                for marker in markers { try FileSystem.touch(requestsDirectory + "/" + marker) }
-                if files.isEmpty {
-                    try FileSystem.syncDirectory(requestsDirectory)
-                } else {
-                    try FileSystem.writeAtomically(files, in: requestsDirectory)
-                }
-            }
+            try NodeMetrics.synced("spool") { try FileSystem.writeAtomically(files, markers: markers, in: requestsDirectory) }
         }
+        if !unflushed.seen.isEmpty { try seenLog.record(unflushed.seen, synced: unflushed.seenSynced) }
         unflushed = Unflushed()
     }
 

@@ -128,6 +128,7 @@ struct SimulationRun {
 
     let options: SimulationOptions
     let random: SeededRandomSource
+    let network: InMemoryNetwork
     let fleet: SimulatedFleet
     var nodes: [String: Node] = [:]
     var queue = MinHeap<Scheduled>()
@@ -147,6 +148,7 @@ struct SimulationRun {
     init(_ options: SimulationOptions) throws {
         self.options = options
         random = SeededRandomSource(seed: options.seed)
+        network = InMemoryNetwork(random: random, faults: options.faults)
         outcome = SimulationOutcome(seed: options.seed)
         let span = UInt64(options.nodes.count)
         let count = options.nodes.lowerBound + Int(random.next() % span)
@@ -165,8 +167,8 @@ struct SimulationRun {
 
     // MARK: - Randomness and scheduling
 
-    func chance(_ p: Double) -> Bool { options.faults && Double(random.next() % 1_000_000) < p * 1_000_000 }
-    func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * Double(random.next() % 1_000_000) / 1_000_000 }
+    func chance(_ p: Double) -> Bool { network.chance(p) }
+    func uniform(_ low: Double, _ high: Double) -> Double { network.uniform(low, high) }
 
     mutating func schedule(_ delay: Double, _ action: Action) {
         if Self.keepsBusy(action) { inFlight += 1 }
@@ -386,20 +388,14 @@ struct SimulationRun {
                 return
             }
             if case .poke = transmission { schedule(0, .event(name, life: node.life, .reachable(peer))) }
-            if chance(0.02) {
+            switch network.send() {
+            case .lost:
                 outcome.faults.dropped += 1
                 note("lost \(envelope.header.kind.rawValue) \(name) → \(peer)")
-                return
-            }
-            var delay = uniform(0.001, 0.05)
-            if chance(0.05) {
-                delay += uniform(0.5, 5)
-                outcome.faults.delayed += 1
-            }
-            schedule(delay, .deliver(to: peer, from: name, bytes: envelope.bytes))
-            if chance(0.02) {
-                outcome.faults.duplicated += 1
-                schedule(delay + uniform(0, 3), .deliver(to: peer, from: name, bytes: envelope.bytes))
+            case .arrives(let delays, let delayed):
+                if delayed { outcome.faults.delayed += 1 }
+                if delays.count > 1 { outcome.faults.duplicated += 1 }
+                for delay in delays { schedule(delay, .deliver(to: peer, from: name, bytes: envelope.bytes)) }
             }
         case .loopback(let envelope):
             schedule(0, .deliver(to: name, from: name, bytes: envelope.bytes))
@@ -407,16 +403,9 @@ struct SimulationRun {
             if linkUp(name, peer) { schedule(0.001, .event(name, life: node.life, .reachable(peer))) }
         case .run(let order):
             outcome.runs += 1
-            var result: HostResult
-            if chance(0.01) {
-                outcome.faults.spawnFailures += 1
-                result = HostResult(host: name, state: .failed, message: "cannot start the command: simulated spawn failure")
-            } else {
-                let failed = random.next() % 10 == 0
-                result = HostResult(host: name, state: failed ? .failed : .ok, message: failed ? "exit status 1" : nil)
-                if !order.request.isAdhoc { result.commandDigest = order.commandMap.entry(for: order.request.name)?.digest }
-            }
-            schedule(uniform(0.01, 3), .event(name, life: node.life, .ran(order.id, result)))
+            let (result, after, spawnFailed) = network.run(order, on: name)
+            if spawnFailed { outcome.faults.spawnFailures += 1 }
+            schedule(after, .event(name, life: node.life, .ran(order.id, result)))
         case .reply(_, let reply):
             if case .failure(let error) = reply { note("\(name) answered: \(error)") }
         case .write, .learn, .notify, .log, .metric, .endFollowers:
