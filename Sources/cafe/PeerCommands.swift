@@ -25,11 +25,6 @@ func editConfig(_ path: String, home: NodeHome, _ edit: (String) throws -> Strin
     note("\(path) updated; a running node applies it on `cafe reload --home \(home.root)` (or SIGHUP)")
 }
 
-/// A YAML double-quoted scalar.
-func quoted(_ text: String) -> String {
-    "\"" + text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
-}
-
 struct PeerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peer", abstract: "List, add or remove the peers in node.yaml.", subcommands: [Add.self, List.self, Remove.self])
@@ -79,20 +74,20 @@ struct PeerCommand: AsyncParsableCommand {
             let home = options.nodeHome
             var route: String
             if let address {
-                route = "address: \(quoted(address))"
+                route = "address: \(YAMLEmitter.doubleQuoted(address))"
             } else if let via {
-                route = "via: \(quoted(via))"
+                route = "via: \(YAMLEmitter.doubleQuoted(via))"
             } else {
-                var fields = ["target: \(quoted(scp ?? ""))", "port: \(scpPort)"]
-                if let scpIdentity { fields.append("identity: \(quoted(scpIdentity))") }
-                if !scpOption.isEmpty { fields.append("options: [" + scpOption.map(quoted).joined(separator: ", ") + "]") }
+                var fields = ["target: \(YAMLEmitter.doubleQuoted(scp ?? ""))", "port: \(scpPort)"]
+                if let scpIdentity { fields.append("identity: \(YAMLEmitter.doubleQuoted(scpIdentity))") }
+                if !scpOption.isEmpty { fields.append("options: [" + scpOption.map(YAMLEmitter.doubleQuoted).joined(separator: ", ") + "]") }
                 route = "scp: {" + fields.joined(separator: ", ") + "}"
             }
             try editConfig(home.nodeConfig, home: home) { text in
                 if let peers = try? NodeFile(yaml: Array(text.utf8), source: home.nodeConfig).peers, peers[name] != nil {
                     throw InputError(source: home.nodeConfig, field: "peers.\(name)", message: "is already a peer", hint: "remove it first with `cafe peer remove \(name)`")
                 }
-                let key = try keyText.map { ", key: \(quoted($0))" } ?? ""
+                let key = try keyText.map { ", key: \(YAMLEmitter.doubleQuoted($0))" } ?? ""
                 return try ConfigEditor.add("\(name): {\(route)\(key)}", under: "peers", in: text, source: home.nodeConfig)
             }
         }
@@ -157,7 +152,7 @@ struct TrustCommand: AsyncParsableCommand {
         func run() async throws {
             let home = options.nodeHome
             let names = requests.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
-            var fields = ["requests: [" + names.map(quoted).joined(separator: ", ") + "]"]
+            var fields = ["requests: [" + names.map(YAMLEmitter.doubleQuoted).joined(separator: ", ") + "]"]
             if adhoc { fields.append("adhoc: true") }
             if relay { fields.append("relay: true") }
             try editConfig(home.trustConfig, home: home) { text in

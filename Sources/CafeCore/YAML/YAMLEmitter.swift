@@ -257,6 +257,14 @@ public enum YAMLEmitter {
         writeDoubleQuoted(scalars: text.unicodeScalars, into: &out)
     }
 
+    /// `text` as a YAML double-quoted scalar, every character that needs it escaped (for a value
+    /// spliced into a config file, as `cafe peer add` does).
+    public static func doubleQuoted(_ text: String) -> String {
+        var out: [UInt8] = []
+        writeDoubleQuoted(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Appends `utf8` as a double-quoted scalar without making a `String` of it (for secrets).
     /// Invalid UTF-8 sequences become U+FFFD.
     public static func appendDoubleQuoted(utf8: UnsafeRawBufferPointer, into out: inout [UInt8]) {
