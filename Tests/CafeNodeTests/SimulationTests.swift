@@ -11,8 +11,10 @@ struct SimulationTests {
     /// whose hosts all failed within the budget: the engine passed it, the verifier did not).
     /// 1196 (a resume the sim's operator sent while the origin was down was never sent again);
     /// 100449 (a crash while accepting a batch left its original without a plan: never run,
-    /// never answered, and never cleared).
-    static let regressions: [UInt64] = [15, 53, 1196, 100449]
+    /// never answered, and never cleared); 201598 (a cancel whose step failed after its executed
+    /// file was written left that file in error/ when the batch later ended done); 214737 (the
+    /// simulation went on with a node whose start could not be written).
+    static let regressions: [UInt64] = [15, 53, 1196, 100449, 201598, 214737]
 
     @Test("one seed gives the same trace twice, and a different seed another")
     func replay() throws {

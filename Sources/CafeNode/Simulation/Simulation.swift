@@ -365,6 +365,12 @@ struct SimulationRun {
             nodes[name] = node
             if struck {
                 crash(name)
+            } else if case .start = event {
+                // The real node does not come up on a start it could not write (it exits, and
+                // its supervisor starts it again): a restart, here.
+                outcome.faults.writeFailures += 1
+                note("\(name) cannot write its start (after \(done) of \(writes.count)); it stops")
+                crash(name)
             } else {
                 outcome.faults.writeFailures += 1
                 note("\(name) cannot write (after \(done) of \(writes.count)); the step is dropped")
