@@ -44,8 +44,10 @@ public actor Node {
     var reportedDropboxNames: Set<String> = []
     /// When the gauges were last set (once a second: the outbox's oldest entry is a scan).
     var lastGauges = Timestamp(milliseconds: 0)
-    /// Why the start could not be written, if it could not.
-    var startFailure: (any Error)?
+    /// The write that failed, once one has: the node then acts on nothing more.
+    var failure: (any Error)?
+    /// Yields that failure: ``NodeLoopService`` ends the node with it.
+    nonisolated let failures = AsyncStream<any Error>.makeStream()
 
     public var name: String { identity.name }
 
@@ -81,7 +83,7 @@ public actor Node {
         let loaded = try disk.load(keys: identity.keys, seen: seenAtOpen)
         seenAtOpen = [:]
         await process(.start(loaded))
-        if let startFailure { throw startFailure }
+        if let failure { throw failure }
     }
 
     /// Takes what the transports bring until the inbox is finished.
@@ -160,16 +162,22 @@ public actor Node {
     /// The most events handled in one group.
     static let maxGroup = 64
 
-    /// One group of core steps: the core decides each event in turn on a copy of itself; the
-    /// durable writes of them all are carried out in order on the writer thread (appends
-    /// flushed together: group commit); only if all succeeded does the copy become the core,
-    /// and the other effects are carried out, event by event. Otherwise the core stays as it
-    /// was, as if the events had not come: a peer sends again, a tick comes again, a finished
-    /// run is taken again a second later, a caller hears why.
+    /// One group of core steps: the core decides each event in turn; the durable writes of
+    /// them all are carried out in order on the writer thread (appends flushed together: group
+    /// commit); only when all of them succeeded are the other effects carried out, event by
+    /// event. A write that fails stops the node (crash-only): it acts on nothing of the group,
+    /// answers every waiting caller why, and ends (``failures``), so that its supervisor starts
+    /// it again on what its disk holds. (Keeping a copy of the core to roll back to instead
+    /// costs a copy of every collection a step changes: half the throughput, measured.)
     func step(_ group: [(event: NodeEvent, done: CheckedContinuation<Void, Never>?)]) async {
         defer { for item in group { item.done?.resume() } }
-        var next = core
-        let decided = group.map { item in (event: item.event, effects: next.handle(item.event, now: clock.now())) }
+        guard failure == nil else {
+            for case (.submit(_, let token), _) in group { reply(token, .failure(stoppedError)) }
+            for case (.collectPlan(_, let token), _) in group { reply(token, .failure(stoppedError)) }
+            for case (.control(_, _, let token), _) in group { reply(token, .failure(stoppedError)) }
+            return
+        }
+        let decided = group.map { item in (event: item.event, effects: core.handle(item.event, now: clock.now())) }
         let writes = decided.flatMap { step in
             step.effects.compactMap { effect -> DurableWrite? in
                 if case .write(let write) = effect { return write }
@@ -181,21 +189,16 @@ public actor Node {
                 let disk = disk
                 try await writer.runIfActive { try disk.apply(writes) }
             } catch {
-                for (event, effects) in decided {
-                    logger.critical("cannot write to \(identity.home.root): \(error); not acting on \(event.summary), nothing changed")
-                    for case .reply(let token, _) in effects {
-                        reply(token, .failure(EnvironmentError("cafe-node cannot write to its home (\(error)); nothing changed (see the node's log)", exitStatus: 1)))
-                    }
-                    switch event {
-                    case .ran: retryLater(event)
-                    case .start: startFailure = error
-                    default: break
-                    }
+                logger.critical(
+                    "cannot write to \(identity.home.root): \(error); stopping without acting on \(decided.map(\.event.summary).joined(separator: ", ")), so that a restart resumes from what the disk holds")
+                failure = error
+                for (_, effects) in decided {
+                    for case .reply(let token, _) in effects { reply(token, .failure(stoppedError)) }
                 }
+                failures.continuation.yield(error)
                 return
             }
         }
-        core = next
         var followUps: [NodeEvent] = []
         for (_, effects) in decided {
             for effect in effects { perform(effect, followUps: &followUps) }
@@ -203,12 +206,11 @@ public actor Node {
         pending.insert(contentsOf: followUps.map { ($0, nil) }, at: 0)
     }
 
-    /// A finished run whose result could not be stored is taken again a second later.
-    func retryLater(_ event: NodeEvent) {
-        Task {
-            try? await Task.sleep(for: .seconds(1))
-            self.enqueue(event, nil)
-        }
+    /// What a caller hears once the node has stopped on a failed write.
+    var stoppedError: EnvironmentError {
+        EnvironmentError(
+            "cafe-node cannot write to its home (\(failure.map { "\($0)" } ?? "")) and has stopped; nothing of this was done (see the node's log)",
+            exitStatus: 3)
     }
 
     func perform(_ effect: NodeEffect, followUps: inout [NodeEvent]) {

@@ -150,9 +150,12 @@ struct NodeLoopService: Service, CustomStringConvertible {
     let name: String
     var description: String { "node loop" }
 
-    func run() async {
-        await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await node.run() }
+    func run() async throws {
+        let stop: (any Error)? = await withTaskGroup(of: (any Error)?.self) { tasks in
+            tasks.addTask {
+                await node.run()
+                return nil
+            }
             tasks.addTask {
                 var ticks = 0
                 while (try? await Task.sleep(for: .milliseconds(100))) != nil {
@@ -160,19 +163,32 @@ struct NodeLoopService: Service, CustomStringConvertible {
                     ticks += 1
                     if ticks % 3 == 0 { await node.scanDropbox() }
                 }
+                return nil
             }
             defer { tasks.cancelAll() }
-            do {
-                try await gracefulShutdown()
-            } catch {
-                // Cancelled: another service failed; the node stops without waiting.
+            // Whichever comes first: the graceful shutdown (nil), a write that failed, or the
+            // cancellation of the group (another service failed).
+            let first = await withTaskGroup(of: (any Error)?.self) { first in
+                first.addTask { (try? await gracefulShutdown()) == nil ? CancellationError() : nil }
+                first.addTask {
+                    for await error in node.failures.stream { return error }
+                    return CancellationError()
+                }
+                defer { first.cancelAll() }
+                return await first.next() ?? nil
+            }
+            guard first == nil else {
                 await node.shutdown(grace: 0)
-                return
+                return first
             }
             node.logger.info("stopping: no longer accepting work")
             systemd.notify("STOPPING=1", "STATUS=\(name) stopping: letting running commands finish")
             await node.shutdown(grace: grace)
+            return nil
         }
+        // A write that failed stops the node: its supervisor starts it again, and it resumes
+        // from what the disk holds.
+        if let stop, !(stop is CancellationError) { throw EnvironmentError("cannot write to the node's home: \(stop)", exitStatus: 1) }
     }
 }
 

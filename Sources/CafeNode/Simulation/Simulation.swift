@@ -346,7 +346,8 @@ struct SimulationRun {
     // MARK: - One step
 
     /// The shell's step, as ``Node`` takes it: the core decides; the durable writes are made in
-    /// order; a crash may strike between any two of them; a failed write keeps the old core.
+    /// order; a crash may strike between any two of them; a failed write stops the node, which
+    /// starts again on what its disk holds.
     mutating func step(_ name: String, _ event: NodeEvent) {
         guard var node = nodes[name], var next = node.core else { return }
         let now = clock(name)
@@ -363,19 +364,13 @@ struct SimulationRun {
             let done = Int(random.next() % UInt64(writes.count + (struck ? 1 : 0)))
             for write in writes.prefix(done) { node.disk.apply(write) }
             nodes[name] = node
-            if struck {
-                crash(name)
-            } else if case .start = event {
-                // The real node does not come up on a start it could not write (it exits, and
-                // its supervisor starts it again): a restart, here.
+            if failing {
+                // The real node stops on a write that failed (crash-only), and its supervisor
+                // starts it again on what its disk holds.
                 outcome.faults.writeFailures += 1
-                note("\(name) cannot write its start (after \(done) of \(writes.count)); it stops")
-                crash(name)
-            } else {
-                outcome.faults.writeFailures += 1
-                note("\(name) cannot write (after \(done) of \(writes.count)); the step is dropped")
-                if case .ran = event { schedule(1, .event(name, life: node.life, event)) }
+                note("\(name) cannot write (after \(done) of \(writes.count)); it stops")
             }
+            crash(name)
             return
         }
         for write in writes { node.disk.apply(write) }
