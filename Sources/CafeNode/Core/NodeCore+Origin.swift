@@ -257,10 +257,10 @@ extension NodeCore {
         batch.cancelled = engine.cancelled
         let folder: BatchFolder = batch.state == .done ? .done : .error
         let path = home.batchFile(id, in: folder)
-        // If this cannot be written the step is dropped: the plan and journal stay in running/,
-        // and the next start finishes the batch again. A file in the other folder, left by an
-        // earlier end of this batch whose step could not be completed (its journal and memory
-        // went on), goes first: a batch has exactly one executed file.
+        // If this cannot be written the node stops: the plan and journal stay in running/, and
+        // the next start finishes the batch again. A file in the other folder, left by an
+        // earlier end of this batch that could not be completed, goes first: a batch has
+        // exactly one executed file.
         write(.remove([home.batchFile(id, in: folder == .done ? .error : .done)]))
         write(.file(path: path, bytes: batch.signedExecutedYAML(key: identity.key, credentials: identity.credentials), mode: 0o644))
         write(.remove([home.batchFile(id, in: .running), Self.journalPath(.batch(id), home: home)]))

@@ -238,7 +238,8 @@ struct NodeCore: Sendable {
     }
 
     /// The trust decision for `signer`, with its audit line written first: if the line cannot
-    /// be written, the shell drops the whole step, so nothing runs or passes without it.
+    /// be written, the shell acts on nothing of the step (and stops), so nothing runs or passes
+    /// without it.
     /// `tags` are those the signer's valid fleet certificate gives it.
     mutating func auditedDecision(signer: String, tags: [String] = [], action: TrustAction, fields: [(String, String)]) -> TrustDecision {
         let decision = trust.decide(signer: signer, tags: tags, action: action)

@@ -3,8 +3,8 @@ import CafeWire
 import Logging
 
 /// What ``NodeCore`` asks its shell to do. The shell carries out every ``DurableWrite`` of one
-/// step in order, and only when all of them succeeded does it keep the core's new value and
-/// do the rest (send, run, tell, log). The outcome of an effect that has one comes back as a
+/// step in order, and only when all of them succeeded does it do the rest (send, run, tell,
+/// log); a write that fails stops the node, which resumes from its disk when started again. The outcome of an effect that has one comes back as a
 /// new ``NodeEvent``, never as a call into the core.
 enum NodeEffect: Sendable {
     /// Make this durable before anything else of the step happens.
