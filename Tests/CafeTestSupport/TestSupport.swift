@@ -6,14 +6,15 @@ public struct TemporaryDirectory: Sendable {
     public let path: String
 
     public init(_ label: String = "cafe-test") {
-        var template = Array("/tmp/\(label)-XXXXXX".utf8CString)
-        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(result != nil, "mkdtemp failed")
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do {
+            path = try FileSystem.makeTemporaryDirectory(label)
+        } catch {
+            preconditionFailure("\(error)")
+        }
     }
 
     public func cleanup() {
-        _ = system("rm -rf '\(path)'")
+        _ = try? FileSystem.removeTree(path)
     }
 
     /// Writes `text` to `name` under the directory, creating folders as needed.

@@ -137,6 +137,15 @@ public enum FileSystem {
         if synced { try syncDirectory(parent(of: path)) }
     }
 
+    /// Makes a new directory `/tmp/PREFIX-` plus six random characters (`mkdtemp`, mode 0700)
+    /// and returns its path.
+    public static func makeTemporaryDirectory(_ prefix: String) throws -> String {
+        // mkdtemp's template: the last six characters are replaced.
+        var template = Array(("/tmp/" + prefix + "-" + String(repeating: "X", count: 6)).utf8CString)
+        guard mkdtemp(&template) != nil else { throw failure("cannot make a temporary directory like", "/tmp/" + prefix) }
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Removes `path` and everything under it (nothing if it is missing; links are not followed).
     public static func removeTree(_ path: String) throws {
         var info = stat()

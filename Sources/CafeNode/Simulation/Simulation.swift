@@ -152,9 +152,7 @@ struct SimulationRun {
         outcome = SimulationOutcome(seed: options.seed)
         let span = UInt64(options.nodes.count)
         let count = options.nodes.lowerBound + Int(random.next() % span)
-        var template = Array("/tmp/cafe-sim-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw EnvironmentError("cannot make a temporary directory for the simulation") }
-        let directory = String(cString: made)
+        let directory = try FileSystem.makeTemporaryDirectory("cafe-sim")
         defer { _ = try? FileSystem.removeTree(directory) }
         fleet = try SimulatedFleet(count: count, random: random, directory: directory)
         outcome.nodes = fleet.identities.count
