@@ -79,7 +79,7 @@ struct HostileAndDuplicateTests {
             if case .ack(let body) = try Envelope.open(frame, keys: keys).body, body.acks == repeated.header.id { repeatedStatus = body.status }
         }
         #expect(repeatedStatus == .duplicate)
-        let stored = (try? FileSystem.list(mesh.home("monk1") + "/spool/requests")) ?? []
+        let stored = try spooledRequests(mesh.home("monk1")).keys
         #expect(stored.isEmpty, "no denied request takes spool space: \(stored.prefix(3))")
         #expect(lineCount(mesh.directory.path + "/count.ran") == 0)
         let audit = String(decoding: try FileSystem.read(mesh.home("monk1") + "/log/audit.log", maxBytes: 16 << 20), as: UTF8.self)

@@ -128,12 +128,12 @@ final class MeshFixture {
         try FileSystem.writeAtomically(Array(rewritten.joined(separator: "\n").utf8), to: path)
     }
 
-    /// Starts the node (after `prefix`, such as `ip netns exec NS`) and waits until its
-    /// control socket answers.
-    func start(_ name: String, prefix: [String] = []) throws {
+    /// Starts the node (after `prefix`, such as `ip netns exec NS`, with `environment` added to
+    /// its own) and waits until its control socket answers.
+    func start(_ name: String, prefix: [String] = [], environment: [String] = []) throws {
         let process = try DaemonProcess(
             arguments: prefix + [Binaries.cafeNode, "--home", home(name), "--log-level", "debug", "--shutdown-grace", "2"],
-            log: directory.path + "/\(name).log")
+            log: directory.path + "/\(name).log", environment: environment)
         processes[name] = process
         try waitUntil("\(name) answers on its control socket", timeout: 20) {
             guard process.isRunning else { throw EnvironmentError("\(name) exited early:\n\(process.logText)") }
@@ -148,6 +148,9 @@ final class MeshFixture {
     func stop(_ name: String) -> Int32? { processes[name]?.signal(SIGTERM) }
 
     func kill9(_ name: String) { processes[name]?.signal(SIGKILL) }
+
+    /// Whether the node's process is still running.
+    func isRunning(_ name: String) -> Bool { processes[name]?.isRunning ?? false }
 
     func log(_ name: String) -> String { processes[name]?.logText ?? "" }
 

@@ -395,8 +395,7 @@ struct MeshTests {
         defer { mesh.cleanup() }
         let id = try deliverSlowToMonk1(mesh)
         mesh.kill9("jlore")
-        let requests = mesh.home("monk1") + "/spool/requests"
-        try mesh.waitUntil("monk1 stored its result", timeout: 20) { try FileSystem.list(requests).contains { $0.hasSuffix(".result") } }
+        try mesh.waitUntil("monk1 stored its result", timeout: 20) { try spooledRequests(mesh.home("monk1")).values.contains { $0.result } }
         // The result is in monk1's spool and, until acknowledged, in its outbox's memory only.
         mesh.kill9("monk1")
         try mesh.start("monk1")
@@ -420,9 +419,9 @@ struct MeshTests {
         // result is recorded in its spool (a finished entry never runs) and jlore has acknowledged
         // it (jlore's batch is over: it sends the request no more). The first run, orphaned by
         // the kill, may still be sleeping; it writes nothing more to the marker.
-        let spool = mesh.home("monk1") + "/spool/requests/jlore.\(id).0"
         try mesh.waitUntil("monk1 recorded the interrupted result and jlore acknowledged it", timeout: 20) {
-            FileSystem.exists(spool + ".result") && FileSystem.exists(spool + ".delivered")
+            let entry = try spooledRequests(mesh.home("monk1"))["jlore.\(id).0"]
+            return entry?.result == true && entry?.delivered == true
         }
         #expect(lineCount(mesh.directory.path + "/monk1.ran.slow") == 1, "not started again")
         #expect(run(mesh, ["verify", id]).status == 0)

@@ -56,11 +56,14 @@ struct MetricsTests {
         #expect(value(origin, "cafe_batches_finished_total", ["state": "done"]) == 1)
         #expect((value(origin, "cafe_envelopes_received_total") ?? 0) >= 2, "the result and an ack")
         #expect((value(origin, "cafe_sync_duration_seconds_count", ["what": "journal"]) ?? 0) >= 1)
-        #expect((value(origin, "cafe_sync_duration_seconds_count", ["what": "outbox"]) ?? 0) >= 1)
+        #expect((value(origin, "cafe_sync_duration_seconds_count", ["what": "log"]) ?? 0) >= 1, "the request stored in the outbox")
         let host = try scrape("http://127.0.0.1:\(ports["monk1"]!)/metrics")
         #expect(value(host, "cafe_requests_run_total", ["state": "ok"]) == 1)
         #expect(value(host, "cafe_command_duration_seconds_count") == 1)
-        #expect(value(host, "cafe_sync_duration_seconds_count", ["what": "spool"]) == 2, "stored and marked running in one sync, then the result")
+        #expect(
+            value(host, "cafe_sync_duration_seconds_count", ["what": "log"]) == 2 
+                && value(host, "cafe_sync_duration_seconds_count", ["what": "journal"]) == nil && value(host, "cafe_sync_duration_seconds_count", ["what": "seen"]) == nil,
+            "two synced writes for the request: stored, audited and marked running in one, then the result")
         // Anything but /metrics is 404.
         #expect(throws: (any Error).self) { try scrape("http://127.0.0.1:\(ports["jlore"]!)/other") }
     }

@@ -52,24 +52,37 @@ struct SpoolTests {
             result: HostResult(host: "monk1", state: state))), key: monk1)
     }
 
+    /// What a restart finds: a new disk on the same home, loaded.
+    func restart() throws -> LoadedDisk {
+        try disk().load(keys: keys, seen: [:])
+    }
+
+    /// Replaces the line of `spool/node.log` that holds `needle` with `line`.
+    func replaceLogLine(holding needle: String, with line: [UInt8]) throws {
+        let path = home.spool + "/node.log"
+        let lines = try FileSystem.read(path, maxBytes: 1 << 24).split(separator: UInt8(ascii: "\n")).map { Array($0) + [UInt8(ascii: "\n")] }
+        #expect(lines.filter { String(decoding: $0, as: UTF8.self).contains(needle) }.count == 1)
+        try FileSystem.writeAtomically(lines.flatMap { String(decoding: $0, as: UTF8.self).contains(needle) ? line : $0 }, to: path)
+    }
+
     @Test("the outbox keeps what it must deliver across a restart, finds requests by slot, and quarantines what no longer verifies")
     func outbox() throws {
         let disk = try disk()
-        let path = disk.outboxDirectory
         var outbox = Outbox()
         let first = request(0), second = request(1), answer = result(for: request(2))
         try disk.apply([.outboxAdd([first, second, answer])])
         for envelope in [first, second, answer] { outbox.add(envelope, durable: true) }
         #expect(outbox.request(origin: "jlore", batch: "20261202-100000-000-9f2c1a7be301", index: 1, host: "monk1")?.envelope == second)
         #expect(outbox.answers(for: "jlore") == 1 && Set(outbox.entries.values.filter { $0.target == "monk1" }.map(\.envelope.header.id)) == [first.header.id, second.header.id])
-        // A restart reads the same entries; a tampered file and a stray temporary file do not survive.
-        try FileSystem.writeAtomically(Array(String(decoding: second.bytes, as: UTF8.self).replacing("index: 1", with: "index: 7").utf8), to: path + "/" + second.header.id + ".env")
-        try FileSystem.writeAtomically([1, 2, 3], to: path + "/.x.env.tmp-123")
-        var reloaded = try disk.loadOutbox(keys: keys)
+        // A restart reads the same entries; one tampered with (its record's checksum recomputed,
+        // so only the signature can tell) does not survive.
+        let tampered = Array(String(decoding: second.bytes, as: UTF8.self).replacing("index: 1", with: "index: 7").utf8)
+        try replaceLogLine(holding: "outbox \(second.header.id) ", with: NodeLogRecord.outbox(id: second.header.id, envelope: tampered).line)
+        var reloaded = try restart().outbox
         #expect(Set(reloaded.entries.keys) == [first.header.id, answer.header.id])
         let reason = try FileSystem.read(disk.quarantine.directory + "/" + second.header.id + ".env.reason", maxBytes: 4096)
         #expect(String(decoding: reason, as: UTF8.self).contains("bad signature"))
-        #expect(!FileSystem.exists(path + "/.x.env.tmp-123"))
+        #expect(try FileSystem.read(disk.quarantine.directory + "/" + second.header.id + ".env", maxBytes: 1 << 20) == tampered)
         // Retries back off: 5 s after the first send, 10 s after the second.
         reloaded.markSent(first.header.id, at: now)
         #expect(reloaded.entries[first.header.id]?.isDue(at: now.adding(seconds: 4.9)) == false)
@@ -83,8 +96,8 @@ struct SpoolTests {
         #expect(reloaded.entries[first.header.id]?.isDue(at: now) == true, "a link that came up makes everything due")
         // Acknowledged: gone from memory and disk; expired: removed and returned.
         reloaded.remove(first.header.id)
-        try disk.apply([.outboxRemove(id: first.header.id, synced: true)])
-        #expect(!FileSystem.exists(path + "/" + first.header.id + ".env"))
+        try self.disk().apply([.outboxRemove(id: first.header.id, synced: true)])
+        #expect(try restart().outbox.entries[first.header.id] == nil)
         #expect(reloaded.removeExpired(now: now.adding(seconds: 3600)).map(\.envelope) == [answer])
         #expect(reloaded.entries.isEmpty)
     }
@@ -142,9 +155,9 @@ struct SpoolTests {
         #expect(records == [.started(now), .state(request: 0, host: "monk1", state: .sent, note: nil), .state(request: 0, host: "monk1", state: .running, note: nil)])
         let audit = String(decoding: try FileSystem.read(home.auditLog, maxBytes: 1 << 20), as: UTF8.self)
         #expect(audit.split(separator: "\n").map { $0.hasSuffix("reason=first") || $0.hasSuffix("reason=second") } == [true, true])
-        #expect(try disk.loadSpool(keys: keys).entries[key]?.stage == .stored)
         let (_, seen) = try SeenLog.open(home.spool + "/seen.log", now: now.adding(seconds: -1))
         #expect(Set(seen.keys) == ["jlore/a", "jlore/b"])
+        #expect(try restart().spool.entries[key]?.stage == .stored)
     }
 
     @Test("an original with no plan and no executed file (a crash while accepting it) goes to quarantine with the reason at start")
@@ -171,22 +184,42 @@ struct SpoolTests {
         let key = { (envelope: Envelope) in RequestSpool.key(envelope)! }
         try disk.apply([stored, running, finished].map { .spool(key($0), .store($0)) })
         try disk.apply([.spool(key(running), .running), .spool(key(finished), .running), .spool(key(finished), .result(answer)), .spool(key(finished), .delivered)])
-        let reloaded = try disk.loadSpool(keys: keys)
+        let reloaded = try restart().spool
         #expect(reloaded.entries[key(stored)]?.stage == .stored)
         #expect(reloaded.entries[key(running)]?.stage == .running)
         #expect(reloaded.entries[key(finished)]?.stage == .finished(answer))
         #expect(reloaded.delivered == [key(finished)])
-        // A removed entry leaves no file behind.
-        try disk.apply([.spool(key(finished), .remove)])
-        for suffix in RequestSpool.suffixes { #expect(!FileSystem.exists(RequestSpool.path(key(finished), suffix, home: home))) }
-        #expect(Set(try disk.loadSpool(keys: keys).entries.keys) == [key(stored), key(running)])
-        // A result file that no longer verifies is quarantined; its request stays, to be answered again.
+        // A removed entry is gone after a restart.
+        try self.disk().apply([.spool(key(finished), .remove)])
+        #expect(Set(try restart().spool.entries.keys) == [key(stored), key(running)])
+        // A result that no longer verifies is quarantined; its request stays, reported interrupted.
         let other = request(3)
-        try disk.apply([.spool(key(other), .store(other))])
-        try FileSystem.writeAtomically(Array("garbage\n".utf8), to: RequestSpool.path(key(other), "result", home: home))
-        let again = try disk.loadSpool(keys: keys)
-        #expect(again.entries[key(other)]?.stage == .stored)
+        try self.disk().apply([.spool(key(other), .store(other)), .spool(key(other), .running), .spool(key(other), .result(answer))])
+        try replaceLogLine(holding: "result \(key(other).stem) ", with: NodeLogRecord.result(stem: key(other).stem, envelope: Array("garbage\n".utf8)).line)
+        let again = try restart().spool
+        #expect(again.entries[key(other)]?.stage == .running)
         #expect(FileSystem.exists(disk.quarantine.directory + "/" + key(other).stem + ".result.reason"))
+        #expect(try restart().spool.entries[key(other)]?.stage == .running, "the compacted log no longer holds the result")
+    }
+
+    @Test("a home whose outbox and spool are files (before spool/node.log) moves them into the log at start, losing nothing")
+    func legacySpool() throws {
+        let queued = request(0), ran = request(1)
+        let answer = result(for: ran)
+        let key = RequestSpool.key(ran)!
+        try FileSystem.makeDirectory(home.spool + "/outbox")
+        try FileSystem.makeDirectory(home.spool + "/requests")
+        try FileSystem.writeAtomically(queued.bytes, to: home.spool + "/outbox/" + queued.header.id + ".env")
+        try FileSystem.writeAtomically(ran.bytes, to: home.spool + "/requests/" + key.stem + ".request")
+        try FileSystem.writeAtomically([], to: home.spool + "/requests/" + key.stem + ".running")
+        try FileSystem.writeAtomically(answer.bytes, to: home.spool + "/requests/" + key.stem + ".result")
+        try FileSystem.writeAtomically([1, 2], to: home.spool + "/requests/." + key.stem + ".result.tmp-1-2")
+        let loaded = try restart()
+        #expect(Set(loaded.outbox.entries.keys) == [queued.header.id])
+        #expect(loaded.spool.entries[key]?.stage == .finished(answer))
+        #expect(!FileSystem.exists(home.spool + "/outbox") && !FileSystem.exists(home.spool + "/requests"))
+        let again = try restart()
+        #expect(Set(again.outbox.entries.keys) == [queued.header.id] && again.spool.entries[key]?.stage == .finished(answer))
     }
 
     @Test("the journal reads back every record it wrote; a torn last line is ignored, a damaged one in the middle is an error")

@@ -117,7 +117,7 @@ struct NodeCore: Sendable {
             outbox.remove(entry.envelope.header.id)
             // A result's file is its request's in the spool, which keeps it until it expires.
             if entry.durable {
-                write(.quarantine(path: Outbox.path(entry.envelope.header.id, home: home), reason: reason))
+                write(.outboxQuarantine(entry.envelope, reason: reason))
             } else {
                 log(.warning, "not sending result \(entry.envelope.header.id): \(reason)")
             }

@@ -32,11 +32,14 @@ enum NodeEffect: Sendable {
 
 /// One thing a crash must not lose. The shell applies them in the order given.
 enum DurableWrite: Sendable {
-    /// Store envelopes in the outbox (`spool/outbox/ID.env`), one directory sync for all.
+    /// Store envelopes in the outbox (records of `spool/node.log`, one sync for all).
     case outboxAdd([Envelope])
     /// Remove an outbox file; `synced: false` for an acknowledged one (a crash that brings it
     /// back only sends it again).
     case outboxRemove(id: String, synced: Bool)
+    /// An outbox entry that can never be delivered: its envelope goes to quarantine with the
+    /// reason, and leaves the outbox.
+    case outboxQuarantine(Envelope, reason: String)
     case spool(RequestKey, SpoolWrite)
     /// Append records to a delivery's journal (flushed unless every record is progress only).
     case journal(Delivery, [JournalRecord])

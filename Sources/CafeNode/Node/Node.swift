@@ -65,7 +65,7 @@ public actor Node {
         self.transport = transport
         self.inbound = inbound
         let state = current.state
-        (disk, seenAtOpen) = try NodeDisk.open(home: state.identity.home, clock: clock, logger: logger)
+        (disk, seenAtOpen) = try NodeDisk.open(home: state.identity.home, clock: clock, logger: logger, crashPoint: .fromEnvironment())
         core = NodeCore(identity: state.identity, random: random, maxParallel: maxParallel, now: clock.now())
         core.generation = state.generation
         revision = state.revision

@@ -4,37 +4,50 @@ import CafeWire
 import Logging
 
 /// The node's home as its shell reads and writes it for ``NodeCore``: at start, everything the
-/// core resumes from (``load(keys:now:)``); while running, the ``DurableWrite``s of each step,
-/// in order (``apply(_:)``). Files that do not verify or parse when loaded go to quarantine,
-/// with the reason, never silently dropped.
+/// core resumes from (``load(keys:seen:)``); while running, the ``DurableWrite``s of each step,
+/// in order (``apply(_:)``). The outbox, the request spool and the audit lines live in one
+/// log, ``NodeLog`` (`spool/node.log`), made durable with one sync per group of steps. What
+/// does not verify or parse when loaded goes to quarantine, with the reason, never silently
+/// dropped.
 struct NodeDisk: Sendable {
     let home: NodeHome
     let quarantine: Quarantine
     let seenLog: SeenLog
     let audit: AuditLog
+    let log: NodeLog
     let logger: Logger
+    /// Called before each write to disk: a crash test stops the process there
+    /// (``CrashPoints``).
+    let crashPoint: CrashPoints
 
-    /// Opens the home's stores (creating what is missing); `seen` is the durable seen-set.
-    static func open(home: NodeHome, clock: any WallClock, logger: Logger) throws -> (NodeDisk, seen: [String: Timestamp]) {
+    /// Opens the home's stores (creating what is missing) and replays `spool/node.log`; `seen`
+    /// is the durable seen-set.
+    static func open(home: NodeHome, clock: any WallClock, logger: Logger, crashPoint: CrashPoints = .none) throws -> (NodeDisk, seen: [String: Timestamp]) {
         try home.createLayout()
-        for directory in ["/outbox", "/requests"] { try FileSystem.makeDirectory(home.spool + directory) }
-        let (log, seen) = try SeenLog.open(home.spool + "/seen.log", now: clock.now())
+        let (seenLog, seen) = try SeenLog.open(home.spool + "/seen.log", now: clock.now())
+        let quarantine = Quarantine(directory: home.spool + "/quarantine")
+        let (state, problems) = try NodeLog.read(home.spool + "/node.log", quarantine: quarantine)
+        for problem in problems { logger.error("\(problem)") }
         let disk = NodeDisk(
-            home: home, quarantine: Quarantine(directory: home.spool + "/quarantine"), seenLog: log,
-            audit: AuditLog(path: home.auditLog, clock: clock), logger: logger)
+            home: home, quarantine: quarantine, seenLog: seenLog, audit: AuditLog(path: home.auditLog, clock: clock),
+            log: try NodeLog(path: home.spool + "/node.log", state: state), logger: logger, crashPoint: crashPoint)
         return (disk, seen)
     }
 
-    var outboxDirectory: String { home.spool + "/outbox" }
-    var requestsDirectory: String { home.spool + "/requests" }
     var fanOutDirectory: String { home.spool + "/fanout" }
 
     // MARK: - Loading
 
     /// Everything a previous run left: the outbox, the request spool, batches queued and
-    /// running (with their journals), and fan-outs under way.
+    /// running (with their journals), and fan-outs under way. The log is compacted to what is
+    /// live, and audit lines a crash kept from `log/audit.log` are written there.
     func load(keys: KeyRing, seen: [String: Timestamp]) throws -> LoadedDisk {
+        let legacy = try LegacySpool(home: home)
+        legacy.migrate(into: &log.state)
         var disk = LoadedDisk(outbox: try loadOutbox(keys: keys), spool: try loadSpool(keys: keys), seen: seen)
+        log.state.apply(.auditMark(try audit.restore(log.state.audit, after: log.state.auditMark)))
+        try log.rewrite()
+        try legacy.remove()
         disk.batches = try loadBatches(keys: keys)
         disk.fanOuts = try loadFanOuts(keys: keys, spool: disk.spool)
         return disk
@@ -46,24 +59,24 @@ struct NodeDisk: Sendable {
         logger.log(level: level, "\(line)")
     }
 
-    /// The names in `directory` (created if missing) that are not temporary files; temporary
-    /// files of writes a crash interrupted (never renamed into place) are removed.
-    func files(in directory: String) throws -> [String] {
-        try FileSystem.makeDirectory(directory)
-        let names = try FileSystem.list(directory)
-        for name in names where name.hasPrefix(".") && name.contains(".tmp-") { try FileSystem.remove(directory + "/" + name) }
-        return names.filter { !$0.hasPrefix(".") }
+    /// Keeps `bytes` in quarantine as `name` and logs why.
+    func quarantine(_ bytes: [UInt8], name: String, reason: String, level: Logger.Level = .error) throws {
+        let line = try quarantine.keep(bytes, name: name, reason: reason)
+        logger.log(level: level, "\(line)")
     }
 
     func loadOutbox(keys: KeyRing) throws -> Outbox {
         var outbox = Outbox()
-        for name in try files(in: outboxDirectory) {
-            let path = outboxDirectory + "/" + name
+        for id in log.state.outboxOrder {
+            guard let bytes = log.state.outbox[id] else { continue }
+            let source = "\(log.path) (outbox entry \(id))"
             do {
-                guard name.hasSuffix(".env") else { throw InputError(source: path, message: "unexpected file in the outbox") }
-                outbox.add(try Envelope.open(try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes), keys: keys, source: path), durable: true)
+                let envelope = try Envelope.open(bytes, keys: keys, source: source)
+                guard envelope.header.id == id else { throw InputError(source: source, message: "holds envelope \(envelope.header.id), not \(id)") }
+                outbox.add(envelope, durable: true)
             } catch {
-                try quarantine(path, reason: "\(error)")
+                try quarantine(bytes, name: id + ".env", reason: "\(error)")
+                log.state.apply(.outboxRemoved(id: id))
             }
         }
         return outbox
@@ -71,24 +84,25 @@ struct NodeDisk: Sendable {
 
     func loadSpool(keys: KeyRing) throws -> RequestSpool {
         var spool = RequestSpool()
-        for name in try files(in: requestsDirectory) where name.hasSuffix(".request") {
-            let path = requestsDirectory + "/" + name
+        for stem in log.state.requestOrder {
+            guard let stored = log.state.requests[stem] else { continue }
+            let source = "\(log.path) (request \(stem))"
             do {
-                let envelope = try Envelope.open(try FileSystem.read(path, maxBytes: EnvelopeLimits.maxBytes), keys: keys, source: path)
-                guard let key = RequestSpool.key(envelope) else { throw InputError(source: path, message: "not a request envelope") }
-                var entry = RequestSpool.Entry(request: envelope, stage: .stored)
-                if FileSystem.exists(RequestSpool.path(key, "running", home: home)) { entry.stage = .running }
-                let resultPath = RequestSpool.path(key, "result", home: home)
-                if FileSystem.exists(resultPath) {
+                let envelope = try Envelope.open(stored.envelope, keys: keys, source: source)
+                guard let key = RequestSpool.key(envelope), key.stem == stem else { throw InputError(source: source, message: "not the request \(stem)") }
+                var entry = RequestSpool.Entry(request: envelope, stage: stored.running ? .running : .stored)
+                if let result = stored.result {
                     do {
-                        entry.stage = .finished(try Envelope.open(try FileSystem.read(resultPath, maxBytes: EnvelopeLimits.maxBytes), keys: keys, source: resultPath))
+                        entry.stage = .finished(try Envelope.open(result, keys: keys, source: "\(log.path) (result of \(stem))"))
                     } catch {
-                        try quarantine(resultPath, reason: "\(error)")
+                        try quarantine(result, name: stem + ".result", reason: "\(error)")
+                        log.state.forgetResult(stem)
                     }
                 }
-                spool.load(key, entry, delivered: FileSystem.exists(RequestSpool.path(key, "delivered", home: home)))
+                spool.load(key, entry, delivered: stored.delivered)
             } catch {
-                try quarantine(path, reason: "\(error)")
+                try quarantine(stored.envelope, name: stem + ".request", reason: "\(error)")
+                log.state.apply(.requestRemoved(stem: stem))
             }
         }
         return spool
@@ -175,100 +189,117 @@ struct NodeDisk: Sendable {
 
     /// Carries out `writes` in order; the first that fails stops the rest and is thrown.
     ///
-    /// Group commit: appends (journal records, audit lines, seen ids) and the request spool's
-    /// files (requests, `running` marks, results) are written at once but made durable
-    /// together, before the next write of another kind and at the end: the journal records of
-    /// fifty acknowledgements handled in one go cost one flush, not fifty, and twenty requests
-    /// stored and started in one go one sync of the spool directory. All of them are durable
-    /// before the shell acts on any. Within such a run a crash may keep some and lose others,
-    /// so the order that matters is kept: spool files before the `running` marks, and both
-    /// before the seen ids (a request's id never outlives a request that was lost). A request
-    /// without its mark runs after a restart, never having run; a result stands alone.
+    /// Group commit: outbox and spool records and audit lines go to `spool/node.log`, journal
+    /// records to their journals, seen ids to the seen-set, all written at once and made durable
+    /// together (one sync of the log, one of each journal), before the next write of another
+    /// kind and at the end: fifty requests stored and started, or fifty envelopes queued for
+    /// fifty hosts, cost one `fdatasync`. All of it is durable before the shell acts on any.
+    /// A crash in between keeps a prefix of the order given, at the grain of files: journal
+    /// records written before the log's are flushed before it (a batch's `started` before its
+    /// requests wait in the outbox), those written after are appended after it (their `sent`
+    /// after them), and the seen ids come last (a request's id is never remembered while the
+    /// request itself could still be lost); the audit lines are copied to `log/audit.log` after
+    /// the log holds them (``AuditLog/restore(_:after:)`` completes a copy a crash cut short).
     func apply(_ writes: [DurableWrite]) throws {
         var unflushed = Unflushed()
         for write in writes {
             switch write {
+            case .outboxAdd(let envelopes):
+                log.append(envelopes.map { .outbox(id: $0.header.id, envelope: $0.bytes) })
+            case .outboxRemove(let id, let synced):
+                log.append([.outboxRemoved(id: id)], synced: synced)
             case .spool(let key, .store(let envelope)):
-                unflushed.spool(key.stem + ".request", envelope.bytes)
+                log.append([.request(stem: key.stem, envelope: envelope.bytes)])
             case .spool(let key, .running):
-                unflushed.markers.append(key.stem + ".running")
+                log.append([.running(stem: key.stem)])
             case .spool(let key, .result(let envelope)):
-                unflushed.spool(key.stem + ".result", envelope.bytes)
+                log.append([.result(stem: key.stem, envelope: envelope.bytes)])
+            case .spool(let key, .delivered):
+                // Not synced on its own: a crash that loses it costs a duplicate.
+                log.append([.delivered(stem: key.stem)], synced: false)
+            case .spool(let key, .remove):
+                // Not synced on its own: an entry a crash brings back expires again.
+                log.append([.requestRemoved(stem: key.stem)], synced: false)
+            case .outboxQuarantine(let envelope, let reason):
+                try quarantine(envelope.bytes, name: envelope.header.id + ".env", reason: reason, level: .warning)
+                log.append([.outboxRemoved(id: envelope.header.id)])
             case .journal(let delivery, let records):
                 let journal = try BatchJournal(path: NodeCore.journalPath(delivery, home: home))
-                if try journal.appendUnflushed(records) { unflushed.journals[journal.path] = journal }
+                if log.hasPending || unflushed.afterLog.contains(where: { $0.journal.path == journal.path }) {
+                    // Not durable before the log records written ahead of them (a request's
+                    // `sent` never before its outbox entry).
+                    unflushed.afterLog.append((journal, records))
+                } else {
+                    crashPoint.reached()
+                    if try journal.appendUnflushed(records) { unflushed.journals[journal.path] = journal }
+                }
             case .seen(let entries, let synced):
-                // Written at the flush, after the spool's files: a request's id must never be
-                // remembered while the request itself could still be lost (the spool, not the
-                // seen-set, tells a copy of a stored request from a new one).
                 unflushed.seen += entries
                 unflushed.seenSynced = unflushed.seenSynced || synced
             case .audit(let line):
-                try audit.record(allowed: line.allowed, fields: line.fields, reason: line.reason, synced: false)
-                unflushed.audit = true
-            case .outboxRemove(_, synced: false), .spool(_, .delivered):
-                // Never synced on their own: a crash that loses them costs a duplicate.
-                try apply(write)
+                let text = audit.line(allowed: line.allowed, fields: line.fields, reason: line.reason)
+                log.append([.audit(text)])
+                unflushed.audit.append(text)
             default:
                 try flush(&unflushed)
+                crashPoint.reached()
                 try apply(write)
             }
         }
         try flush(&unflushed)
     }
 
-    /// Appends written and not yet flushed, and spool files not yet written.
+    /// What a group wrote and has not yet made durable, besides the log's own buffer.
     struct Unflushed {
+        /// Journals appended to ahead of the log's pending records, to flush before it.
         var journals: [String: BatchJournal] = [:]
+        /// Journal records that came after some of the log's pending records, to append once
+        /// the log is durable.
+        var afterLog: [(journal: BatchJournal, records: [JournalRecord])] = []
         var seen: [(key: String, expires: Timestamp)] = []
         var seenSynced = false
-        var audit = false
-        /// Files for `spool/requests/`, in order (a later one of the same name replaces it).
-        var files: [(bytes: [UInt8], name: String)] = []
-        /// Empty `running` marks for `spool/requests/`.
-        var markers: [String] = []
-
-        mutating func spool(_ name: String, _ bytes: [UInt8]) {
-            files.removeAll { $0.name == name }
-            files.append((bytes, name))
-        }
+        var audit: [String] = []
     }
 
     func flush(_ unflushed: inout Unflushed) throws {
-        for path in unflushed.journals.keys.sorted() { try unflushed.journals[path]?.flush() }
-        if unflushed.audit { try audit.flush() }
-        if !unflushed.files.isEmpty || !unflushed.markers.isEmpty {
-            let (files, markers) = (unflushed.files, unflushed.markers)
-            try NodeMetrics.synced("spool") { try FileSystem.writeAtomically(files, markers: markers, in: requestsDirectory) }
+        for path in unflushed.journals.keys.sorted() {
+            crashPoint.reached()
+            try unflushed.journals[path]?.flush()
         }
-        if !unflushed.seen.isEmpty { try seenLog.record(unflushed.seen, synced: unflushed.seenSynced) }
+        if log.hasPending {
+            crashPoint.reached()
+            let started = Monotonic.seconds()
+            if try log.commit() { NodeMetrics.recordSync("log", seconds: Monotonic.seconds() - started) }
+        }
+        var journals: [String: BatchJournal] = [:]
+        for (journal, records) in unflushed.afterLog {
+            crashPoint.reached()
+            if try journal.appendUnflushed(records) { journals[journal.path] = journal }
+        }
+        for path in journals.keys.sorted() {
+            crashPoint.reached()
+            try journals[path]?.flush()
+        }
+        if !unflushed.audit.isEmpty {
+            crashPoint.reached()
+            try audit.append(unflushed.audit, synced: false)
+        }
+        if !unflushed.seen.isEmpty {
+            crashPoint.reached()
+            if unflushed.seenSynced {
+                try NodeMetrics.synced("seen") { try seenLog.record(unflushed.seen, synced: true) }
+            } else {
+                try seenLog.record(unflushed.seen, synced: false)
+            }
+        }
+        try log.compactIfNeeded { try audit.flush() }
         unflushed = Unflushed()
     }
 
     func apply(_ write: DurableWrite) throws {
         switch write {
-        case .outboxAdd(let envelopes):
-            let files = envelopes.map { (bytes: $0.bytes, name: $0.header.id + ".env") }
-            try NodeMetrics.synced("outbox") { try FileSystem.writeAtomically(files, in: outboxDirectory) }
-        case .outboxRemove(let id, let synced):
-            try FileSystem.remove(Outbox.path(id, home: home), synced: synced)
-        case .spool(let key, let change):
-            let path = { (suffix: String) in RequestSpool.path(key, suffix, home: home) }
-            switch change {
-            case .store(let envelope): try NodeMetrics.synced("spool") { try FileSystem.writeAtomically(envelope.bytes, to: path("request")) }
-            case .running: try NodeMetrics.synced("spool") { try FileSystem.createDurably(path("running")) }
-            case .result(let envelope): try NodeMetrics.synced("spool") { try FileSystem.writeAtomically(envelope.bytes, to: path("result")) }
-            case .delivered: try FileSystem.touch(path("delivered"))
-            case .remove: try remove(RequestSpool.suffixes.map(path))
-            }
-        case .journal(let delivery, let records):
-            try BatchJournal(path: NodeCore.journalPath(delivery, home: home)).append(records)
-        case .seen(let entries, let synced):
-            try seenLog.record(entries, synced: synced)
         case .seenRewrite(let entries):
             try seenLog.rewrite(entries)
-        case .audit(let line):
-            try audit.record(allowed: line.allowed, fields: line.fields, reason: line.reason)
         case .quarantine(let path, let reason):
             try quarantine(path, reason: reason, level: .warning)
         case .file(let path, let bytes, let mode):
@@ -277,6 +308,8 @@ struct NodeDisk: Sendable {
             try FileSystem.makeDirectory(path)
         case .remove(let paths):
             try remove(paths)
+        case .outboxAdd, .outboxRemove, .spool, .outboxQuarantine, .journal, .seen, .audit:
+            try apply([write])
         }
     }
 

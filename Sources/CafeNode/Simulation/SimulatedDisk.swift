@@ -36,6 +36,8 @@ struct SimulatedDisk: Sendable {
             for envelope in envelopes { put(Outbox.path(envelope.header.id, home: home), .envelope(envelope), synced: true) }
         case .outboxRemove(let id, let isSynced):
             delete(Outbox.path(id, home: home), synced: isSynced)
+        case .outboxQuarantine(let envelope, _):
+            delete(Outbox.path(envelope.header.id, home: home), synced: true)
         case .spool(let key, let change):
             let home = home
             let path = { (suffix: String) in RequestSpool.path(key, suffix, home: home) }

@@ -15,7 +15,7 @@ import CoreMetrics
 /// | `cafe_command_duration_seconds` | histogram | |
 /// | `cafe_outbox_envelopes`, `cafe_outbox_oldest_age_seconds` | gauge | |
 /// | `cafe_links_up` | gauge | |
-/// | `cafe_sync_duration_seconds` | histogram | `what` (outbox, journal, spool) |
+/// | `cafe_sync_duration_seconds` | histogram | `what` (log, journal, seen) |
 enum NodeMetrics {
     static let envelopesReceived = Counter(label: "cafe_envelopes_received_total")
     static let batchesRunning = Gauge(label: "cafe_batches_running")
@@ -41,7 +41,12 @@ enum NodeMetrics {
     /// Runs `body`, a synced write of `what`, and records how long it took.
     static func synced<T>(_ what: String, _ body: () throws -> T) rethrows -> T {
         let start = Monotonic.seconds()
-        defer { Timer(label: "cafe_sync_duration_seconds", dimensions: [("what", what)]).recordNanoseconds(Int64((Monotonic.seconds() - start) * 1e9)) }
+        defer { recordSync(what, seconds: Monotonic.seconds() - start) }
         return try body()
+    }
+
+    /// Records a synced write of `what` that took `seconds`.
+    static func recordSync(_ what: String, seconds: Double) {
+        Timer(label: "cafe_sync_duration_seconds", dimensions: [("what", what)]).recordNanoseconds(Int64(seconds * 1e9))
     }
 }
