@@ -25,19 +25,29 @@ extension NodeCore {
     /// The tags the origin's fleet certificate gives it (for `tag:T` grants in trust.yaml),
     /// taken from the origin's own signed request: `request` itself, or the first step of the
     /// chain a fanned-out request carries.
-    func originTags(_ request: Envelope, _ body: RequestBody) -> [String] {
+    mutating func originTags(_ key: RequestKey, _ request: Envelope, _ body: RequestBody) -> [String] {
         guard body.delegation != nil else { return request.signer?.tags ?? [] }
-        // Walking the chain verifies every step again: only when some grant is by tag.
-        guard identity.configuration.trust.rules.keys.contains(where: { $0.hasPrefix(TrustConfig.tagPrefix) }) else { return [] }
-        return (try? delegationChain(request, body))?.originTags ?? []
+        return delegation(key)?.originTags ?? []
+    }
+
+    /// The delegation of the stored request `key`: checked when it arrived and kept with it, or
+    /// checked now, once, for a request loaded from disk (nil when it no longer holds).
+    mutating func delegation(_ key: RequestKey) -> Delegation? {
+        guard let entry = spool.entries[key] else { return nil }
+        if let known = entry.delegation { return known }
+        guard case .request(let body) = entry.request.body, let checked = try? delegationChain(entry.request, body) else { return nil }
+        spool.setDelegation(checked, for: key)
+        return checked
     }
 
     /// The nodes a request passed through, origin first: `[origin]` for a request straight from
     /// its origin, `[origin, gateway, …]` for one fanned out. Each step's signed request must
     /// be addressed to the next signer and carry the same batch, position, name, data and
-    /// commands; a node may appear once.
-    func delegationChain(_ envelope: Envelope, _ body: RequestBody) throws -> (chain: [String], originTags: [String]) {
+    /// commands; a node may appear once. Each step's signature is verified: call it once per
+    /// request (``delegation(_:)`` keeps the answer).
+    func delegationChain(_ envelope: Envelope, _ body: RequestBody) throws -> Delegation {
         var chain = [envelope.header.sender]
+        var latestExpiry = envelope.header.expires
         var current = envelope
         var currentBody = body
         while let text = currentBody.delegation {
@@ -52,6 +62,7 @@ extension NodeCore {
                 throw DelegationError("the request \(current.header.sender) passed on does not match the one it received")
             }
             chain.insert(parent.header.sender, at: 0)
+            latestExpiry = max(latestExpiry, parent.header.expires)
             current = parent
             currentBody = parentBody
         }
@@ -63,7 +74,7 @@ extension NodeCore {
         guard Set(chain).count == chain.count, chain.count == 1 || !chain.contains(name) else {
             throw DelegationError("delivery loop: the request already passed \(chain.joined(separator: " → "))")
         }
-        return (chain, current.signer?.tags ?? [])
+        return Delegation(chain: chain, originTags: current.signer?.tags ?? [], latestExpiry: latestExpiry)
     }
 
     struct DelegationError: Error, CustomStringConvertible {
@@ -84,7 +95,7 @@ extension NodeCore {
             core.finishRequest(key, result: result, answering: request)
             core.start(core.queue.finished())
         }
-        let tags = originTags(request, body)
+        let tags = originTags(key, request, body)
         let decision = auditedDecision(
             signer: header.origin, tags: tags, action: .relay,
             fields: [("action", "fan-out \(body.request)"), ("to", entry.allHosts.joined(separator: ",")), ("batch", body.batch)])
@@ -117,7 +128,7 @@ extension NodeCore {
             }
         }
         let hosts = groups.allHosts
-        let chain = (try? delegationChain(request, body))?.chain ?? [header.origin]
+        let chain = delegation(key)?.chain ?? [header.origin]
         if let looping = hosts.first(where: { chain.contains($0) || $0 == name }) {
             fail(&self, HostResult(
                 host: name, state: .failed,

@@ -11,9 +11,9 @@ extension NodeCore {
         let header = envelope.header
         let meta: Logger.Metadata = ["batch": "\(body.batch)", "request": "\(body.request)", "peer": "\(header.sender)"]
         guard let key = RequestSpool.key(envelope) else { return }
-        let tags: [String]
+        let delegation: Delegation
         do {
-            tags = try delegationChain(envelope, body).originTags
+            delegation = try delegationChain(envelope, body)
         } catch {
             log(.warning, "refused request: \(error)", meta)
             acknowledge(header, .refused, code: .malformed, reason: "\(error)")
@@ -56,6 +56,7 @@ extension NodeCore {
         // A denial is answered with a signed `denied` result, which alone is kept until the
         // asker takes it; a sender with too many answers waiting is refused (`busy`) instead.
         let action = admissionAction(header, body)
+        let tags = delegation.originTags
         let decision = trust.decide(signer: header.origin, tags: tags, action: action)
         guard decision.allowed else {
             guard outbox.answers(for: header.sender) < Self.maxWaitingAnswersPerPeer else {
@@ -75,7 +76,7 @@ extension NodeCore {
             acknowledge(header, .refused, code: .planMismatch, reason: mismatch)
             return
         }
-        spool.store(envelope, key: key)
+        spool.store(envelope, key: key, delegation: delegation)
         write(.spool(key, .store(envelope)))
         remember(header, synced: false)
         acknowledge(header, .accepted)
@@ -189,7 +190,7 @@ extension NodeCore {
         let header = request.header
         let meta = Self.meta(body, header.origin)
         let action: TrustAction = body.commands.isEmpty ? .request(body.request) : .adhoc
-        let tags = originTags(request, body)
+        let tags = originTags(run.key, request, body)
         let decision = auditedDecision(signer: header.origin, tags: tags, action: action, fields: Self.auditFields(header, body, action))
         guard decision.allowed else {
             log(.warning, "denied: \(decision.reason)", meta)

@@ -172,9 +172,9 @@ struct NodeCore: Sendable {
 
     /// Forgets answered requests that may no longer arrive again.
     mutating func pruneSpool() {
-        for (key, entry) in spool.entries where entry.request.header.expires < now && latestExpiry(of: entry.request) < now {
+        for (key, entry) in spool.entries where entry.request.header.expires < now {
             // Stored and running entries still owe an answer (expired or interrupted).
-            guard case .finished = entry.stage else { continue }
+            guard case .finished = entry.stage, (delegation(key)?.latestExpiry ?? entry.request.header.expires) < now else { continue }
             spool.remove(key)
             write(.spool(key, .remove))
         }
@@ -365,21 +365,6 @@ struct NodeCore: Sendable {
                 sender: name, target: relay, created: now, expires: min(envelope.header.expires, now.adding(seconds: 3600))),
             body: .forward(ForwardBody(path: hops, envelope: envelope.text)), key: identity.key, credentials: identity.credentials)
         deliver(forward, to: relay, transmission)
-    }
-
-    /// The latest expiry in a request's delegation chain: until then a copy of the same request
-    /// (from the origin, or made afresh by a forwarding host) could still arrive, so the spool
-    /// keeps the entry that makes it a duplicate.
-    func latestExpiry(of request: Envelope) -> Timestamp {
-        var latest = request.header.expires
-        var current = request
-        while case .request(let body) = current.body, let text = body.delegation,
-            let parent = try? Envelope.open(Array(text.utf8), keys: identity.keys)
-        {
-            latest = max(latest, parent.header.expires)
-            current = parent
-        }
-        return latest
     }
 
     /// The neighbour an envelope for `target` is first handed to.

@@ -108,6 +108,12 @@ struct RunOrder: Sendable {
 enum RunID: Sendable, Hashable {
     case request(RequestKey)
     case ownPart(RequestKey)
+
+    var key: RequestKey {
+        switch self {
+        case .request(let key), .ownPart(let key): key
+        }
+    }
 }
 
 /// Who waits for an answer from the core (a control connection).

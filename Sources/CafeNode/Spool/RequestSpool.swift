@@ -2,6 +2,15 @@ import CafeCore
 import CafeCrypto
 import CafeWire
 
+/// Who asked for a request, as its signed delegation chain proves: the nodes it passed, origin
+/// first; the tags of the origin's fleet certificate; and the latest expiry along the chain
+/// (until then a copy of the request could still arrive, so its spool entry stays).
+struct Delegation: Sendable, Equatable {
+    var chain: [String]
+    var originTags: [String]
+    var latestExpiry: Timestamp
+}
+
 /// Identifies one request a host was asked to run: which origin, which batch, which position.
 /// A host runs each key at most once, whatever envelopes carry it.
 struct RequestKey: Sendable, Hashable, CustomStringConvertible {
@@ -35,6 +44,8 @@ struct RequestSpool: Sendable {
     struct Entry: Sendable {
         var request: Envelope
         var stage: Stage
+        /// The request's delegation, checked once (nil until then for an entry loaded from disk).
+        var delegation: Delegation?
     }
 
     private(set) var entries: [RequestKey: Entry] = [:]
@@ -57,8 +68,12 @@ struct RequestSpool: Sendable {
         if isDelivered { delivered.insert(key) }
     }
 
-    mutating func store(_ envelope: Envelope, key: RequestKey) {
-        entries[key] = Entry(request: envelope, stage: .stored)
+    mutating func store(_ envelope: Envelope, key: RequestKey, delegation: Delegation?) {
+        entries[key] = Entry(request: envelope, stage: .stored, delegation: delegation)
+    }
+
+    mutating func setDelegation(_ delegation: Delegation, for key: RequestKey) {
+        entries[key]?.delegation = delegation
     }
 
     mutating func markRunning(_ key: RequestKey) {
