@@ -78,9 +78,10 @@ measure() {
     for node in "${hosts[@]}"; do host_ports+=("${mport[$node]}"); done
     for run in $(seq 1 "$runs"); do
         if [ "$run" = 2 ]; then
-            origin_ticks=$(cpu_ticks "${pids[0]}") host_ticks=$(cpu_ticks "${pids[@]:1}") cafe_ticks=$(child_ticks)
             read -r origin_syncs origin_sync_s _ _ < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${mport[origin]}")
             read -r host_syncs host_sync_s _ host_command_s < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${host_ports[@]}")
+            # After the scrapes: their CPU is not the batches'.
+            origin_ticks=$(cpu_ticks "${pids[0]}") host_ticks=$(cpu_ticks "${pids[@]:1}") cafe_ticks=$(child_ticks)
         fi
         start=$(now)
         file="$("$bin/cafe" batch run --home "$scratch/origin" --timeout 60 "$scratch/batch.yaml" 2>/dev/null | tail -n 1)"
@@ -89,9 +90,11 @@ measure() {
     done
     # Per warm batch: CPU in ms, synced writes and their ms, command ms.
     local warm_runs=$((runs - 1)) tick_ms=$((1000 / $(getconf CLK_TCK)))
+    local ticks_now
+    ticks_now=$(child_ticks)
     origin_cpu=$(awk "BEGIN {print ($(cpu_ticks "${pids[0]}") - $origin_ticks) * $tick_ms / $warm_runs}")
     host_cpu=$(awk "BEGIN {print ($(cpu_ticks "${pids[@]:1}") - $host_ticks) * $tick_ms / $warm_runs}")
-    cafe_cpu=$(awk "BEGIN {print ($(child_ticks) - $cafe_ticks) * $tick_ms / $warm_runs}")
+    cafe_cpu=$(awk "BEGIN {print ($ticks_now - $cafe_ticks) * $tick_ms / $warm_runs}")
     local syncs sync_s command_s
     read -r syncs sync_s _ _ < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${mport[origin]}")
     origin_syncs=$(awk "BEGIN {print ($syncs - $origin_syncs) / $warm_runs}") origin_sync_ms=$(awk "BEGIN {print ($sync_s - $origin_sync_s) * 1000 / $warm_runs}")
@@ -109,7 +112,7 @@ hosts=()
 for i in $(seq 1 "$count"); do hosts+=("h$i"); done
 # breakdown: the figures of the last measure, per warm batch.
 breakdown() {
-    printf '    CPU: origin %.1f ms, %d hosts %.1f ms (%.2f ms each), cafe + cafe verify %.1f ms; all of it over %d cores: %.1f ms\n' \
+    printf '    CPU: origin %.1f ms, %d hosts %.1f ms (%.2f ms each), cafe + cafe verify (and this script'"'"'s date and awk) %.1f ms; all of it over %d cores: %.1f ms\n' \
         "$origin_cpu" "$count" "$host_cpu" "$(awk "BEGIN {print $host_cpu / $count}")" "$cafe_cpu" "$(nproc)" \
         "$(awk "BEGIN {print ($origin_cpu + $host_cpu + $cafe_cpu) / $(nproc)}")"
     printf '    synced writes: origin %.1f taking %.1f ms, hosts %.1f (%.2f each) taking %.1f ms in all\n' \

@@ -5,7 +5,9 @@
 #     cafe-bench (no process per batch): batches/s submitted and requests/s end to end.
 #  2. The host stopped, QUEUED one-request batches (default 10000) submitted to one origin:
 #     its resident memory before and after, and the envelopes waiting in its outbox.
-# Usage: scripts/bench-throughput.sh [REQUESTS] [ORIGINS] [QUEUED]   (see docs/benchmarks.md)
+# With CAFE_BIN=DIR, the cafe and cafe-node binaries in DIR (another build, such as the previous
+# commit's) are measured instead of this tree's.
+# Usage: [CAFE_BIN=DIR] scripts/bench-throughput.sh [REQUESTS] [ORIGINS] [QUEUED]   (see docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/sshd.sh
@@ -14,7 +16,7 @@ requests="${1:-3000}"
 origins="${2:-3}"
 queued="${3:-10000}"
 scripts/install-deps.sh
-build_cafe release
+if [ -n "${CAFE_BIN:-}" ]; then bin="$CAFE_BIN"; else build_cafe release; fi
 swift build --package-path Benchmarks -c release --product cafe-bench >&2
 bench="$(swift build --package-path Benchmarks -c release --show-bin-path)/cafe-bench"
 scratch="$(mktemp -d /tmp/cafe-throughput-XXXXXX)"
@@ -59,7 +61,11 @@ start="$(date +%s.%N)"
 submitted="$(awk "BEGIN {print $(date +%s.%N) - $start}")"
 sleep 2
 after="$(rss "$origin_pid")"
-waiting="$(find "$scratch/o1/spool/outbox" -name '*.env' | wc -l)"
+if [ -f "$scratch/o1/spool/node.log" ]; then
+    waiting="$(awk '$2 == "outbox" {live[$3] = 1} $2 == "outbox-removed" {delete live[$3]} END {print length(live)}' "$scratch/o1/spool/node.log")"
+else
+    waiting="$(find "$scratch/o1/spool/outbox" -name '*.env' | wc -l)"  # a build from before spool/node.log
+fi
 echo "queue: $queued one-request batches for a stopped host, submitted to one origin in ${submitted} s"
 printf '  origin resident memory before               %7.1f MiB\n' "$(awk "BEGIN {print $before / 1024}")"
 printf '  origin resident memory with the queue       %7.1f MiB (issue 10 target <= 64 MiB for 10,000)\n' "$(awk "BEGIN {print $after / 1024}")"
