@@ -115,7 +115,7 @@ struct NodeCore: Sendable {
         for entry in outbox.entries.values where entry.target != name && identity.configuration.node.peers[entry.target] == nil {
             let reason = "for \(entry.target), which is no longer a peer in node.yaml"
             outbox.remove(entry.envelope.header.id)
-            // A result's file is its request's in the spool, which keeps it until it expires.
+            // A result's record is its request's in the spool, which keeps it until it expires.
             if entry.durable {
                 write(.outboxQuarantine(entry.envelope, reason: reason))
             } else {

@@ -27,26 +27,32 @@ struct SimulatedDisk: Sendable {
         self.home = home
     }
 
+    /// Where the model keeps an outbox entry and a spool entry's parts (one file each: the
+    /// shell's `spool/node.log` holds them as records).
+    static func outboxPath(_ id: String, home: NodeHome) -> String { home.spool + "/outbox/" + id + ".env" }
+    static func spoolPath(_ key: RequestKey, _ suffix: String, home: NodeHome) -> String { home.spool + "/requests/" + key.stem + "." + suffix }
+    static let spoolSuffixes = ["request", "running", "result", "delivered"]
+
     /// A crash: whatever was not synced is gone.
     mutating func crash() { written = synced }
 
     mutating func apply(_ write: DurableWrite) {
         switch write {
         case .outboxAdd(let envelopes):
-            for envelope in envelopes { put(Outbox.path(envelope.header.id, home: home), .envelope(envelope), synced: true) }
+            for envelope in envelopes { put(Self.outboxPath(envelope.header.id, home: home), .envelope(envelope), synced: true) }
         case .outboxRemove(let id, let isSynced):
-            delete(Outbox.path(id, home: home), synced: isSynced)
+            delete(Self.outboxPath(id, home: home), synced: isSynced)
         case .outboxQuarantine(let envelope, _):
-            delete(Outbox.path(envelope.header.id, home: home), synced: true)
+            delete(Self.outboxPath(envelope.header.id, home: home), synced: true)
         case .spool(let key, let change):
             let home = home
-            let path = { (suffix: String) in RequestSpool.path(key, suffix, home: home) }
+            let path = { (suffix: String) in Self.spoolPath(key, suffix, home: home) }
             switch change {
             case .store(let envelope): put(path("request"), .envelope(envelope), synced: true)
             case .running: put(path("running"), .bytes([]), synced: true)
             case .result(let envelope): put(path("result"), .envelope(envelope), synced: true)
             case .delivered: put(path("delivered"), .bytes([]), synced: false)
-            case .remove: for suffix in RequestSpool.suffixes { delete(path(suffix), synced: true) }
+            case .remove: for suffix in Self.spoolSuffixes { delete(path(suffix), synced: true) }
             }
         case .journal(let delivery, let records):
             let path = NodeCore.journalPath(delivery, home: home)
@@ -105,9 +111,9 @@ struct SimulatedDisk: Sendable {
         for path in paths(in: home.spool + "/requests", ending: ".request") {
             guard case .envelope(let envelope)? = written.files[path], let key = RequestSpool.key(envelope) else { continue }
             var entry = RequestSpool.Entry(request: envelope, stage: .stored)
-            if written.files[RequestSpool.path(key, "running", home: home)] != nil { entry.stage = .running }
-            if case .envelope(let result)? = written.files[RequestSpool.path(key, "result", home: home)] { entry.stage = .finished(result) }
-            spool.load(key, entry, delivered: written.files[RequestSpool.path(key, "delivered", home: home)] != nil)
+            if written.files[Self.spoolPath(key, "running", home: home)] != nil { entry.stage = .running }
+            if case .envelope(let result)? = written.files[Self.spoolPath(key, "result", home: home)] { entry.stage = .finished(result) }
+            spool.load(key, entry, delivered: written.files[Self.spoolPath(key, "delivered", home: home)] != nil)
         }
         var disk = LoadedDisk(outbox: outbox, spool: spool, seen: written.seen)
         for path in paths(in: home.batches(.original), ending: ".yaml") {

@@ -20,7 +20,8 @@ struct NodeLogState: Sendable, Equatable {
     private(set) var audit: [String] = []
     /// The size `log/audit.log` had, flushed, when the log was last compacted.
     private(set) var auditMark: UInt64 = 0
-    /// Bytes of the lines ``records`` would write: what a compacted log holds.
+    /// About the bytes of the outbox's and the spool's lines: what a compacted log holds
+    /// besides the audit lines (which a compaction moves to the audit log).
     private(set) var liveBytes = 0
 
     mutating func apply(_ record: NodeLogRecord) {
@@ -44,10 +45,9 @@ struct NodeLogState: Sendable, Equatable {
         case .requestRemoved(let stem):
             if let old = requests.removeValue(forKey: stem) { liveBytes -= Self.size(old) }
         case .audit(let line):
+            // Not counted as live: a compaction flushes them to the audit log and drops them.
             audit.append(line)
-            liveBytes += Self.size(Array(line.utf8))
         case .auditMark(let offset):
-            liveBytes -= audit.reduce(0) { $0 + Self.size(Array($1.utf8)) }
             auditMark = offset
             audit = []
         }

@@ -2,8 +2,8 @@ import CafeCore
 import CafeCrypto
 import CafeWire
 
-/// What this node must deliver, as the core knows it: a pure value. Its durable half is
-/// `spool/outbox/`, one file each (`ID.env`, the exact signed bytes), written (by the shell,
+/// What this node must deliver, as the core knows it: a pure value. Its durable half is a
+/// record per envelope in `spool/node.log` (the exact signed bytes), written (by the shell,
 /// ``DurableWrite/outboxAdd(_:)``) before the envelope is sent and removed when the receiver
 /// acknowledges it. At-least-once delivery: whatever is there is sent again after a reconnect
 /// or a restart. A host's results are the exception: the request spool holds each one durably
@@ -12,7 +12,7 @@ import CafeWire
 struct Outbox: Sendable {
     struct Entry: Sendable {
         var envelope: Envelope
-        /// Whether it has a file of its own; false when another store keeps the envelope
+        /// Whether it has a record of its own; false when another store keeps the envelope
         /// durably (a host's result).
         var durable: Bool
         /// When it was last handed to a transport; nil when never.
@@ -76,14 +76,11 @@ struct Outbox: Sendable {
         return RequestSlot(origin: envelope.header.origin, batch: body.batch, index: body.index, host: envelope.header.target)
     }
 
-    /// `spool/outbox/ID.env` under `home`.
-    static func path(_ id: String, home: NodeHome) -> String { home.spool + "/outbox/" + id + ".env" }
-
-    /// Queues `envelope`; `durable`: it has a file of its own (written by the caller's
+    /// Queues `envelope`; `durable`: it has a record of its own (written by the caller's
     /// ``DurableWrite/outboxAdd(_:)``), else another store keeps it (a result in the request spool).
     mutating func add(_ envelope: Envelope, durable: Bool) { index(Entry(envelope: envelope, durable: durable)) }
 
-    /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it. Its file,
+    /// Removes the envelope with `id` (it was acknowledged or withdrawn); returns it. Its record,
     /// if it has one, is the caller's to remove.
     @discardableResult
     mutating func remove(_ id: String) -> Entry? {
@@ -151,7 +148,7 @@ struct Outbox: Sendable {
     /// Every target with something waiting.
     var targets: Dictionary<String, Set<String>>.Keys { byTarget.keys }
 
-    /// Removes entries whose envelope expired at or before `now`; returns them (their files are
+    /// Removes entries whose envelope expired at or before `now`; returns them (their records are
     /// the caller's to remove). Looks only at what expires by then.
     mutating func removeExpired(now: Timestamp) -> [Entry] {
         var expired: [Entry] = []

@@ -18,19 +18,19 @@ struct RequestKey: Sendable, Hashable, CustomStringConvertible {
     var batch: BatchID
     var index: Int
 
-    /// `ORIGIN.BATCH.INDEX`, built only from validated parts, so it is safe as a file name.
+    /// `ORIGIN.BATCH.INDEX`, built only from validated parts, so it is safe as a file name and a field of `spool/node.log`.
     var stem: String { "\(origin).\(batch.rawValue).\(index)" }
     var description: String { "\(batch.rawValue)[\(index)] from \(origin)" }
 }
 
-/// The host side's request queue as the core knows it: a pure value. Its durable half is
-/// `spool/requests/` (written by the shell, ``DurableWrite/spool(_:_:)``):
+/// The host side's request queue as the core knows it: a pure value. Its durable half is in
+/// `spool/node.log` (written by the shell, ``DurableWrite/spool(_:_:)``), per request:
 ///
-/// - `KEY.request` — the verified request envelope, stored before it is acknowledged;
-/// - `KEY.running` — written before the first command starts (so a crash never leads to a
-///   second run: after a restart the request is reported as interrupted instead);
-/// - `KEY.result` — the signed result, stored before it is sent home;
-/// - `KEY.delivered` — the asker acknowledged the result.
+/// - `request` — the verified request envelope, stored before it is acknowledged;
+/// - `running` — written before the first command starts (so a crash never leads to a second
+///   run: after a restart the request is reported as interrupted instead);
+/// - `result` — the signed result, stored before it is sent home;
+/// - `delivered` — the asker acknowledged the result.
 ///
 /// Entries are kept until their request expires, so a duplicate is answered with the stored
 /// result instead of running again.
@@ -51,11 +51,6 @@ struct RequestSpool: Sendable {
     private(set) var entries: [RequestKey: Entry] = [:]
     /// Entries whose result the asker acknowledged.
     private(set) var delivered: Set<RequestKey> = []
-
-    /// `spool/requests/KEY.SUFFIX` under `home`.
-    static func path(_ key: RequestKey, _ suffix: String, home: NodeHome) -> String { home.spool + "/requests/" + key.stem + "." + suffix }
-
-    static let suffixes = ["request", "running", "result", "delivered"]
 
     static func key(_ envelope: Envelope) -> RequestKey? {
         guard case .request(let body) = envelope.body, let batch = BatchID(validating: body.batch) else { return nil }
