@@ -39,6 +39,16 @@ struct YAMLEmitterTests {
         text.unicodeScalars.first == "\u{FEFF}" ? String(text.unicodeScalars.dropFirst()) : text
     }
 
+    @Test("a doubled space is quoted, a single one is not; node names never hold '..'")
+    func doubledCharacters() throws {
+        #expect(YAMLEmitter.emit(.map([YAMLPair("k", .string("a  b"))])) == "k: 'a  b'\n")
+        #expect(YAMLEmitter.emit(.map([YAMLPair("k", .string("a b c"))])) == "k: a b c\n")
+        for (text, doubled) in [("a..b", true), ("a.b.c", false), (".", false), ("é..", true), ("", false), ("..", true)] {
+            #expect(text.hasDoubled(".") == doubled, "\(text)")
+        }
+        #expect(!Names.isValidNode("web..1") && Names.isValidNode("web.1"))
+    }
+
     @Test("Yams's leading-U+FEFF quirk is the only difference (our reader keeps it)")
     func byteOrderMarkQuirk() throws {
         let yaml = YAMLEmitter.emit(.map([YAMLPair("k", .string("\u{FEFF}x"))]))

@@ -4,12 +4,12 @@ public enum Names {
     /// Node (host) names: `jlore`, `monk1`, `db-2.site-b`. Letters, digits, `_ . -`, at most 63
     /// characters, starting with a letter or digit, never `..`.
     public static func isValidNode(_ name: String) -> Bool {
-        isToken(name, max: 63) && !name.contains("..")
+        isToken(name, max: 63) && !name.hasDoubled(".")
     }
 
     /// Request names: `activate_dialup`. Same alphabet as node names, at most 128 characters.
     public static func isValidRequest(_ name: String) -> Bool {
-        isToken(name, max: 128) && !name.contains("..")
+        isToken(name, max: 128) && !name.hasDoubled(".")
     }
 
     /// Data keys: a letter or `_`, then letters, digits, `_` or `-`; at most 64 characters.

@@ -213,7 +213,7 @@ public enum YAMLEmitter {
         guard let last = text.utf8.last, last != space else { return false }
         if text.utf8.count <= 5 && reserved.contains(text.lowercased()) { return false }
         // Double spaces are harmless in YAML but easy to misread; quote them.
-        return !text.contains("  ")
+        return !text.hasDoubled(" ")
     }
 
     private static func writeLiteral(_ text: String, indent: Int, into out: inout [UInt8]) {
