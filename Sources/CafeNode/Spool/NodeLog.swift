@@ -11,9 +11,10 @@ import Glibc
 /// At start the whole file is replayed (``read(_:quarantine:)``): a last line without its
 /// newline was cut by a crash and is dropped (nothing was done about it, and the next append
 /// must not run on from it); a line whose checksum fails is quarantined with the reason, and
-/// the lines after it still count. The file is then rewritten with only what is live (``rewrite()``), and again while running whenever it has
-/// grown past twice that (``compactIfNeeded(flushingAudit:)``), so it stays proportional to
-/// what waits and start-up time linear in it.
+/// the lines after it still count. The file is then rewritten with only what is live
+/// (``rewrite()``), and again while running whenever it has grown past twice that
+/// (``compactIfNeeded(flushingAudit:)``), so it stays proportional to what waits and start-up
+/// time linear in it.
 ///
 /// Used by one thread at a time (the shell's writer thread).
 final class NodeLog: @unchecked Sendable {
