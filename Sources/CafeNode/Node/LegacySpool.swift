@@ -8,13 +8,14 @@ import CafeWire
 struct LegacySpool {
     let outboxDirectory: String
     let requestsDirectory: String
-    private(set) var records: [NodeLogRecord] = []
+    let records: [NodeLogRecord]
 
     /// Reads what the two folders hold (nothing when they are missing). Files whose writes a
     /// crash interrupted (never renamed into place) are left out.
     init(home: NodeHome) throws {
         outboxDirectory = home.spool + "/outbox"
         requestsDirectory = home.spool + "/requests"
+        var records: [NodeLogRecord] = []
         let outbox = try Self.files(in: outboxDirectory)
         for name in outbox where name.hasSuffix(".env") {
             records.append(.outbox(id: String(name.dropLast(4)), envelope: try FileSystem.read(outboxDirectory + "/" + name, maxBytes: EnvelopeLimits.maxBytes)))
@@ -30,6 +31,7 @@ struct LegacySpool {
             }
             if requests.contains(stem + ".delivered") { records.append(.delivered(stem: stem)) }
         }
+        self.records = records
     }
 
     func migrate(into state: inout NodeLogState) {

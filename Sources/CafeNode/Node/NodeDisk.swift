@@ -67,8 +67,7 @@ struct NodeDisk: Sendable {
 
     func loadOutbox(keys: KeyRing) throws -> Outbox {
         var outbox = Outbox()
-        for id in log.state.outboxOrder {
-            guard let bytes = log.state.outbox[id] else { continue }
+        for (id, bytes) in log.state.outbox.sorted(by: { $0.key < $1.key }) {
             let source = "\(log.path) (outbox entry \(id))"
             do {
                 let envelope = try Envelope.open(bytes, keys: keys, source: source)
@@ -84,8 +83,7 @@ struct NodeDisk: Sendable {
 
     func loadSpool(keys: KeyRing) throws -> RequestSpool {
         var spool = RequestSpool()
-        for stem in log.state.requestOrder {
-            guard let stored = log.state.requests[stem] else { continue }
+        for (stem, stored) in log.state.requests.sorted(by: { $0.key < $1.key }) {
             let source = "\(log.path) (request \(stem))"
             do {
                 let envelope = try Envelope.open(stored.envelope, keys: keys, source: source)
@@ -240,13 +238,26 @@ struct NodeDisk: Sendable {
                 let text = audit.line(allowed: line.allowed, fields: line.fields, reason: line.reason)
                 log.append([.audit(text)])
                 unflushed.audit.append(text)
-            default:
-                try flush(&unflushed)
-                crashPoint.reached()
-                try apply(write)
+            case .seenRewrite(let entries):
+                try alone(&unflushed) { try seenLog.rewrite(entries) }
+            case .quarantine(let path, let reason):
+                try alone(&unflushed) { try quarantine(path, reason: reason, level: .warning) }
+            case .file(let path, let bytes, let mode):
+                try alone(&unflushed) { try FileSystem.writeAtomically(bytes, to: path, mode: .init(mode)) }
+            case .makeDirectory(let path):
+                try alone(&unflushed) { try FileSystem.makeDirectory(path) }
+            case .remove(let paths):
+                try alone(&unflushed) { try remove(paths) }
             }
         }
         try flush(&unflushed)
+    }
+
+    /// A write that is not grouped: what came before it is made durable first.
+    private func alone(_ unflushed: inout Unflushed, _ write: () throws -> Void) throws {
+        try flush(&unflushed)
+        crashPoint.reached()
+        try write()
     }
 
     /// What a group wrote and has not yet made durable, besides the log's own buffer.
@@ -262,10 +273,7 @@ struct NodeDisk: Sendable {
     }
 
     func flush(_ unflushed: inout Unflushed) throws {
-        for path in unflushed.journals.keys.sorted() {
-            crashPoint.reached()
-            try unflushed.journals[path]?.flush()
-        }
+        try flushJournals(unflushed.journals)
         if log.hasPending {
             crashPoint.reached()
             let started = Monotonic.seconds()
@@ -276,10 +284,7 @@ struct NodeDisk: Sendable {
             crashPoint.reached()
             if try journal.appendUnflushed(records) { journals[journal.path] = journal }
         }
-        for path in journals.keys.sorted() {
-            crashPoint.reached()
-            try journals[path]?.flush()
-        }
+        try flushJournals(journals)
         if !unflushed.audit.isEmpty {
             crashPoint.reached()
             try audit.append(unflushed.audit, synced: false)
@@ -296,20 +301,10 @@ struct NodeDisk: Sendable {
         unflushed = Unflushed()
     }
 
-    func apply(_ write: DurableWrite) throws {
-        switch write {
-        case .seenRewrite(let entries):
-            try seenLog.rewrite(entries)
-        case .quarantine(let path, let reason):
-            try quarantine(path, reason: reason, level: .warning)
-        case .file(let path, let bytes, let mode):
-            try FileSystem.writeAtomically(bytes, to: path, mode: .init(mode))
-        case .makeDirectory(let path):
-            try FileSystem.makeDirectory(path)
-        case .remove(let paths):
-            try remove(paths)
-        case .outboxAdd, .outboxRemove, .spool, .outboxQuarantine, .journal, .seen, .audit:
-            try apply([write])
+    private func flushJournals(_ journals: [String: BatchJournal]) throws {
+        for path in journals.keys.sorted() {
+            crashPoint.reached()
+            try journals[path]?.flush()
         }
     }
 

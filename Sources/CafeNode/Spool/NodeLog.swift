@@ -109,12 +109,15 @@ final class NodeLog: @unchecked Sendable {
     @discardableResult
     func commit() throws -> Bool {
         guard !buffered.isEmpty else { return false }
-        try FileSystem.append(fd: fd, buffered, path: path)
+        let sync = needsSync
+        if sync {
+            try FileSystem.appendDurably(fd: fd, buffered, path: path)
+        } else {
+            try FileSystem.append(fd: fd, buffered, path: path)
+        }
         size += buffered.count
         buffered = []
-        let sync = needsSync
         needsSync = false
-        if sync { guard fdatasync(fd) == 0 else { throw EnvironmentError("cannot flush \(path): \(String(cString: strerror(errno)))") } }
         return sync
     }
 

@@ -10,12 +10,10 @@ struct NodeLogState: Sendable, Equatable {
         var delivered = false
     }
 
-    /// Outbox envelopes by id, and the order they were added in.
+    /// Outbox envelopes by id.
     private(set) var outbox: [String: [UInt8]] = [:]
-    private(set) var outboxOrder: [String] = []
-    /// Spool entries by request stem, and the order they were stored in.
+    /// Spool entries by request stem.
     private(set) var requests: [String: Request] = [:]
-    private(set) var requestOrder: [String] = []
     /// Audit lines since ``auditMark``.
     private(set) var audit: [String] = []
     /// The size `log/audit.log` had, flushed, when the log was last compacted.
@@ -27,12 +25,12 @@ struct NodeLogState: Sendable, Equatable {
     mutating func apply(_ record: NodeLogRecord) {
         switch record {
         case .outbox(let id, let envelope):
-            if let old = outbox.updateValue(envelope, forKey: id) { liveBytes -= Self.size(old) } else { outboxOrder.append(id) }
+            if let old = outbox.updateValue(envelope, forKey: id) { liveBytes -= Self.size(old) }
             liveBytes += Self.size(envelope)
         case .outboxRemoved(let id):
             if let old = outbox.removeValue(forKey: id) { liveBytes -= Self.size(old) }
         case .request(let stem, let envelope):
-            if let old = requests.updateValue(Request(envelope: envelope), forKey: stem) { liveBytes -= Self.size(old) } else { requestOrder.append(stem) }
+            if let old = requests.updateValue(Request(envelope: envelope), forKey: stem) { liveBytes -= Self.size(old) }
             liveBytes += Self.size(envelope)
         case .running(let stem):
             if requests[stem]?.running == false { requests[stem]?.running = true; liveBytes += Self.lineSize }
@@ -51,8 +49,6 @@ struct NodeLogState: Sendable, Equatable {
             auditMark = offset
             audit = []
         }
-        if outboxOrder.count > 64 && outboxOrder.count > 2 * outbox.count { outboxOrder = Self.live(outboxOrder, in: outbox) }
-        if requestOrder.count > 64 && requestOrder.count > 2 * requests.count { requestOrder = Self.live(requestOrder, in: requests) }
     }
 
     /// Drops the result of request `stem` (one that did not verify when loaded): the request
@@ -71,20 +67,13 @@ struct NodeLogState: Sendable, Equatable {
         size(request.envelope) + (request.result.map(size) ?? 0) + (request.running ? lineSize : 0) + (request.delivered ? lineSize : 0)
     }
 
-    /// The ids of `order` still in `entries`, each once, in order (an id removed and added
-    /// again is listed twice until this runs).
-    private static func live<Value>(_ order: [String], in entries: [String: Value]) -> [String] {
-        var kept = Set<String>()
-        return order.filter { entries[$0] != nil && kept.insert($0).inserted }
-    }
-
-    /// The records of a compacted log that holds exactly this state.
+    /// The records of a compacted log that holds exactly this state (entries in id order:
+    /// their order carries no meaning, each entry's own records stay in theirs).
     var records: [NodeLogRecord] {
         var records: [NodeLogRecord] = [.auditMark(auditMark)]
         records += audit.map(NodeLogRecord.audit)
-        for id in Self.live(outboxOrder, in: outbox) { records.append(.outbox(id: id, envelope: outbox[id]!)) }
-        for stem in Self.live(requestOrder, in: requests) {
-            let request = requests[stem]!
+        for (id, envelope) in outbox.sorted(by: { $0.key < $1.key }) { records.append(.outbox(id: id, envelope: envelope)) }
+        for (stem, request) in requests.sorted(by: { $0.key < $1.key }) {
             records.append(.request(stem: stem, envelope: request.envelope))
             if request.running { records.append(.running(stem: stem)) }
             if let result = request.result { records.append(.result(stem: stem, envelope: result)) }
