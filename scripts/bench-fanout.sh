@@ -6,7 +6,8 @@
 # to run `true` on the same number of targets (an sshd on 127.0.0.1 with throwaway keys), and
 # the ratio. The ssh sessions get an empty HOME (no rc files), as a fleet host's remote shell
 # would. With CAFE_BASE_BIN=DIR (the bin directory of another build, such as the previous
-# release), the same measurement runs first with those binaries, for a before/after in one run.
+# release), a second mesh runs those binaries, and the runs alternate between the two meshes:
+# a before/after in one run, both under the same conditions.
 # Release build. Usage: [CAFE_BASE_BIN=DIR] scripts/bench-fanout.sh [N] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +17,17 @@ count="${1:-50}"
 runs="${2:-5}"
 scripts/install-deps.sh
 build_cafe release
-scratch="$(mktemp -d /tmp/cafe-fanout-XXXXXX)"
+scratch_root="$(mktemp -d /tmp/cafe-fanout-XXXXXX)"
+scratch="$scratch_root"
 pids=()
 cleanup() {
-    stop_nodes
-    stop_sshd "$scratch/sshd"
-    rm -rf "$scratch"
+    local label
+    for label in "${!mesh_pids[@]}"; do
+        read -r -a pids <<< "${mesh_pids[$label]}"
+        stop_nodes
+    done
+    stop_sshd "$scratch_root/sshd"
+    rm -rf "$scratch_root"
 }
 trap cleanup EXIT
 now() { date +%s.%N; }
@@ -36,19 +42,20 @@ cpu_ticks() {
 # Our own children's CPU time (the cafe processes, once waited for), in clock ticks.
 child_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }
 
-# measure BIN LABEL: a fresh mesh of the origin and N hosts run by the binaries in BIN; sets
-# cold, warm (seconds) and rss_kib, and the breakdown of the warm runs (CPU time of the origin,
-# of the hosts and of the cafe processes; synced writes and commands, from each node's
-# /metrics); and stops the mesh again.
-measure() {
-    bin="$1"
-    local mesh="$scratch/$2"
-    mkdir -p "$mesh"
-    local saved_scratch="$scratch"
-    scratch="$mesh"
+# Per mesh (LABEL: before or after): its binaries, node pids, metrics ports, wall times, and the
+# counters of its warm runs so far.
+declare -A mesh_bin mesh_dir mesh_pids mesh_mports mesh_times mesh_rss mesh_cafe_ticks
+declare -A mesh_origin_ticks mesh_host_ticks mesh_origin_m mesh_host_m
+declare -gA port key mport
+
+# mesh_up LABEL BIN: a fresh mesh of the origin and N hosts run by the binaries in BIN, started
+# and idle, with its resident memory read (rss of h1 before any batch).
+mesh_up() {
+    local label="$1" node
+    bin="$2"
+    scratch="$scratch_root/$label"
+    mkdir -p "$scratch"
     pids=()
-    declare -gA port key
-    declare -gA mport
     for node in origin "${hosts[@]}"; do
         init_node "$node"
         free_port "mport[$node]"
@@ -71,41 +78,61 @@ measure() {
         start_node "$node"
     done
     wait_for_nodes origin "${hosts[@]}"
-    sleep 1
-    rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/${pids[1]}/status")
     printf 'name: fanout\nrequests:\n  - name: bench\n' > "$scratch/batch.yaml"
-    local times=() start file host_ports=() node
-    for node in "${hosts[@]}"; do host_ports+=("${mport[$node]}"); done
-    for run in $(seq 1 "$runs"); do
-        if [ "$run" = 2 ]; then
-            read -r origin_syncs origin_sync_s _ _ < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${mport[origin]}")
-            read -r host_syncs host_sync_s _ host_command_s < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${host_ports[@]}")
-            # After the scrapes: their CPU is not the batches'.
-            origin_ticks=$(cpu_ticks "${pids[0]}") host_ticks=$(cpu_ticks "${pids[@]:1}") cafe_ticks=$(child_ticks)
-        fi
-        start=$(now)
-        file="$("$bin/cafe" batch run --home "$scratch/origin" --timeout 60 "$scratch/batch.yaml" 2>/dev/null | tail -n 1)"
-        "$bin/cafe" verify --home "$scratch/origin" "$file" >/dev/null
-        times+=("$(awk "BEGIN {print $(now) - $start}")")
-    done
-    # Per warm batch: CPU in ms, synced writes and their ms, command ms.
+    mesh_bin[$label]="$bin" mesh_dir[$label]="$scratch" mesh_pids[$label]="${pids[*]}" mesh_times[$label]="" mesh_cafe_ticks[$label]=0
+    local ports=()
+    for node in "${hosts[@]}"; do ports+=("${mport[$node]}"); done
+    mesh_mports[$label]="${mport[origin]} ${ports[*]}"
+}
+
+# mesh_batch LABEL RUN: one `cafe batch run` and `cafe verify` on the mesh, timed. Before the
+# first warm run (RUN 2) its counters are read, so that the breakdown covers the warm runs only.
+mesh_batch() {
+    local label="$1" run="$2" start file ticks
+    local -a mpids mports
+    read -r -a mpids <<< "${mesh_pids[$label]}"
+    read -r -a mports <<< "${mesh_mports[$label]}"
+    if [ "$run" = 2 ]; then
+        mesh_origin_m[$label]="$(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[0]}")"
+        mesh_host_m[$label]="$(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[@]:1}")"
+        # After the scrapes: their CPU is not the batches'.
+        mesh_origin_ticks[$label]=$(cpu_ticks "${mpids[0]}") mesh_host_ticks[$label]=$(cpu_ticks "${mpids[@]:1}")
+    fi
+    ticks=$(child_ticks)
+    start=$(now)
+    file="$("${mesh_bin[$label]}/cafe" batch run --home "${mesh_dir[$label]}/origin" --timeout 60 "${mesh_dir[$label]}/batch.yaml" 2>/dev/null | tail -n 1)"
+    "${mesh_bin[$label]}/cafe" verify --home "${mesh_dir[$label]}/origin" "$file" >/dev/null
+    mesh_times[$label]+="$(awk "BEGIN {print $(now) - $start}") "
+    if [ "$run" -ge 2 ]; then mesh_cafe_ticks[$label]=$((mesh_cafe_ticks[$label] + $(child_ticks) - ticks)); fi
+}
+
+# mesh_down LABEL: sets cold, warm (seconds) and rss_kib, and the breakdown of the warm runs
+# (CPU time of the origin, of the hosts and of the cafe processes; synced writes and commands,
+# from each node's /metrics); and stops the mesh.
+mesh_down() {
+    local label="$1" syncs sync_s command_s before_syncs before_sync_s before_command_s
+    local -a mpids mports times
+    read -r -a mpids <<< "${mesh_pids[$label]}"
+    read -r -a mports <<< "${mesh_mports[$label]}"
+    read -r -a times <<< "${mesh_times[$label]}"
     local warm_runs=$((runs - 1)) tick_ms=$((1000 / $(getconf CLK_TCK)))
-    local ticks_now
-    ticks_now=$(child_ticks)
-    origin_cpu=$(awk "BEGIN {print ($(cpu_ticks "${pids[0]}") - $origin_ticks) * $tick_ms / $warm_runs}")
-    host_cpu=$(awk "BEGIN {print ($(cpu_ticks "${pids[@]:1}") - $host_ticks) * $tick_ms / $warm_runs}")
-    cafe_cpu=$(awk "BEGIN {print ($ticks_now - $cafe_ticks) * $tick_ms / $warm_runs}")
-    local syncs sync_s command_s
-    read -r syncs sync_s _ _ < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${mport[origin]}")
-    origin_syncs=$(awk "BEGIN {print ($syncs - $origin_syncs) / $warm_runs}") origin_sync_ms=$(awk "BEGIN {print ($sync_s - $origin_sync_s) * 1000 / $warm_runs}")
-    read -r syncs sync_s _ command_s < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${host_ports[@]}")
-    host_syncs=$(awk "BEGIN {print ($syncs - $host_syncs) / $warm_runs}") host_sync_ms=$(awk "BEGIN {print ($sync_s - $host_sync_s) * 1000 / $warm_runs}")
-    host_command_ms=$(awk "BEGIN {print ($command_s - $host_command_s) * 1000 / $warm_runs}")
+    origin_cpu=$(awk "BEGIN {print ($(cpu_ticks "${mpids[0]}") - ${mesh_origin_ticks[$label]}) * $tick_ms / $warm_runs}")
+    host_cpu=$(awk "BEGIN {print ($(cpu_ticks "${mpids[@]:1}") - ${mesh_host_ticks[$label]}) * $tick_ms / $warm_runs}")
+    cafe_cpu=$(awk "BEGIN {print ${mesh_cafe_ticks[$label]} * $tick_ms / $warm_runs}")
+    read -r before_syncs before_sync_s _ _ <<< "${mesh_origin_m[$label]}"
+    read -r syncs sync_s _ _ < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[0]}")
+    origin_syncs=$(awk "BEGIN {print ($syncs - $before_syncs) / $warm_runs}") origin_sync_ms=$(awk "BEGIN {print ($sync_s - $before_sync_s) * 1000 / $warm_runs}")
+    read -r before_syncs before_sync_s _ before_command_s <<< "${mesh_host_m[$label]}"
+    read -r syncs sync_s _ command_s < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[@]:1}")
+    host_syncs=$(awk "BEGIN {print ($syncs - $before_syncs) / $warm_runs}") host_sync_ms=$(awk "BEGIN {print ($sync_s - $before_sync_s) * 1000 / $warm_runs}")
+    host_command_ms=$(awk "BEGIN {print ($command_s - $before_command_s) * 1000 / $warm_runs}")
+    rss_kib="${mesh_rss[$label]}"
     cold="${times[0]}"
     warm="$(printf '%s\n' "${times[@]:1}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}')"
+    pids=("${mpids[@]}")
     stop_nodes
     pids=()
-    scratch="$saved_scratch"
+    unset "mesh_pids[$label]"
 }
 
 hosts=()
@@ -121,12 +148,35 @@ breakdown() {
         "$host_command_ms" "$(awk "BEGIN {print $host_command_ms / $count}")"
 }
 
+# Both meshes are up at once, idle but for the batch being timed; with a base, the runs alternate
+# between them, so that both builds meet the same machine (its speed drifts by tens of percent
+# over minutes here).
+labels=(after)
+after_bin="$bin"
 if [ -n "${CAFE_BASE_BIN:-}" ]; then
-    measure "$CAFE_BASE_BIN" before
+    labels=(before after)
+    mesh_up before "$CAFE_BASE_BIN"
+fi
+mesh_up after "$after_bin"
+sleep 1
+for label in "${labels[@]}"; do
+    read -r -a mpids <<< "${mesh_pids[$label]}"
+    mesh_rss[$label]=$(awk '/VmRSS/ {print $2}' "/proc/${mpids[1]}/status")
+done
+for run in $(seq 1 "$runs"); do
+    # In turns that swap every run (before, after, after, before, …): a batch may meet the end of
+    # the one just before it, and each build is that one equally often.
+    order=("${labels[@]}")
+    if [ $((run % 2)) = 0 ]; then order=($(printf '%s\n' "${labels[@]}" | tac)); fi
+    for label in "${order[@]}"; do mesh_batch "$label" "$run"; done
+done
+if [ -n "${CAFE_BASE_BIN:-}" ]; then
+    mesh_down before
     base_cold="$cold" base_warm="$warm" base_rss="$rss_kib" base_breakdown="$(breakdown)"
 fi
-measure "$bin" after
+mesh_down after
 
+scratch="$scratch_root"
 free_port sshport
 # The baseline gets what a fleet host's remote shell has: an empty HOME, so no rc files run.
 mkdir -p "$scratch/empty-home"
