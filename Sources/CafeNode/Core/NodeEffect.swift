@@ -55,6 +55,17 @@ enum DurableWrite: Sendable {
     case makeDirectory(String)
     /// Remove files (missing ones are fine).
     case remove([String])
+
+    /// Whether carrying it out waits for the disk (an `fsync`). A group of writes none of which
+    /// does is only a `write` or two: the node carries it out on its own executor, without the
+    /// two thread hand-offs of the writer.
+    var waitsForDisk: Bool {
+        switch self {
+        case .outboxRemove(_, let synced), .seen(_, let synced): synced
+        case .spool(_, .delivered), .spool(_, .remove): false
+        default: true
+        }
+    }
 }
 
 /// What happens to one request in the host's spool.

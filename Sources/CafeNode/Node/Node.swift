@@ -187,7 +187,11 @@ public actor Node {
         if !writes.isEmpty {
             do {
                 let disk = disk
-                try await writer.runIfActive { try disk.apply(writes) }
+                if writes.contains(where: \.waitsForDisk) {
+                    try await writer.runIfActive { try disk.apply(writes) }
+                } else {
+                    try disk.apply(writes)
+                }
             } catch {
                 logger.critical(
                     "cannot write to \(identity.home.root): \(error); stopping without acting on \(decided.map(\.event.summary).joined(separator: ", ")), so that a restart resumes from what the disk holds")
