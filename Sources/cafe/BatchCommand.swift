@@ -9,6 +9,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Originate a batch now and follow it to the end.",
             discussion: "Progress goes to stderr; the last stdout line is the executed batch file's path.")
 
@@ -44,6 +45,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     struct Deliver: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "deliver",
             abstract: "Hand a batch to the local node's queue, print its id and return.")
 
         @OptionGroup var options: HomeOption
@@ -58,6 +60,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     struct Pause: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pause",
             abstract: "Start no more hosts of a running batch; hosts already started finish.",
             discussion: "The pause is journaled: it holds across a restart of the node until `cafe batch resume ID`.")
 
@@ -67,7 +70,7 @@ struct BatchCommand: AsyncParsableCommand {
     }
 
     struct Resume: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Go on with a paused batch.")
+        static let configuration = CommandConfiguration(commandName: "resume", abstract: "Go on with a paused batch.")
 
         @OptionGroup var target: BatchTarget
 
@@ -76,6 +79,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Start no more hosts; the batch ends in error/ as cancelled once the hosts already running have answered.",
             discussion: "Requests not yet delivered are withdrawn. Hosts that already run a request finish it; their results are kept.")
 

@@ -28,6 +28,7 @@ struct ConfigCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Report every error in every config file at once, and problems across files.",
             discussion: """
                 Errors (exit 2): anything the node would refuse at start or reload (config files, keys/node.cert, \

@@ -15,6 +15,7 @@ struct FleetCommand: AsyncParsableCommand {
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create a fleet key: DIR/fleet.key (0600) and DIR/fleet.pub; prints `FLEET ed25519:BASE64`.")
 
         @Option(help: ArgumentHelp("Directory for the fleet key (created if missing).", valueName: "DIR"))
@@ -42,6 +43,7 @@ struct FleetCommand: AsyncParsableCommand {
 
     struct Sign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "sign",
             abstract: "Print a certificate of a node's key, signed with the fleet key.",
             discussion: """
                 Save the output as keys/node.cert in the node's home and restart it. Serials count up in \
@@ -99,6 +101,7 @@ struct FleetCommand: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "revoke",
             abstract: "Add a certificate serial to the fleet's signed revocation list.",
             discussion: """
                 Copy the list to every node's config/ (as revoked.yaml, or revoked-FLEET.yaml for several fleets) and \

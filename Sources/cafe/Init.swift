@@ -4,6 +4,7 @@ import CafeCrypto
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a node home with a fresh Ed25519 key pair. Never overwrites anything.")
 
     @OptionGroup var options: HomeOption

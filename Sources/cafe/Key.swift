@@ -6,10 +6,12 @@ import CafeWire
 
 struct Key: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "key",
         abstract: "Work with the node's key.", subcommands: [Show.self, Rotate.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print the public key line `NAME ed25519:BASE64` for peers' node.yaml.")
 
         @OptionGroup var options: HomeOption
@@ -22,6 +24,7 @@ struct Key: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rotate",
             abstract: "Replace the node's key pair; keep the old one in keys/history/ with a transition it signs.",
             discussion: """
                 Run it while the node is stopped. Peers that pinned the old key accept the new one at the next \

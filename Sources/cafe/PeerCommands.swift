@@ -31,6 +31,7 @@ struct PeerCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a peer to node.yaml: how to reach it and its key (`cafe key show` on that node prints it).",
             discussion: """
                 Exactly one of --address, --via or --scp. --key may be left out when node.yaml lists fleets: (the peer \
@@ -94,7 +95,7 @@ struct PeerCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the peers of node.yaml: name, route, key fingerprint.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the peers of node.yaml: name, route, key fingerprint.")
 
         @OptionGroup var options: HomeOption
 
@@ -117,6 +118,7 @@ struct PeerCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Remove a peer from node.yaml.",
             discussion: "Refused (exit 2, nothing changed) while delivery.yaml or trust.yaml still name it.")
 
@@ -136,6 +138,7 @@ struct TrustCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Let NAME ask this node for requests (names or globs), and optionally ad-hoc commands or relaying.",
             discussion: "NAME must be this node or a peer in node.yaml. The file is checked before it is replaced; comments are kept.")
 

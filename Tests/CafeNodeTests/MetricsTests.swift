@@ -66,5 +66,20 @@ struct MetricsTests {
             "two synced writes for the request: stored, audited and marked running in one, then the result")
         // Anything but /metrics is 404.
         #expect(throws: (any Error).self) { try scrape("http://127.0.0.1:\(ports["jlore"]!)/other") }
+        // A request that does not keep the connection alive (HTTP/1.0 here) gets its answer and
+        // then the end of the stream: a client that reads to the end is not left waiting.
+        let readToEnd = """
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            s.sendall(b"GET /metrics HTTP/1.0\\r\\n\\r\\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+            print(data.split(b"\\r\\n", 1)[0].decode())
+            """
+        let oneShot = POSIXSpawner().runBlocking(ProcessInvocation(
+            arguments: ["/usr/bin/python3", "-c", readToEnd, String(ports["monk1"]!)], environment: ["PATH=/usr/bin:/bin"], timeout: 30,
+            outputCap: 1 << 16))
+        #expect(oneShot.termination == .exited(0) && oneShot.stdout.text == "HTTP/1.0 200 OK\n", "\(oneShot.termination): \(oneShot.stderr.displayText)")
     }
 }

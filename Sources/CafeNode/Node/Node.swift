@@ -31,7 +31,7 @@ public actor Node {
     /// The revision of ``current`` the core has.
     var revision: Int
     /// Events waiting to be handled, and who waits for each.
-    var pending: [(event: NodeEvent, done: CheckedContinuation<Void, Never>?)] = []
+    var pending: [(event: NodeEvent, done: (@Sendable () -> Void)?)] = []
     var draining = false
     var replies: [ReplyToken: CheckedContinuation<Reply, Never>] = [:]
     var nextToken = 0
@@ -133,11 +133,11 @@ public actor Node {
 
     /// Handles `event` (after what waits before it); returns once it has been handled.
     func process(_ event: NodeEvent) async {
-        await withCheckedContinuation { done in enqueue(event, done) }
+        await withCheckedContinuation { done in enqueue(event) { done.resume() } }
     }
 
     /// Queues `event`; the first event of an idle node starts the drain.
-    func enqueue(_ event: NodeEvent, _ done: CheckedContinuation<Void, Never>?) {
+    func enqueue(_ event: NodeEvent, _ done: (@Sendable () -> Void)?) {
         pending.append((event, done))
         guard !draining else { return }
         draining = true
@@ -169,8 +169,8 @@ public actor Node {
     /// answers every waiting caller why, and ends (``failures``), so that its supervisor starts
     /// it again on what its disk holds. (Keeping a copy of the core to roll back to instead
     /// costs a copy of every collection a step changes: half the throughput, measured.)
-    func step(_ group: [(event: NodeEvent, done: CheckedContinuation<Void, Never>?)]) async {
-        defer { for item in group { item.done?.resume() } }
+    func step(_ group: [(event: NodeEvent, done: (@Sendable () -> Void)?)]) async {
+        defer { for item in group { item.done?() } }
         guard failure == nil else {
             for case (.submit(_, let token), _) in group { reply(token, .failure(stoppedError)) }
             for case (.collectPlan(_, let token), _) in group { reply(token, .failure(stoppedError)) }

@@ -8,8 +8,10 @@ import Logging
 ///
 /// An envelope is verified and decoded in the caller's task, before it enters the stream: the
 /// work whose cost grows with the input runs on the connection's task, in parallel, never on
-/// the node's. ``receive(_:from:)`` returns once the node has handled the envelope, so a
-/// connection reads its next frame only then (backpressure per link).
+/// the node's. ``receive(_:from:)`` returns once the node has handled the envelope;
+/// ``hand(_:from:handled:)`` returns as soon as the envelope is queued, and says when it has been
+/// handled, so that a link can keep a bounded number of envelopes waiting (``LinkWindow``):
+/// envelopes that arrive together are then handled together, one group of writes.
 public struct NodeInbox: Sendable {
     let continuation: AsyncStream<NodeInput>.Continuation
     let current: CurrentIdentity
@@ -24,16 +26,23 @@ public struct NodeInbox: Sendable {
     /// Bytes from `peer` (the neighbour they came from): verified here, then handled by the
     /// node. Envelopes that do not verify are logged and counted, and go no further.
     public func receive(_ bytes: [UInt8], from peer: String) async {
-        guard let opened = Self.open(bytes, source: "envelope from \(peer)", peer: peer, keys: current.identity.keys, logger: logger) else { return }
-        await withCheckedContinuation { done in
-            if case .terminated = continuation.yield(NodeInput(event: .envelope(opened, from: peer), done: done)) { done.resume() }
+        await withCheckedContinuation { done in hand(bytes, from: peer) { done.resume() } }
+    }
+
+    /// Bytes from `peer`, verified here and queued for the node; `handled` is called once the
+    /// node has handled them (at once when they do not verify or the node has stopped).
+    /// Envelopes handed one after another are handled in that order.
+    public func hand(_ bytes: [UInt8], from peer: String, handled: @escaping @Sendable () -> Void) {
+        guard let opened = Self.open(bytes, source: "envelope from \(peer)", peer: peer, keys: current.identity.keys, logger: logger) else {
+            return handled()
         }
+        if case .terminated = continuation.yield(NodeInput(event: .envelope(opened, from: peer), done: handled)) { handled() }
     }
 
     /// A link to `peer` is up: what waits for it goes now.
     public func reachable(_ peer: String) async {
         await withCheckedContinuation { done in
-            if case .terminated = continuation.yield(NodeInput(event: .reachable(peer), done: done)) { done.resume() }
+            if case .terminated = continuation.yield(NodeInput(event: .reachable(peer), done: { done.resume() })) { done.resume() }
         }
     }
 
@@ -55,5 +64,6 @@ public struct NodeInbox: Sendable {
 /// One input of a node: the event, and who waits until it has been handled.
 public struct NodeInput: Sendable {
     let event: NodeEvent
-    let done: CheckedContinuation<Void, Never>?
+    /// Called once the node has handled the event.
+    let done: (@Sendable () -> Void)?
 }

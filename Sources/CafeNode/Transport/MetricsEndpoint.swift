@@ -48,7 +48,8 @@ public struct MetricsEndpoint: Sendable {
         try await listener.acceptEach(accepted) { await self.answer($0) }
     }
 
-    /// Answers every request on one connection.
+    /// Answers every request on one connection, and closes it after a request that does not
+    /// keep it alive.
     func answer(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -66,6 +67,8 @@ public struct MetricsEndpoint: Sendable {
                     try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
                     if request.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                     try await outbound.write(.end(nil))
+                    // HTTP/1.0, or `Connection: close`: the client reads to the end of the stream.
+                    if !request.isKeepAlive { break }
                 }
             }
         } catch {

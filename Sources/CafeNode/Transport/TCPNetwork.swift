@@ -12,6 +12,9 @@ import NIOPosix
 /// bound on what may queue for a slow peer. Nothing crosses the network in clear but the
 /// handshake's ephemeral keys and nonces.
 public final class TCPNetwork: PeerTransport, @unchecked Sendable {
+    /// Envelopes from one link that may wait for the node at once (``LinkWindow``).
+    static let unhandledPerLink = 32
+
     public struct Settings: Sendable {
         public var handshakeTimeout: TimeAmount = .seconds(10)
         public var idleTimeout: TimeAmount = .seconds(300)
@@ -302,11 +305,13 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                         session.close()
                         group.cancelAll()
                     }
+                    let window = LinkWindow(size: Self.unhandledPerLink)
                     while let frame = try await frames.next() {
                         guard let bytes = opener.open(Array(buffer: frame)) else {
                             throw HandshakeError("a frame from \(peer) did not open (altered, replayed, reordered or cut); closing the link")
                         }
-                        await inbox.receive(bytes, from: peer)
+                        await window.take()
+                        inbox.hand(bytes, from: peer) { window.give() }
                     }
                 }
             }
