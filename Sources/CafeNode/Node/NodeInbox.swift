@@ -8,10 +8,10 @@ import Logging
 ///
 /// An envelope is verified and decoded in the caller's task, before it enters the stream: the
 /// work whose cost grows with the input runs on the connection's task, in parallel, never on
-/// the node's. ``receive(_:from:)`` returns once the node has handled the envelope;
-/// ``hand(_:from:handled:)`` returns as soon as the envelope is queued, and says when it has been
-/// handled, so that a link can keep a bounded number of envelopes waiting (``LinkWindow``):
-/// envelopes that arrive together are then handled together, one group of writes.
+/// the node's. ``hand(_:from:handled:)`` returns as soon as the envelope is queued, and says
+/// when it has been handled, so that a link can keep a bounded number of envelopes waiting
+/// (``LinkWindow``): envelopes that arrive together are then handled together, one group of
+/// writes.
 public struct NodeInbox: Sendable {
     let continuation: AsyncStream<NodeInput>.Continuation
     let current: CurrentIdentity
@@ -23,15 +23,10 @@ public struct NodeInbox: Sendable {
         return (NodeInbox(continuation: continuation, current: identity, logger: logger), stream)
     }
 
-    /// Bytes from `peer` (the neighbour they came from): verified here, then handled by the
-    /// node. Envelopes that do not verify are logged and counted, and go no further.
-    public func receive(_ bytes: [UInt8], from peer: String) async {
-        await withCheckedContinuation { done in hand(bytes, from: peer) { done.resume() } }
-    }
-
-    /// Bytes from `peer`, verified here and queued for the node; `handled` is called once the
-    /// node has handled them (at once when they do not verify or the node has stopped).
-    /// Envelopes handed one after another are handled in that order.
+    /// Bytes from `peer` (the neighbour they came from), verified here and queued for the node;
+    /// `handled` is called once the node has handled them. Envelopes that do not verify are
+    /// logged and counted, and go no further (`handled` is called at once, as when the node has
+    /// stopped). Envelopes handed one after another are handled in that order.
     public func hand(_ bytes: [UInt8], from peer: String, handled: @escaping @Sendable () -> Void) {
         guard let opened = Self.open(bytes, source: "envelope from \(peer)", peer: peer, keys: current.identity.keys, logger: logger) else {
             return handled()

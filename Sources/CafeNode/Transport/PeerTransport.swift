@@ -1,7 +1,7 @@
 /// How the node hands envelopes to its neighbours: ``TransportSet`` sends by TCP
 /// (``TCPNetwork``) or by drop-box (``ScpTransport``) according to the peer's route.
 ///
-/// Incoming envelopes go the other way, into the ``NodeInbox`` (``NodeInbox/receive(_:from:)``),
+/// Incoming envelopes go the other way, into the ``NodeInbox`` (``NodeInbox/hand(_:from:handled:)``),
 /// and a peer that becomes reachable is announced with ``NodeInbox/reachable(_:)`` so that its
 /// outbox is flushed.
 public protocol PeerTransport: Sendable {

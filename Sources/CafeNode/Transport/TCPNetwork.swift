@@ -12,8 +12,9 @@ import NIOPosix
 /// bound on what may queue for a slow peer. Nothing crosses the network in clear but the
 /// handshake's ephemeral keys and nonces.
 public final class TCPNetwork: PeerTransport, @unchecked Sendable {
-    /// Envelopes from one link that may wait for the node at once (``LinkWindow``).
-    static let unhandledPerLink = 32
+    /// Envelopes from one link that may wait for the node at once (``LinkWindow``), and their
+    /// bytes: 32, and 16 MiB (an envelope alone may be as large as a frame).
+    static let unhandledPerLink = (envelopes: 32, bytes: 16 << 20)
 
     public struct Settings: Sendable {
         public var handshakeTimeout: TimeAmount = .seconds(10)
@@ -305,13 +306,14 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                         session.close()
                         group.cancelAll()
                     }
-                    let window = LinkWindow(size: Self.unhandledPerLink)
+                    let window = LinkWindow(envelopes: Self.unhandledPerLink.envelopes, bytes: Self.unhandledPerLink.bytes)
                     while let frame = try await frames.next() {
                         guard let bytes = opener.open(Array(buffer: frame)) else {
                             throw HandshakeError("a frame from \(peer) did not open (altered, replayed, reordered or cut); closing the link")
                         }
-                        await window.take()
-                        inbox.hand(bytes, from: peer) { window.give() }
+                        let size = bytes.count
+                        await window.take(size)
+                        inbox.hand(bytes, from: peer) { window.give(size) }
                     }
                 }
             }
