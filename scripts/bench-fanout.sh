@@ -32,12 +32,6 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s.%N; }
 
-# cpu_ticks PID...: their user and system CPU time so far, in clock ticks.
-cpu_ticks() {
-    local pid total=0
-    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
-    echo "$total"
-}
 
 # Our own children's CPU time (the cafe processes, once waited for), in clock ticks.
 child_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }

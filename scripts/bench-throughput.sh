@@ -54,16 +54,14 @@ for node in "${names[@]:1}"; do "$bin/cafe" batch run --home "$scratch/$node" --
 
 homes=()
 for node in "${names[@]:1}"; do homes+=("$scratch/$node"); done
-# ticks PID [FIELDS]: CPU time in clock ticks: the process's own (utime + stime), or with
-# "children" that of the children it waited for (cutime + cstime: the host's commands).
-ticks() { if [ "${2:-}" = children ]; then awk '{print $16 + $17}' "/proc/$1/stat"; else awk '{print $14 + $15}' "/proc/$1/stat"; fi; }
-origin_ticks() { local pid total=0; for pid in "${pids[@]:1}"; do total=$((total + $(ticks "$pid"))); done; echo "$total"; }
-host_before=$(ticks "${pids[0]}") commands_before=$(ticks "${pids[0]}" children) origins_before=$(origin_ticks)
+# children_ticks PID: the CPU time of the children it waited for (the host's commands), in ticks.
+children_ticks() { awk '{print $16 + $17}' "/proc/$1/stat"; }
+host_before=$(cpu_ticks "${pids[0]}") commands_before=$(children_ticks "${pids[0]}") origins_before=$(cpu_ticks "${pids[@]:1}")
 "$bench" throughput "$requests" "${homes[@]}"
 tick_ms=$((1000 / $(getconf CLK_TCK)))
-host_ms=$(awk "BEGIN {print ($(ticks "${pids[0]}") - $host_before) * $tick_ms / $requests}")
-commands_ms=$(awk "BEGIN {print ($(ticks "${pids[0]}" children) - $commands_before) * $tick_ms / $requests}")
-origins_ms=$(awk "BEGIN {print ($(origin_ticks) - $origins_before) * $tick_ms / $requests}")
+host_ms=$(awk "BEGIN {print ($(cpu_ticks "${pids[0]}") - $host_before) * $tick_ms / $requests}")
+commands_ms=$(awk "BEGIN {print ($(children_ticks "${pids[0]}") - $commands_before) * $tick_ms / $requests}")
+origins_ms=$(awk "BEGIN {print ($(cpu_ticks "${pids[@]:1}") - $origins_before) * $tick_ms / $requests}")
 echo "CPU per request during the run"
 printf '  the host node                               %7.2f ms (its commands, `true`: %.2f ms more)
 ' "$host_ms" "$commands_ms"

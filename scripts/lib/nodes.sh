@@ -39,3 +39,10 @@ stop_nodes() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
+
+# cpu_ticks PID...: their user and system CPU time so far, in clock ticks.
+cpu_ticks() {
+    local pid total=0
+    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+    echo "$total"
+}
