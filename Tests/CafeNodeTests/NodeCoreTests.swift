@@ -9,8 +9,10 @@ import Testing
 /// The node core on its own: events in, effects out, no files, sockets or processes. What a
 /// step must write before it acts, in what order, and what a repeat changes.
 @Suite("node core")
-struct NodeCoreTests {
+final class NodeCoreTests {
     let directory = TemporaryDirectory("cafe-core")
+
+    deinit { directory.cleanup() }
     let fleet: SimulatedFleet
     let now = Timestamp(iso8601: "2026-12-02T10:00:00.000Z")!
 

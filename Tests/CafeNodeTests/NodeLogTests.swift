@@ -8,8 +8,10 @@ import Testing
 /// `spool/node.log` on its own: what a restart reads back after a crash cut a record short,
 /// after a record was damaged on disk, and after compaction; and the audit lines it carries.
 @Suite("node log")
-struct NodeLogTests {
+final class NodeLogTests {
     let directory = TemporaryDirectory("cafe-node-log")
+
+    deinit { directory.cleanup() }
     var path: String { directory.path + "/node.log" }
     var quarantine: Quarantine { Quarantine(directory: directory.path + "/quarantine") }
 

@@ -11,8 +11,10 @@ import Testing
 /// The node's durable stores on their own: the outbox, the request spool and the batch
 /// journal, each written, read back as a restart reads it, and fed damaged files.
 @Suite("spool, outbox and journal")
-struct SpoolTests {
+final class SpoolTests {
     let directory = TemporaryDirectory("cafe-spool")
+
+    deinit { directory.cleanup() }
     let jlore: SigningKey
     let monk1: SigningKey
     let keys: KeyRing
