@@ -24,6 +24,7 @@ cleanup() {
     local label
     for label in "${!mesh_pids[@]}"; do
         read -r -a pids <<< "${mesh_pids[$label]}"
+        resume_nodes
         stop_nodes
     done
     stop_sshd "$scratch_root/sshd"
@@ -74,30 +75,45 @@ mesh_up() {
     wait_for_nodes origin "${hosts[@]}"
     printf 'name: fanout\nrequests:\n  - name: bench\n' > "$scratch/batch.yaml"
     mesh_bin[$label]="$bin" mesh_dir[$label]="$scratch" mesh_pids[$label]="${pids[*]}" mesh_times[$label]="" mesh_cafe_ticks[$label]=0
+    mesh_origin_ticks[$label]=0 mesh_host_ticks[$label]=0
     local ports=()
     for node in "${hosts[@]}"; do ports+=("${mport[$node]}"); done
     mesh_mports[$label]="${mport[origin]} ${ports[*]}"
 }
 
 # mesh_batch LABEL RUN: one `cafe batch run` and `cafe verify` on the mesh, timed. Before the
-# first warm run (RUN 2) its counters are read, so that the breakdown covers the warm runs only.
+# first warm run (RUN 2) its metrics are read, so that the breakdown covers the warm runs only.
+# The CPU time of its nodes is read just before and after each batch: the other mesh's batches,
+# the scrapes and the stop of a mesh fall outside (the nodes' own idle ticks during the batch
+# count, as they would on a host). The other mesh is stopped (SIGSTOP) meanwhile: its idle nodes
+# take no CPU from this batch, as another site's hosts would not.
 mesh_batch() {
-    local label="$1" run="$2" start file ticks
+    local label="$1" run="$2" start file ticks origin_ticks host_ticks other
     local -a mpids mports
     read -r -a mpids <<< "${mesh_pids[$label]}"
     read -r -a mports <<< "${mesh_mports[$label]}"
+    for other in "${!mesh_pids[@]}"; do
+        if [ "$other" != "$label" ]; then read -r -a pids <<< "${mesh_pids[$other]}"; pause_nodes; fi
+    done
+    pids=("${mpids[@]}")
+    resume_nodes
+    # Time for the nodes just resumed to run their late ticks.
+    sleep 0.3
     if [ "$run" = 2 ]; then
         mesh_origin_m[$label]="$(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[0]}")"
         mesh_host_m[$label]="$(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[@]:1}")"
-        # After the scrapes: their CPU is not the batches'.
-        mesh_origin_ticks[$label]=$(cpu_ticks "${mpids[0]}") mesh_host_ticks[$label]=$(cpu_ticks "${mpids[@]:1}")
     fi
+    origin_ticks=$(cpu_ticks "${mpids[0]}") host_ticks=$(cpu_ticks "${mpids[@]:1}")
     ticks=$(child_ticks)
     start=$(now)
     file="$("${mesh_bin[$label]}/cafe" batch run --home "${mesh_dir[$label]}/origin" --timeout 60 "${mesh_dir[$label]}/batch.yaml" 2>/dev/null | tail -n 1)"
     "${mesh_bin[$label]}/cafe" verify --home "${mesh_dir[$label]}/origin" "$file" >/dev/null
     mesh_times[$label]+="$(awk "BEGIN {print $(now) - $start}") "
-    if [ "$run" -ge 2 ]; then mesh_cafe_ticks[$label]=$((mesh_cafe_ticks[$label] + $(child_ticks) - ticks)); fi
+    if [ "$run" -ge 2 ]; then
+        mesh_cafe_ticks[$label]=$((mesh_cafe_ticks[$label] + $(child_ticks) - ticks))
+        mesh_origin_ticks[$label]=$((mesh_origin_ticks[$label] + $(cpu_ticks "${mpids[0]}") - origin_ticks))
+        mesh_host_ticks[$label]=$((mesh_host_ticks[$label] + $(cpu_ticks "${mpids[@]:1}") - host_ticks))
+    fi
 }
 
 # mesh_down LABEL: sets cold, warm (seconds) and rss_kib, and the breakdown of the warm runs
@@ -109,9 +125,11 @@ mesh_down() {
     read -r -a mpids <<< "${mesh_pids[$label]}"
     read -r -a mports <<< "${mesh_mports[$label]}"
     read -r -a times <<< "${mesh_times[$label]}"
+    pids=("${mpids[@]}")
+    resume_nodes
     local warm_runs=$((runs - 1)) tick_ms=$((1000 / $(getconf CLK_TCK)))
-    origin_cpu=$(awk "BEGIN {print ($(cpu_ticks "${mpids[0]}") - ${mesh_origin_ticks[$label]}) * $tick_ms / $warm_runs}")
-    host_cpu=$(awk "BEGIN {print ($(cpu_ticks "${mpids[@]:1}") - ${mesh_host_ticks[$label]}) * $tick_ms / $warm_runs}")
+    origin_cpu=$(awk "BEGIN {print ${mesh_origin_ticks[$label]} * $tick_ms / $warm_runs}")
+    host_cpu=$(awk "BEGIN {print ${mesh_host_ticks[$label]} * $tick_ms / $warm_runs}")
     cafe_cpu=$(awk "BEGIN {print ${mesh_cafe_ticks[$label]} * $tick_ms / $warm_runs}")
     read -r before_syncs before_sync_s _ _ <<< "${mesh_origin_m[$label]}"
     read -r syncs sync_s _ _ < <(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[0]}")
@@ -123,7 +141,6 @@ mesh_down() {
     rss_kib="${mesh_rss[$label]}"
     cold="${times[0]}"
     warm="$(printf '%s\n' "${times[@]:1}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}')"
-    pids=("${mpids[@]}")
     stop_nodes
     pids=()
     unset "mesh_pids[$label]"
@@ -164,6 +181,16 @@ for run in $(seq 1 "$runs"); do
     if [ $((run % 2)) = 0 ]; then order=($(printf '%s\n' "${labels[@]}" | tac)); fi
     for label in "${order[@]}"; do mesh_batch "$label" "$run"; done
 done
+# Idle CPU: every mesh up and resumed, links open, no batch; the hosts' CPU over 5 s.
+declare -A mesh_idle_ticks mesh_idle
+for label in "${labels[@]}"; do read -r -a pids <<< "${mesh_pids[$label]}"; resume_nodes; done
+sleep 1
+for label in "${labels[@]}"; do read -r -a mpids <<< "${mesh_pids[$label]}"; mesh_idle_ticks[$label]=$(cpu_ticks "${mpids[@]:1}"); done
+sleep 5
+for label in "${labels[@]}"; do
+    read -r -a mpids <<< "${mesh_pids[$label]}"
+    mesh_idle[$label]=$(awk "BEGIN {print ($(cpu_ticks "${mpids[@]:1}") - ${mesh_idle_ticks[$label]}) * 1000 / $(getconf CLK_TCK) / 5 / $count}")
+done
 if [ -n "${CAFE_BASE_BIN:-}" ]; then
     mesh_down before
     base_cold="$cold" base_warm="$warm" base_rss="$rss_kib" base_breakdown="$(breakdown)"
@@ -192,6 +219,7 @@ if [ -n "${CAFE_BASE_BIN:-}" ]; then
     printf '  before, first run                            %7.3f s\n' "$base_cold"
     printf '  before, median warm                          %7.3f s   (%.1fx parallel-ssh)\n' "$base_warm" "$(awk "BEGIN {print $ssh / $base_warm}")"
     printf '  before, idle cafe-node resident memory       %7.1f MiB\n' "$(awk "BEGIN {print $base_rss / 1024}")"
+    printf '  before, idle cafe-node CPU                   %7.2f ms per second (a host node, links open)\n' "${mesh_idle[before]}"
     printf '  before, per warm batch:\n%s\n' "$base_breakdown"
 fi
 printf '  cafe batch run + cafe verify, first run      %7.3f s\n' "$cold"
@@ -199,5 +227,6 @@ printf '  cafe batch run + cafe verify, median warm    %7.3f s   (issue 10 targe
 printf '  parallel-ssh true, median                    %7.3f s   (baseline, same run)\n' "$ssh"
 printf '  ratio parallel-ssh / cafe (warm)             %7.1f x   (issue 10 target >= 30x)\n' "$(awk "BEGIN {print $ssh / $warm}")"
 printf '  idle cafe-node resident memory               %7.1f MiB (target <= 20 MiB)\n' "$(awk "BEGIN {print $rss_kib / 1024}")"
+printf '  idle cafe-node CPU                           %7.2f ms per second (a host node, links open)\n' "${mesh_idle[after]}"
 printf '  per warm batch:\n'
 breakdown

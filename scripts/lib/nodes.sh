@@ -40,9 +40,14 @@ stop_nodes() {
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 
-# cpu_ticks PID...: their user and system CPU time so far, in clock ticks.
+# pause_nodes / resume_nodes: SIGSTOP / SIGCONT to every process in pids.
+pause_nodes() { kill -STOP "${pids[@]}" 2>/dev/null || true; }
+resume_nodes() { kill -CONT "${pids[@]}" 2>/dev/null || true; }
+
+# cpu_ticks PID...: their user and system CPU time so far, in clock ticks (one awk for them all,
+# so that reading 200 processes takes milliseconds).
 cpu_ticks() {
-    local pid total=0
-    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
-    echo "$total"
+    local pid files=()
+    for pid in "$@"; do files+=("/proc/$pid/stat"); done
+    awk '{total += $14 + $15} END {print total + 0}' "${files[@]}"
 }

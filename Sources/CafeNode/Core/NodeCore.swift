@@ -142,6 +142,13 @@ struct NodeCore: Sendable {
         releaseHeld(for: peer)
     }
 
+    /// Whether nothing here waits on the clock but the pruning of expired ids (once a minute): no
+    /// batch, fan-out or plan with deadlines, nothing in the outbox, nothing held for a relay. A
+    /// quiet node needs a tick once a second, not ten times.
+    var isQuiet: Bool {
+        batches.isEmpty && fanOuts.isEmpty && plans.isEmpty && outbox.entries.isEmpty && relayHold.isEmpty
+    }
+
     /// Periodic work: batch deadlines, retransmissions, pruning of expired ids.
     mutating func tick() {
         for id in batches.keys.sorted() {

@@ -48,6 +48,11 @@ public actor Node {
     var failure: (any Error)?
     /// Yields that failure: ``NodeLoopService`` ends the node with it.
     nonisolated let failures = AsyncStream<any Error>.makeStream()
+    /// Whether the core was quiet after the last step (``NodeCore/isQuiet``).
+    var quiet = true
+    /// Signalled when the core stops being quiet: the clock loop, which ticks once a second
+    /// while the node is quiet, goes back to ten times a second.
+    nonisolated let busy = Wakeup()
 
     public var name: String { identity.name }
 
@@ -92,7 +97,10 @@ public actor Node {
     }
 
     /// Periodic work: batch deadlines, retransmissions, pruning of expired ids; the gauges.
-    public func tick() async {
+    /// Returns whether the node is quiet (``NodeCore/isQuiet``): nothing but the pruning waits
+    /// on the clock, so the next tick may wait a second, or until ``busy`` is signalled.
+    @discardableResult
+    public func tick() async -> Bool {
         await process(.tick)
         let now = clock.now()
         if now.seconds(since: lastGauges) >= 1 {
@@ -103,6 +111,7 @@ public actor Node {
             NodeMetrics.outboxEnvelopes.record(core.outbox.entries.count)
             NodeMetrics.outboxOldestAge.record(core.outbox.oldestAge(at: now))
         }
+        return core.isQuiet
     }
 
     /// Stops taking new work and waits (up to `grace` seconds) for running commands to end.
@@ -208,6 +217,9 @@ public actor Node {
             for effect in effects { perform(effect, followUps: &followUps) }
         }
         pending.insert(contentsOf: followUps.map { ($0, nil) }, at: 0)
+        let wasQuiet = quiet
+        quiet = core.isQuiet
+        if wasQuiet && !quiet { busy.signal() }
     }
 
     /// What a caller hears once the node has stopped on a failed write.

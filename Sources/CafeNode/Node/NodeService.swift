@@ -140,8 +140,9 @@ struct ListenerService: Service, CustomStringConvertible {
     }
 }
 
-/// The node's own loop: what the transports bring, a tick every 100 ms, a drop-box scan every
-/// 300 ms. At the graceful shutdown it stops taking work and lets running commands finish (up
+/// The node's own loop: what the transports bring; a tick every 100 ms, or every second while
+/// the node is quiet (``Node/tick()``; it wakes as soon as there is work with deadlines); a
+/// drop-box scan with the tick, at most every 300 ms. At the graceful shutdown it stops taking work and lets running commands finish (up
 /// to `grace` seconds) before it ends, while the links, stopped after it, still carry results.
 struct NodeLoopService: Service, CustomStringConvertible {
     let node: Node
@@ -157,11 +158,20 @@ struct NodeLoopService: Service, CustomStringConvertible {
                 return nil
             }
             tasks.addTask {
-                var ticks = 0
-                while (try? await Task.sleep(for: .milliseconds(100))) != nil {
-                    await node.tick()
-                    ticks += 1
-                    if ticks % 3 == 0 { await node.scanDropbox() }
+                let clock = ContinuousClock()
+                var quiet = false
+                var lastScan = clock.now
+                while true {
+                    if quiet {
+                        guard await node.busy.sleep(upTo: .seconds(1)) else { break }
+                    } else {
+                        guard (try? await Task.sleep(for: .milliseconds(100))) != nil else { break }
+                    }
+                    quiet = await node.tick()
+                    if lastScan.duration(to: clock.now) >= .milliseconds(300) {
+                        lastScan = clock.now
+                        await node.scanDropbox()
+                    }
                 }
                 return nil
             }
