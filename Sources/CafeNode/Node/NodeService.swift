@@ -142,8 +142,9 @@ struct ListenerService: Service, CustomStringConvertible {
 
 /// The node's own loop: what the transports bring; a tick every 100 ms, or every second while
 /// the node is quiet (``Node/tick()``; it wakes as soon as there is work with deadlines); a
-/// drop-box scan with the tick, at most every 300 ms. At the graceful shutdown it stops taking work and lets running commands finish (up
-/// to `grace` seconds) before it ends, while the links, stopped after it, still carry results.
+/// drop-box scan with the tick, at most every 300 ms. At the graceful shutdown it stops taking
+/// work and lets running commands finish (up to `grace` seconds) before it ends, while the
+/// links, stopped after it, still carry results.
 struct NodeLoopService: Service, CustomStringConvertible {
     let node: Node
     let grace: Double
