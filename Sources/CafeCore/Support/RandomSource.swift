@@ -7,9 +7,17 @@ public protocol RandomSource: Sendable {
 public struct SystemRandom: RandomSource {
     public init() {}
 
+    /// Eight bytes per draw from the generator (one `getrandom` call each), not one: an
+    /// envelope id takes one system call instead of eight.
     public func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        while result.count < count {
+            let word = generator.next()
+            withUnsafeBytes(of: word) { result.append(contentsOf: $0.prefix(count - result.count)) }
+        }
+        return result
     }
 }
 
