@@ -142,11 +142,14 @@ struct NodeCore: Sendable {
         releaseHeld(for: peer)
     }
 
-    /// Whether nothing here waits on the clock but the pruning of expired ids (once a minute): no
-    /// batch, fan-out or plan with deadlines, nothing in the outbox, nothing held for a relay. A
-    /// quiet node needs a tick once a second, not ten times.
+    /// Whether nothing here waits on the clock at a finer grain than a second: no batch, fan-out
+    /// or plan, whose deadlines an operator watches. The rest of the tick's work keeps to seconds
+    /// and more: outbox entries are sent when added or when their peer comes up, and sent again
+    /// after 5 s at the soonest; a parked target is tried once a second; held relay envelopes
+    /// expire after 60 s; expired ids are pruned once a minute. A quiet node needs a tick once a
+    /// second, not ten times, even while it keeps results for an origin that is down for days.
     var isQuiet: Bool {
-        batches.isEmpty && fanOuts.isEmpty && plans.isEmpty && outbox.entries.isEmpty && relayHold.isEmpty
+        batches.isEmpty && fanOuts.isEmpty && plans.isEmpty
     }
 
     /// Periodic work: batch deadlines, retransmissions, pruning of expired ids.
