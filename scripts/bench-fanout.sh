@@ -33,10 +33,6 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s.%N; }
 
-
-# Our own children's CPU time (the cafe processes, once waited for), in clock ticks.
-child_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }
-
 # Per mesh (LABEL: before or after): its binaries, node pids, metrics ports, wall times, and the
 # counters of its warm runs so far.
 declare -A mesh_bin mesh_dir mesh_pids mesh_mports mesh_times mesh_rss mesh_cafe_ticks
@@ -104,13 +100,14 @@ mesh_batch() {
         mesh_host_m[$label]="$(/usr/bin/python3 scripts/lib/metrics-sums.py "${mports[@]:1}")"
     fi
     origin_ticks=$(cpu_ticks "${mpids[0]}") host_ticks=$(cpu_ticks "${mpids[@]:1}")
-    ticks=$(child_ticks)
+    # This script's own children (the cafe processes, once waited for).
+    ticks=$(children_ticks $$)
     start=$(now)
     file="$("${mesh_bin[$label]}/cafe" batch run --home "${mesh_dir[$label]}/origin" --timeout 60 "${mesh_dir[$label]}/batch.yaml" 2>/dev/null | tail -n 1)"
     "${mesh_bin[$label]}/cafe" verify --home "${mesh_dir[$label]}/origin" "$file" >/dev/null
     mesh_times[$label]+="$(awk "BEGIN {print $(now) - $start}") "
     if [ "$run" -ge 2 ]; then
-        mesh_cafe_ticks[$label]=$((mesh_cafe_ticks[$label] + $(child_ticks) - ticks))
+        mesh_cafe_ticks[$label]=$((mesh_cafe_ticks[$label] + $(children_ticks $$) - ticks))
         mesh_origin_ticks[$label]=$((mesh_origin_ticks[$label] + $(cpu_ticks "${mpids[0]}") - origin_ticks))
         mesh_host_ticks[$label]=$((mesh_host_ticks[$label] + $(cpu_ticks "${mpids[@]:1}") - host_ticks))
     fi

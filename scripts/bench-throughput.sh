@@ -54,8 +54,6 @@ for node in "${names[@]:1}"; do "$bin/cafe" batch run --home "$scratch/$node" --
 
 homes=()
 for node in "${names[@]:1}"; do homes+=("$scratch/$node"); done
-# children_ticks PID: the CPU time of the children it waited for (the host's commands), in ticks.
-children_ticks() { awk '{print $16 + $17}' "/proc/$1/stat"; }
 host_before=$(cpu_ticks "${pids[0]}") commands_before=$(children_ticks "${pids[0]}") origins_before=$(cpu_ticks "${pids[@]:1}")
 "$bench" throughput "$requests" "${homes[@]}"
 tick_ms=$((1000 / $(getconf CLK_TCK)))

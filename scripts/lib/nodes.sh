@@ -51,3 +51,7 @@ cpu_ticks() {
     for pid in "$@"; do files+=("/proc/$pid/stat"); done
     awk '{total += $14 + $15} END {print total + 0}' "${files[@]}"
 }
+
+# children_ticks PID: the CPU time of the children PID has waited for (user and system), in
+# clock ticks.
+children_ticks() { awk '{print $16 + $17}' "/proc/$1/stat"; }
