@@ -97,8 +97,9 @@ public actor Node {
     }
 
     /// Periodic work: batch deadlines, retransmissions, pruning of expired ids; the gauges.
-    /// Returns whether the node is quiet (``NodeCore/isQuiet``): nothing but the pruning waits
-    /// on the clock, so the next tick may wait a second, or until ``busy`` is signalled.
+    /// Returns whether the node is quiet (``NodeCore/isQuiet``): nothing waits on the clock at a
+    /// finer grain than a second, so the next tick may wait a second, or until ``busy`` is
+    /// signalled.
     @discardableResult
     public func tick() async -> Bool {
         await process(.tick)
