@@ -64,19 +64,26 @@ public enum BatchVerifier {
             report.verdicts.append(Verdict(subject: "batch file", passed: false, detail: "\(error)"))
             return report
         }
+        // Every host record, in file order; their signatures are checked on all cores.
+        var records: [(record: HostRecord, index: Int, request: String, path: String)] = []
         for (index, request) in batch.requests.enumerated() {
             for record in request.records {
-                report.verdicts.append(contentsOf: verify(
-                    record, batch: batch.id.rawValue, origin: batch.origin, index: index, request: request.name,
-                    keys: keys, source: source, path: "\(request.name)[\(index)]"))
+                records.append((record, index, request.name, "\(request.name)[\(index)]"))
             }
             for check in request.checks {
                 for record in check.records {
-                    report.verdicts.append(contentsOf: verify(
-                        record, batch: batch.id.rawValue, origin: batch.origin, index: check.index, request: check.request,
-                        keys: keys, source: source, path: "\(request.name)[\(index)] group \(check.group + 1) check \(check.request)[\(check.index)]"))
+                    records.append((
+                        record, check.index, check.request,
+                        "\(request.name)[\(index)] group \(check.group + 1) check \(check.request)[\(check.index)]"))
                 }
             }
+        }
+        let batchID = batch.id.rawValue
+        let origin = batch.origin
+        for verdicts in records.concurrentMap({
+            verify($0.record, batch: batchID, origin: origin, index: $0.index, request: $0.request, keys: keys, source: source, path: $0.path)
+        }) {
+            report.verdicts += verdicts
         }
         report.verdicts.append(consistency(batch))
         return report

@@ -76,6 +76,37 @@ struct BatchVerifierTests {
         #expect(report.verdicts.last?.subject == "states")
     }
 
+    @Test("a 40-host file is checked on every core: verdicts in file order, and only the forged result among them fails")
+    func manyHosts() throws {
+        let origin = try SigningKey.generate(), forger = try SigningKey.generate()
+        let hosts = (1...40).map { "h\($0)" }
+        var keys: [String: PublicKey] = ["jlore": origin.publicKey]
+        var records: [HostRecord] = []
+        let now = Timestamp(milliseconds: 1_795_966_212_345)
+        let batchID = "20261129-153012-301-9f2c1a7be301"
+        for (number, host) in hosts.enumerated() {
+            let key = try SigningKey.generate()
+            keys[host] = key.publicKey
+            let header = EnvelopeHeader(
+                kind: .result, id: "20261129-153012-345-\(String(repeating: "0", count: 14))\(number + 10)", origin: "jlore", sender: host,
+                target: "jlore", created: now, expires: now.adding(seconds: 3600))
+            let body = ResultBody(
+                batch: batchID, index: 0, request: "provision", answers: "20261129-153012-302-0000000000000001",
+                result: HostResult(host: host, state: .ok))
+            // h23's result is signed with a key that is not h23's.
+            let signed = Envelope.seal(header: header, body: .result(body), key: host == "h23" ? forger : key).text
+            records.append(HostRecord(host: host, state: .ok, signedResult: signed))
+        }
+        var batch = Batch(id: BatchID(validating: batchID)!, name: "b", origin: "jlore", created: now, requests: [Request(name: "provision")])
+        batch.requests[0].groups = [HostGroup(hosts)]
+        batch.requests[0].records = records
+        batch.requests[0].state = .ok
+        batch.state = .done
+        let report = try BatchVerifier.verify(batch.signedExecutedYAML(key: origin), keys: KeyRing(keys: keys), source: "f")
+        #expect(report.verdicts.map(\.subject) == ["batch file"] + hosts.map { "provision[0] on \($0)" } + ["states"])
+        #expect(report.verdicts.filter { !$0.passed }.map(\.subject) == ["provision[0] on h23"])
+    }
+
     /// A batch of `requests` copies of activate_dialup, signed by the origin as given: the
     /// origin may sign anything, so only recomputing the states catches its lies.
     func signed(_ fixture: Fixture, _ shape: (inout Batch) -> Void) -> [UInt8] {

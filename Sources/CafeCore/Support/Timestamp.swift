@@ -23,23 +23,49 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// ISO 8601 in UTC with milliseconds.
     public var description: String {
-        let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
-        let msOfDay = milliseconds - days * 86_400_000
-        let (year, month, day) = Self.civil(fromDays: days)
-        let hour = msOfDay / 3_600_000
-        let minute = msOfDay / 60_000 % 60
-        let second = msOfDay / 1000 % 60
-        let milli = msOfDay % 1000
-        return "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))T"
-            + "\(Self.pad(hour, 2)):\(Self.pad(minute, 2)):\(Self.pad(second, 2)).\(Self.pad(milli, 3))Z"
+        format(compact: false)
     }
 
     /// Compact form for identifiers and file names: `20261129-153012-345`.
     public var compact: String {
-        let text = description
-        let digits = text.filter(\.isNumber)
-        let chars = Array(digits)
-        return String(chars[0..<8]) + "-" + String(chars[8..<14]) + "-" + String(chars[14..<17])
+        format(compact: true)
+    }
+
+    /// `2026-11-29T15:30:12.345Z` or, compact, `20261129-153012-345`, written digit by digit
+    /// into the string's own storage: every log line, audit line and envelope header has one.
+    private func format(compact: Bool) -> String {
+        let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
+        let msOfDay = milliseconds - days * 86_400_000
+        let (year, month, day) = Self.civil(fromDays: days)
+        let fourDigits = (0...9999).contains(year)
+        // Each field: its value, its digits, and the character after it (0 for none).
+        let fields: [(value: Int64, width: Int, after: UInt8)] = [
+            (fourDigits ? year : 0, 4, compact ? 0 : UInt8(ascii: "-")),
+            (month, 2, compact ? 0 : UInt8(ascii: "-")),
+            (day, 2, compact ? UInt8(ascii: "-") : UInt8(ascii: "T")),
+            (msOfDay / 3_600_000, 2, compact ? 0 : UInt8(ascii: ":")),
+            (msOfDay / 60_000 % 60, 2, compact ? 0 : UInt8(ascii: ":")),
+            (msOfDay / 1000 % 60, 2, compact ? UInt8(ascii: "-") : UInt8(ascii: ".")),
+            (msOfDay % 1000, 3, compact ? 0 : UInt8(ascii: "Z")),
+        ]
+        let text = String(unsafeUninitializedCapacity: compact ? 19 : 24) { buffer in
+            var end = 0
+            for field in fields {
+                var rest = field.value
+                for position in stride(from: end + field.width - 1, through: end, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                end += field.width
+                if field.after != 0 {
+                    buffer[end] = field.after
+                    end += 1
+                }
+            }
+            return end
+        }
+        // A year of another width is written as it is.
+        return fourDigits ? text : String(year) + text.dropFirst(4)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS.mmmZ` (the fraction is optional); nil for anything else.
@@ -69,11 +95,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let days = Self.days(fromCivil: year, month, day)
         guard Self.civil(fromDays: days) == (year, month, day) else { return nil }
         self.milliseconds = days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian calendar).

@@ -13,13 +13,13 @@ public struct BatchReport: Sendable {
     /// What `cafe verify` says of the whole file; nil when it was not checked (progress views).
     public var verification: VerificationReport?
 
-    /// Decodes the results of `batch`, verifying each signed one against `keys`. Hosts that a
-    /// forwarding host fanned the request out to follow it, named `gateway/leaf`.
+    /// Decodes the results of `batch`, verifying each signed one against `keys` (on all cores).
+    /// Hosts that a forwarding host fanned the request out to follow it, named `gateway/leaf`.
     public init(batch: Batch, keys: KeyRing, verification: VerificationReport? = nil) {
         self.batch = batch
         self.verification = verification
         rows = batch.requests.map { request in
-            request.records.flatMap { Self.decode($0, keys: keys, prefix: "") }
+            request.records.concurrentMap { Self.decode($0, keys: keys, prefix: "") }.flatMap { $0 }
         }
     }
 

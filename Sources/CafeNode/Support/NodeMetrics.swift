@@ -1,5 +1,6 @@
 import CafeCore
 import CoreMetrics
+import Synchronization
 
 /// What a node measures through swift-metrics. Exported only when `node.yaml` has
 /// `metrics: HOST:PORT` (``MetricsEndpoint``); otherwise swift-metrics discards them.
@@ -27,15 +28,15 @@ enum NodeMetrics {
     static let linksUp = Gauge(label: "cafe_links_up")
 
     static func refused(_ reason: String) {
-        Counter(label: "cafe_envelopes_refused_total", dimensions: [("reason", reason)]).increment()
+        refusedTotal[reason].increment()
     }
 
     static func requestFinished(_ state: String) {
-        Counter(label: "cafe_requests_run_total", dimensions: [("state", state)]).increment()
+        requestsRun[state].increment()
     }
 
     static func batchFinished(_ state: String) {
-        Counter(label: "cafe_batches_finished_total", dimensions: [("state", state)]).increment()
+        batchesFinished[state].increment()
     }
 
     /// Runs `body`, a synced write of `what`, and records how long it took.
@@ -47,6 +48,33 @@ enum NodeMetrics {
 
     /// Records a synced write of `what` that took `seconds`.
     static func recordSync(_ what: String, seconds: Double) {
-        Timer(label: "cafe_sync_duration_seconds", dimensions: [("what", what)]).recordNanoseconds(Int64(seconds * 1e9))
+        syncDuration[what].recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    // The metrics with a label, each made once per label value: making one asks the metrics
+    // backend under its lock, and a host makes a few per request. Every label value comes from
+    // a closed set (a state or a refusal reason), so these stay small.
+    private static let refusedTotal = Labelled { Counter(label: "cafe_envelopes_refused_total", dimensions: [("reason", $0)]) }
+    private static let requestsRun = Labelled { Counter(label: "cafe_requests_run_total", dimensions: [("state", $0)]) }
+    private static let batchesFinished = Labelled { Counter(label: "cafe_batches_finished_total", dimensions: [("state", $0)]) }
+    private static let syncDuration = Labelled { Timer(label: "cafe_sync_duration_seconds", dimensions: [("what", $0)]) }
+
+    /// One metric per value of its label, made on first use.
+    private final class Labelled<Metric: Sendable>: Sendable {
+        private let made = Mutex<[String: Metric]>([:])
+        private let make: @Sendable (String) -> Metric
+
+        init(_ make: @escaping @Sendable (String) -> Metric) {
+            self.make = make
+        }
+
+        subscript(value: String) -> Metric {
+            made.withLock { made in
+                if let metric = made[value] { return metric }
+                let metric = make(value)
+                made[value] = metric
+                return metric
+            }
+        }
     }
 }
