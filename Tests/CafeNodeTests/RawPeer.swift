@@ -104,7 +104,8 @@ final class RawPeer {
     /// Returns the name the peer proved, or nil when the handshake failed.
     @discardableResult
     func handshake(
-        as name: String, key: SigningKey, credentials: Credentials = Credentials(), with peer: String, keys: KeyRing
+        as name: String, key: SigningKey, credentials: Credentials = Credentials(), with peer: String, keys: KeyRing,
+        timeout: Double = 10
     ) -> String? {
         guard let initiator = try? LinkInitiator(name: name, key: key, credentials: credentials, peer: peer, keys: keys, now: SystemClock().now())
         else { return nil }
@@ -112,13 +113,13 @@ final class RawPeer {
         // Bound in two steps: `let (third, secrets) = try? …` in the guard crashed this test
         // process under Swift 6.1 debug builds once LinkSecrets grew (its keys were read from
         // freed memory), 3 runs in 3.
-        guard let second = readRawFrame(), let finished = try? initiator.finish(second) else { return nil }
+        guard let second = readRawFrame(timeout: timeout), let finished = try? initiator.finish(second) else { return nil }
         let (third, secrets) = finished
         sendRawFrame(third)
         transcript = [initiator.first, second, third]
         let sealer = LinkSealer(key: secrets.sendKey, now: { Monotonic.seconds() })
         sendRawFrame(sealer.header)
-        guard let header = readRawFrame(), let opener = SecretStreamReceiver(key: secrets.receiveKey, header: header) else { return nil }
+        guard let header = readRawFrame(timeout: timeout), let opener = SecretStreamReceiver(key: secrets.receiveKey, header: header) else { return nil }
         link = (sealer, opener)
         return secrets.peer.name
     }

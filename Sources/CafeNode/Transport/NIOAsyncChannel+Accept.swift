@@ -21,6 +21,9 @@ final class AcceptedConnections<Inbound: Sendable, Outbound: Sendable>: Sendable
         _ = held.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(connection.channel)) }
     }
 
+    /// How many are held now.
+    var count: Int { held.withLockedValue { $0.count } }
+
     func drain() -> [NIOAsyncChannel<Inbound, Outbound>] {
         held.withLockedValue { held in
             defer { held = [:] }

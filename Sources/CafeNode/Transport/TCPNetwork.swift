@@ -5,6 +5,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Peers over TCP: one reused connection per peer (whoever dialled it), opened by the
 /// mutually authenticated ``LinkHandshake`` and then sealed frame by frame (``LinkSealer``,
@@ -76,14 +77,19 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     // MARK: - PeerTransport
 
     public func send(_ bytes: [UInt8], to peer: String) -> Bool {
-        let session = state.withLockedValue { $0.sessions[peer] }
-        if let session {
-            if session.enqueue(bytes) { return true }
-            logger.warning("dropping the link: \(settings.maxQueuedBytes) bytes already wait for this peer", metadata: ["peer": "\(peer)"])
+        if let session = state.withLockedValue({ $0.sessions[peer] }) {
+            switch session.enqueue(bytes) {
+            case .queued:
+                return true
+            case .full:
+                logger.warning("dropping the link: \(settings.maxQueuedBytes) bytes already wait for this peer", metadata: ["peer": "\(peer)"])
+                session.abort()
+            case .closed:
+                break
+            }
             state.withLockedValue { state in
                 if state.sessions[peer] === session { state.sessions[peer] = nil }
             }
-            session.abort()
         }
         dial(peer)
         return false
@@ -149,7 +155,9 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
             ConnectionDeadlineHandler.handlers(handshake: settings.handshakeTimeout, idle: settings.idleTimeout) { reason in
                 logger.info("closing connection: \(reason)", metadata: ["peer": "\(remote)"])
             })
-        return try accepted.wrap(channel)
+        // Only an accepted connection waits for a loop to take it; a dialled one is served by
+        // its dial at once, or closes with it.
+        return dialled ? try NIOAsyncChannel(wrappingChannelSynchronously: channel) : try accepted.wrap(channel)
     }
 
     /// Closes every link, dials no more, and waits until the connections it dialled have
@@ -275,8 +283,7 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                 }
                 channel.channel.pipeline.fireUserInboundEventTriggered(LinkEstablished())
                 linked = true
-                let underlying = channel.channel
-                let session = LinkSession(maxQueuedBytes: settings.maxQueuedBytes) { underlying.close(promise: nil) }
+                let session = LinkSession(channel: channel.channel, sealer: sealer, maxQueuedBytes: settings.maxQueuedBytes)
                 let wasUnreachable = state.withLockedValue { state -> Bool in
                     state.sessions[peer]?.close()
                     state.sessions[peer] = session
@@ -294,27 +301,16 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
                     recordLinks()
                     logger.info("link down", metadata: ["peer": "\(peer)"])
                 }
+                defer { session.close() }
                 await inbox.reachable(peer)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await bytes in session.outgoing {
-                            try await outbound.write(ByteBuffer(bytes: sealer.seal(bytes)))
-                            session.written(bytes.count)
-                        }
+                let window = LinkWindow(envelopes: Self.unhandledPerLink.envelopes, bytes: Self.unhandledPerLink.bytes)
+                while let frame = try await frames.next() {
+                    guard let bytes = opener.open(Array(buffer: frame)) else {
+                        throw HandshakeError("a frame from \(peer) did not open (altered, replayed, reordered or cut); closing the link")
                     }
-                    defer {
-                        session.close()
-                        group.cancelAll()
-                    }
-                    let window = LinkWindow(envelopes: Self.unhandledPerLink.envelopes, bytes: Self.unhandledPerLink.bytes)
-                    while let frame = try await frames.next() {
-                        guard let bytes = opener.open(Array(buffer: frame)) else {
-                            throw HandshakeError("a frame from \(peer) did not open (altered, replayed, reordered or cut); closing the link")
-                        }
-                        let size = bytes.count
-                        await window.take(size)
-                        inbox.hand(bytes, from: peer) { window.give(size) }
-                    }
+                    let size = bytes.count
+                    await window.take(size)
+                    inbox.hand(bytes, from: peer) { window.give(size) }
                 }
             }
         } catch {
@@ -340,44 +336,60 @@ public final class TCPNetwork: PeerTransport, @unchecked Sendable {
     }
 }
 
-/// The sending side of one live link: a queue of frames with a byte bound.
-final class LinkSession: @unchecked Sendable {
-    let outgoing: AsyncStream<[UInt8]>
-    private let continuation: AsyncStream<[UInt8]>.Continuation
-    private let queued = NIOLockedValueBox(0)
+/// The sending side of one live link. A frame is sealed and handed to the connection as it is
+/// queued, both under one lock, so that frames are sealed in the order they are written; the
+/// connection's event loop writes them. What is queued and not yet written is bounded.
+final class LinkSession: Sendable {
+    enum Enqueued {
+        case queued
+        /// The bound would be passed: the peer is too slow.
+        case full
+        /// The link takes no more frames: it was replaced or closed, or a write failed.
+        case closed
+    }
+
+    private let channel: any Channel
     private let maxQueuedBytes: Int
-    private let closeConnection: @Sendable () -> Void
+    /// The sealer; its lock also keeps sealing and writing in one order.
+    private let sealer: Mutex<LinkSealer>
+    /// Bytes handed to the connection and not yet written.
+    private let queued = Atomic(0)
+    /// False once the link takes no more frames.
+    private let open = Atomic(true)
 
-    init(maxQueuedBytes: Int, closeConnection: @escaping @Sendable () -> Void) {
+    init(channel: any Channel, sealer: LinkSealer, maxQueuedBytes: Int) {
+        self.channel = channel
         self.maxQueuedBytes = maxQueuedBytes
-        self.closeConnection = closeConnection
-        (outgoing, continuation) = AsyncStream<[UInt8]>.makeStream()
+        self.sealer = Mutex(sealer)
     }
 
-    /// Ends the link at once (the peer is too slow); what was queued is sent again later from
-    /// the outbox.
+    /// Takes no more frames and closes the connection at once (the peer is too slow); what was
+    /// queued is sent again later from the outbox.
     func abort() {
-        continuation.finish()
-        closeConnection()
+        close()
+        channel.close(promise: nil)
     }
 
-    /// Queues a frame; false when the bound would be passed or the link is closed.
-    func enqueue(_ bytes: [UInt8]) -> Bool {
-        let admitted = queued.withLockedValue { total -> Bool in
-            guard total + bytes.count <= maxQueuedBytes else { return false }
-            total += bytes.count
-            return true
+    /// Seals `bytes` and hands them to the connection, unless the link is closed or the bound
+    /// would be passed.
+    func enqueue(_ bytes: [UInt8]) -> Enqueued {
+        sealer.withLock { sealer in
+            let count = bytes.count
+            guard open.load(ordering: .relaxed) else { return .closed }
+            guard queued.load(ordering: .relaxed) + count <= maxQueuedBytes else { return .full }
+            queued.add(count, ordering: .relaxed)
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { result in
+                self.queued.subtract(count, ordering: .relaxed)
+                if case .failure = result { self.close() }
+            }
+            channel.writeAndFlush(ByteBuffer(bytes: sealer.seal(bytes)), promise: promise)
+            return .queued
         }
-        guard admitted else { return false }
-        if case .terminated = continuation.yield(bytes) { return false }
-        return true
     }
 
-    func written(_ count: Int) {
-        queued.withLockedValue { $0 -= count }
-    }
-
+    /// Takes no more frames (a newer link to the peer replaced this one, or it ended).
     func close() {
-        continuation.finish()
+        open.store(false, ordering: .relaxed)
     }
 }
