@@ -1,4 +1,5 @@
 import CafeCore
+import CafeTestSupport
 import Testing
 
 /// Every parse and check is linear in its input: for each YAML shape a hostile or merely large
@@ -41,29 +42,11 @@ struct ComplexityTests {
         _ = try YAMLParser.parse(text, limits: limits, source: "test.yaml")
     }
 
-    /// The median over seven pairs of (seconds for `large`) / (seconds for `small`), each pair
-    /// timed back to back, and the fastest time of each.
-    static func ratio(_ small: () throws -> Void, _ large: () throws -> Void) throws -> (ratio: Double, small: Double, large: Double) {
-        func time(_ body: () throws -> Void) throws -> Double {
-            let start = Monotonic.seconds()
-            try body()
-            return Monotonic.seconds() - start
-        }
-        var ratios: [Double] = [], fastestSmall = Double.infinity, fastestLarge = Double.infinity
-        for _ in 0..<7 {
-            let smallTime = try time(small), largeTime = try time(large)
-            ratios.append(largeTime / max(smallTime, 1e-6))
-            fastestSmall = min(fastestSmall, smallTime)
-            fastestLarge = min(fastestLarge, largeTime)
-        }
-        return (ratios.sorted()[3], fastestSmall, fastestLarge)
-    }
-
     @Test("reading 8n elements costs at most 16 times reading n", arguments: 0..<shapes.count)
     func linear(shape index: Int) throws {
         let shape = Self.shapes[index]
         let smallText = shape.text(Self.n), largeText = shape.text(8 * Self.n)
-        let (ratio, small, large) = try Self.ratio({ try shape.read(smallText) }, { try shape.read(largeText) })
+        let (ratio, small, large) = try growthRatio({ try shape.read(smallText) }, { try shape.read(largeText) })
         print("linear parsing, \(shape.name): \(Self.n) in \(small * 1000) ms, \(8 * Self.n) in \(large * 1000) ms (median ratio \(ratio)×)")
         #expect(ratio < 16, "\(shape.name): \(Self.n) took \(small * 1000) ms, \(8 * Self.n) took \(large * 1000) ms (median ratio \(ratio)×)")
     }
@@ -76,7 +59,7 @@ struct ComplexityTests {
             for key in 0..<count where data.value(for: "key\(key)") == nil { Issue.record("key\(key) lost") }
         }
         // 3,000 keys take a few milliseconds: large enough that scheduling noise does not decide.
-        let (ratio, small, large) = try Self.ratio({ try build(3_000) }, { try build(24_000) })
+        let (ratio, small, large) = try growthRatio({ try build(3_000) }, { try build(24_000) })
         #expect(ratio < 16, "3,000 keys took \(small * 1000) ms, 24,000 took \(large * 1000) ms (median ratio \(ratio)×)")
     }
 }

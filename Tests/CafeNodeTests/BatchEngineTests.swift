@@ -1,4 +1,5 @@
 import CafeCore
+import CafeTestSupport
 import CafeWire
 @testable import CafeNode
 import Testing
@@ -124,6 +125,31 @@ struct BatchEngineTests {
         #expect(restored.state == .running)
         #expect(restored.cursor?.request == 0 && restored.cursor?.group == 0)
         #expect(sends(restored.recover(now: t0.adding(seconds: 1))) == ["0:cluster1"])
+    }
+
+    @Test("a group's hosts cost the same each for 250 hosts or 2,000, all at once or 50 at a time", arguments: [nil, 50])
+    func linearGroup(window: Int?) {
+        /// One group of `count` hosts, each handed out, acknowledged and answered in turn, the
+        /// window sliding; the batch must end done with every host run once.
+        func run(_ count: Int) {
+            let hosts = (0..<count).map { "h\($0)" }
+            var engine = BatchEngine(plan: plan([PlannedRequest(name: "a", groups: [HostGroup(hosts, batch: window.map { .count($0) })])]))
+            var started = sends(engine.start(now: t0))
+            var outcome: BatchState?
+            var next = 0
+            while next < started.count {
+                let host = String(started[next].dropFirst(2))
+                next += 1
+                _ = engine.dispatched(request: 0, host: host)
+                _ = engine.acknowledged(request: 0, host: host)
+                let actions = engine.received(request: 0, host: host, result: result(host, .ok), signed: "s", now: t0)
+                started += sends(actions)
+                outcome = outcome ?? finished(actions)
+            }
+            #expect(next == count && outcome == .done)
+        }
+        let (ratio, small, large) = growthRatio({ run(250) }, { run(2_000) })
+        #expect(ratio < 16, "250 hosts took \(small * 1000) ms, 2,000 took \(large * 1000) ms (median ratio \(ratio)×)")
     }
 
     @Test("a refusal by the host ends it by the refusal's code, never by the wording of its reason", arguments: [

@@ -57,3 +57,24 @@ public enum NastyStrings {
         return (0..<count).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
 }
+
+/// How much longer `large` takes than `small`, for checking that work grows linearly with its
+/// input: the median over seven pairs of (seconds for `large`) / (seconds for `small`), each
+/// pair timed back to back (the suite runs tests in parallel, and other work on the machine
+/// slows both of a pair alike), and the fastest time of each. On 8 times the input a linear
+/// step costs about 8 times; a quadratic one 64.
+public func growthRatio(_ small: () throws -> Void, _ large: () throws -> Void) rethrows -> (ratio: Double, small: Double, large: Double) {
+    func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = Monotonic.seconds()
+        try body()
+        return Monotonic.seconds() - start
+    }
+    var ratios: [Double] = [], fastestSmall = Double.infinity, fastestLarge = Double.infinity
+    for _ in 0..<7 {
+        let smallTime = try time(small), largeTime = try time(large)
+        ratios.append(largeTime / max(smallTime, 1e-6))
+        fastestSmall = min(fastestSmall, smallTime)
+        fastestLarge = min(fastestLarge, largeTime)
+    }
+    return (ratios.sorted()[3], fastestSmall, fastestLarge)
+}

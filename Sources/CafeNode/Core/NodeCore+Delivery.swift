@@ -27,13 +27,6 @@ extension NodeCore {
         }
     }
 
-    mutating func setEngine(_ engine: BatchEngine, of delivery: Delivery) {
-        switch delivery {
-        case .batch(let id): batches[id]?.engine = engine
-        case .fanOut(let key): fanOuts[key]?.engine = engine
-        }
-    }
-
     /// The origin, batch and position in the origin's batch of engine request `index`: how
     /// the outbox and the hosts know the request.
     /// A forwarding host asks its groups' checks in its own name (its hosts decide by their
@@ -72,9 +65,18 @@ extension NodeCore {
     /// actions are carried out (``perform(_:for:)``). The hosts the step starts are prepared
     /// after it, and the engine learns in a step of its own that they were handed out.
     mutating func step(_ delivery: Delivery, _ event: (inout BatchEngine) -> [BatchAction]) {
-        guard var engine = engine(of: delivery) else { return }
-        let actions = event(&engine)
-        setEngine(engine, of: delivery)
+        // The engine is changed where it is kept: a copy taken out and put back would copy its
+        // slots (every host's) on each step, which made a batch's steps grow with the square
+        // of its hosts.
+        let actions: [BatchAction]
+        switch delivery {
+        case .batch(let id):
+            guard batches[id] != nil else { return }
+            actions = event(&batches[id]!.engine)
+        case .fanOut(let key):
+            guard fanOuts[key] != nil else { return }
+            actions = event(&fanOuts[key]!.engine)
+        }
         perform(actions, for: delivery)
     }
 
