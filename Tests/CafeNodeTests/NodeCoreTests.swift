@@ -99,6 +99,32 @@ final class NodeCoreTests {
         #expect(origin.batches.isEmpty)
     }
 
+    @Test("batches that end together cost the same each for 100 or 800 of them in the outbox")
+    func linearBatchEnds() throws {
+        let host = try #require(fleet.hosts.first { !fleet.denying.contains($0) })
+        /// An origin with `count` one-host batches submitted, their requests in its outbox.
+        func queued(_ count: Int) -> NodeCore {
+            var origin = core("o1")
+            for number in 0..<count {
+                let input = BatchInput(name: "b\(number)", requests: [Request(name: SimulatedFleet.request)])
+                let order = SubmitOrder(
+                    id: BatchID(time: now, random: SeededRandomSource(seed: UInt64(number))), input: input, options: SubmitOptions(hosts: [host]))
+                _ = origin.handle(.submit(order, 1), now: now)
+            }
+            return origin
+        }
+        /// A tick long after every batch expired: each ends, and its executed file is written.
+        func endAll(_ origin: NodeCore, _ count: Int) {
+            var origin = origin
+            let effects = origin.handle(.tick, now: now.adding(seconds: 30 * 86_400))
+            let files = effects.count { if case .write(.file(let path, _, _)) = $0 { path.contains("/batches/error/") } else { false } }
+            #expect(files == count && origin.batches.isEmpty)
+        }
+        let small = queued(100), large = queued(800)
+        let (ratio, smallTime, largeTime) = growthRatio({ endAll(small, 100) }, { endAll(large, 800) })
+        #expect(ratio < 16, "100 batches took \(smallTime * 1000) ms, 800 took \(largeTime * 1000) ms (median ratio \(ratio)×)")
+    }
+
     @Test("a core is quiet (its clock loop ticks once a second) while no batch, fan-out or plan has deadlines; an outbox alone keeps it quiet")
     func quiet() throws {
         #expect(core("o1").isQuiet)

@@ -264,10 +264,11 @@ extension NodeCore {
         write(.remove([home.batchFile(id, in: folder == .done ? .error : .done)]))
         write(.file(path: path, bytes: batch.signedExecutedYAML(key: identity.key, credentials: identity.credentials), mode: 0o644))
         write(.remove([home.batchFile(id, in: .running), Self.journalPath(.batch(id), home: home)]))
-        for entry in outbox.entries.values.sorted(by: { $0.envelope.header.id < $1.envelope.header.id }) {
-            if case .request(let body) = entry.envelope.body, entry.envelope.header.origin == name, body.batch == id.rawValue,
-                entry.lastSent == nil
-            {
+        // Its requests never handed out leave the outbox: looked up by request and host, not
+        // found by walking an outbox that may hold thousands of other batches' envelopes.
+        for index in engine.slots.indices {
+            for host in engine.slots[index].keys.sorted() {
+                guard let entry = outbox.request(origin: name, batch: id.rawValue, index: index, host: host), entry.lastSent == nil else { continue }
                 outbox.remove(entry.envelope.header.id)
                 write(.outboxRemove(id: entry.envelope.header.id, synced: false))
             }
