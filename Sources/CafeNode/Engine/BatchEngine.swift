@@ -38,7 +38,7 @@ public struct BatchEngine: Sendable {
         self.plan = plan
         checks = plan.checks
         slots = plan.requests.map { request in
-            Dictionary(uniqueKeysWithValues: request.groups.allHosts.map { ($0, HostSlot()) })
+            Dictionary(uniqueKeysWithValues: request.groups.enumerated().flatMap { index, group in group.hosts.map { ($0, HostSlot(group: index)) } })
         } + checks.map { _ in [:] }
         requestStates = Array(repeating: .pending, count: plan.requests.count)
         notes = Array(repeating: nil, count: plan.requests.count)
@@ -249,7 +249,7 @@ public struct BatchEngine: Sendable {
                 admit(group, now: now, into: &actions)
             }
             // Decided once every host has ended (paused, some wait to start until resumed).
-            guard tally.final == tally.hosts.count else { return }
+            guard tally.final == tally.total else { return }
             if cancelled != nil {
                 fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
                 return
@@ -265,7 +265,7 @@ public struct BatchEngine: Sendable {
                 pass(now: now, into: &actions)
             }
         case .checking:
-            guard tally.final == tally.hosts.count else { return }
+            guard tally.final == tally.total else { return }
             let index = tally.request
             if cancelled != nil {
                 fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
@@ -408,7 +408,7 @@ public struct BatchEngine: Sendable {
             requestStates[request] = .running
             let hostGroup = plan.requests[request].groups[group]
             for host in hostGroup.hosts.prefix(hostGroup.window) { slots[request][host]?.admitted = at }
-            tally = Tally(request: request, hosts: hostGroup.hosts, slots: slots[request])
+            tally = Tally(request: request, group: group, slots: slots[request])
         case .admitted(let request, let host, let at):
             change(request, host) { $0.admitted = at }
         case .state(let request, let host, let state, let note):
@@ -428,7 +428,7 @@ public struct BatchEngine: Sendable {
             for host in plan.requests[request].groups[group].hosts where slots[request][host]?.state == .ok {
                 slots[check.index][host] = HostSlot(admitted: at)
             }
-            tally = Tally(request: check.index, hosts: Array(slots[check.index].keys), slots: slots[check.index])
+            tally = Tally(request: check.index, group: nil, slots: slots[check.index])
         case .groupPassed(let request, let group, let at):
             phase = .passed(until: at.adding(seconds: plan.requests[request].groups[group].pause ?? 0))
         case .paused(let value):
@@ -450,7 +450,7 @@ public struct BatchEngine: Sendable {
                 for later in (request + 1)..<max(request + 1, plan.requests.count) {
                     for host in slots[later].keys { slots[later][host]?.state = .skipped }
                 }
-                if tally.request == request { tally = Tally(request: request, hosts: Array(tally.hosts), slots: slots[request]) }
+                if tally.request == request { tally = Tally(request: request, group: tally.group, slots: slots[request]) }
             }
         case .ended(let final):
             state = final
@@ -461,9 +461,9 @@ public struct BatchEngine: Sendable {
     /// Changes the slot of `host` in engine request `request` (if it has one), keeping the
     /// tally when the host is one it counts.
     private mutating func change(_ request: Int, _ host: String, _ body: (inout HostSlot) -> Void) {
-        guard slots[request][host] != nil else { return }
-        let counted = request == tally.request && tally.hosts.contains(host)
-        if counted { tally.count(slots[request][host]!, -1) }
+        guard let slot = slots[request][host] else { return }
+        let counted = tally.counts(request, slot)
+        if counted { tally.count(slot, -1) }
         body(&slots[request][host]!)
         if counted { tally.count(slots[request][host]!, 1) }
     }
@@ -473,9 +473,12 @@ public struct BatchEngine: Sendable {
     /// change. Settling after a result then costs the same for 5 hosts or 5,000; walking the
     /// group instead made a batch's settling grow with the square of its hosts.
     private struct Tally: Sendable {
-        /// The engine request counted (-1: none yet).
+        /// The engine request counted (-1: none yet), and of its hosts those of this group
+        /// (nil: all, as for a check).
         var request = -1
-        var hosts: Set<String> = []
+        var group: Int?
+        /// How many hosts are counted.
+        var total = 0
         /// Not started and not ended.
         var waiting = 0
         /// Started and not ended.
@@ -488,12 +491,17 @@ public struct BatchEngine: Sendable {
 
         init() {}
 
-        init(request: Int, hosts: [String], slots: [String: HostSlot]) {
+        init(request: Int, group: Int?, slots: [String: HostSlot]) {
             self.request = request
-            self.hosts = Set(hosts)
-            for host in self.hosts {
-                if let slot = slots[host] { count(slot, 1) }
+            self.group = group
+            for slot in slots.values where counts(request, slot) {
+                total += 1
+                count(slot, 1)
             }
+        }
+
+        func counts(_ request: Int, _ slot: HostSlot) -> Bool {
+            request == self.request && (group == nil || slot.group == group)
         }
 
         mutating func count(_ slot: HostSlot, _ sign: Int) {
@@ -548,6 +556,8 @@ public struct HostSlot: Sendable, Hashable {
     /// When the host was started (its request handed out); nil while it waits for its group
     /// or for room in the group's window.
     public var admitted: Timestamp?
+    /// Which group of its request the host is in (0 for the hosts of a check).
+    public var group = 0
 
     /// The executed file's record of `host`.
     public func record(for host: String) -> HostRecord {
