@@ -44,6 +44,9 @@ struct Outbox: Sendable {
     /// tens of thousands of entries.
     private var byTarget: [String: Set<String>] = [:]
     private var requests: [RequestSlot: String] = [:]
+    /// How many answers (results and plan answers) wait for each target: a host asks before
+    /// taking every request (``answers(for:)``).
+    private var answerCounts: [String: Int] = [:]
     /// When entries are due, and when they expire: each tick looks only at what is due, never
     /// at every entry. An entry may be in `schedule` more than once; an item counts only while
     /// it matches the entry's `dueAt`.
@@ -64,6 +67,8 @@ struct Outbox: Sendable {
 
     private mutating func index(_ entry: Entry) {
         let id = entry.envelope.header.id
+        if let old = entries[id] { countAnswer(old, -1) }
+        countAnswer(entry, 1)
         entries[id] = entry
         byTarget[entry.target, default: []].insert(id)
         if let slot = Self.slot(entry.envelope) { requests[slot] = id }
@@ -85,6 +90,7 @@ struct Outbox: Sendable {
     @discardableResult
     mutating func remove(_ id: String) -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
+        countAnswer(entry, -1)
         byTarget[entry.target]?.remove(id)
         if byTarget[entry.target]?.isEmpty == true { byTarget[entry.target] = nil }
         if let slot = Self.slot(entry.envelope), requests[slot] == id { requests[slot] = nil }
@@ -162,10 +168,12 @@ struct Outbox: Sendable {
     }
 
     /// How many answers (results and plan answers) wait for `peer`.
-    func answers(for peer: String) -> Int {
-        (byTarget[peer] ?? []).reduce(0) { count, id in
-            [.result, .planAnswer].contains(entries[id]?.envelope.header.kind) ? count + 1 : count
-        }
+    func answers(for peer: String) -> Int { answerCounts[peer] ?? 0 }
+
+    private mutating func countAnswer(_ entry: Entry, _ change: Int) {
+        guard [.result, .planAnswer].contains(entry.envelope.header.kind) else { return }
+        let count = (answerCounts[entry.target] ?? 0) + change
+        answerCounts[entry.target] = count == 0 ? nil : count
     }
 
     /// The request envelope of `origin` waiting for (batch, index, host), if any.
