@@ -264,9 +264,8 @@ public struct BatchEngine: Sendable {
             case .passed, .checkFailed:
                 pass(now: now, into: &actions)
             }
-        case .checking:
+        case .checking(let index):
             guard tally.final == tally.total else { return }
-            let index = tally.request
             if cancelled != nil {
                 fail(request: cursor.request, note: "cancelled by the operator", into: &actions)
                 return
