@@ -131,20 +131,22 @@ public struct BatchReport: Sendable {
     /// Records whose results are the same apart from host and timing, in order of first appearance.
     func groups(_ rows: [(record: HostRecord, result: HostResult?, problem: String?)]) -> [[(record: HostRecord, result: HostResult?, problem: String?)]] {
         var groups: [[(record: HostRecord, result: HostResult?, problem: String?)]] = []
-        var keys: [GroupKey] = []
+        // Each key's group, found by hash: with thousands of hosts that all answered differently,
+        // a search through the groups so far made the table grow with the square of the hosts.
+        var index: [GroupKey: Int] = [:]
         for row in rows {
             let key = GroupKey(row)
-            if let index = keys.firstIndex(of: key) {
-                groups[index].append(row)
+            if let group = index[key] {
+                groups[group].append(row)
             } else {
-                keys.append(key)
+                index[key] = groups.count
                 groups.append([row])
             }
         }
         return groups
     }
 
-    struct GroupKey: Equatable {
+    struct GroupKey: Hashable {
         var state: HostState
         var note: String?
         var message: String?
