@@ -407,7 +407,7 @@ public struct BatchEngine: Sendable {
             requestStates[request] = .running
             let hostGroup = plan.requests[request].groups[group]
             for host in hostGroup.hosts.prefix(hostGroup.window) { slots[request][host]?.admitted = at }
-            tally = Tally(request: request, group: group, slots: slots[request])
+            tally = groupTally(request, group)
         case .admitted(let request, let host, let at):
             change(request, host) { $0.admitted = at }
         case .state(let request, let host, let state, let note):
@@ -427,7 +427,7 @@ public struct BatchEngine: Sendable {
             for host in plan.requests[request].groups[group].hosts where slots[request][host]?.state == .ok {
                 slots[check.index][host] = HostSlot(admitted: at)
             }
-            tally = Tally(request: check.index, group: nil, slots: slots[check.index])
+            tally = Tally(request: check.index, group: nil, counting: slots[check.index].values)
         case .groupPassed(let request, let group, let at):
             phase = .passed(until: at.adding(seconds: plan.requests[request].groups[group].pause ?? 0))
         case .paused(let value):
@@ -449,7 +449,7 @@ public struct BatchEngine: Sendable {
                 for later in (request + 1)..<max(request + 1, plan.requests.count) {
                     for host in slots[later].keys { slots[later][host]?.state = .skipped }
                 }
-                if tally.request == request { tally = Tally(request: request, group: tally.group, slots: slots[request]) }
+                if tally.request == request, let group = tally.group { tally = groupTally(request, group) }
             }
         case .ended(let final):
             state = final
@@ -465,6 +465,11 @@ public struct BatchEngine: Sendable {
         if counted { tally.count(slot, -1) }
         body(&slots[request][host]!)
         if counted { tally.count(slots[request][host]!, 1) }
+    }
+
+    /// The tally of group `group` of `request`, counted from its hosts' slots.
+    private func groupTally(_ request: Int, _ group: Int) -> Tally {
+        Tally(request: request, group: group, counting: plan.requests[request].groups[group].hosts.compactMap { slots[request][$0] })
     }
 
     /// Where the hosts the current phase waits on stand (the current group's hosts, or those
@@ -490,10 +495,11 @@ public struct BatchEngine: Sendable {
 
         init() {}
 
-        init(request: Int, group: Int?, slots: [String: HostSlot]) {
+        /// Counts `slots`: the hosts of the group (nil: of the check).
+        init(request: Int, group: Int?, counting slots: some Sequence<HostSlot>) {
             self.request = request
             self.group = group
-            for slot in slots.values where counts(request, slot) {
+            for slot in slots {
                 total += 1
                 count(slot, 1)
             }
